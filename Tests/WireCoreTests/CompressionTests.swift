@@ -125,10 +125,19 @@ struct CompressionTests {
             var output = ByteBuffer()
             do {
                 try codec.decompress(ByteBuffer(bytes: compressed[..<cut]), into: &output, maxOutputSize: payload.count)
-                if kind == .snappyXerial, cut >= 16 {
-                    // A xerial stream cut exactly between blocks is a valid shorter stream (as in snappy-java).
+                if (kind == .snappyXerial && cut >= 16) || kind == .lz4Block {
+                    // Formats without an end marker or total size: a xerial stream cut between blocks,
+                    // or a raw LZ4 block cut right after a literal run, is a valid shorter stream
+                    // (snappy-java and liblz4 accept it too). It must decode to a strict prefix.
+                    // (LZ4BlockCodec.decompress(_:into:uncompressedSize:) detects it.)
                     #expect(output.readableBytes < payload.count && Array(output.readableBytesView) == Array(payload.prefix(output.readableBytes)),
-                            "xerial cut at \(cut) of \(compressed.count) decoded to something other than a prefix")
+                            "\(kind) cut at \(cut) of \(compressed.count) decoded to something other than a prefix")
+                    if kind == .lz4Block {
+                        var exact = ByteBuffer()
+                        #expect(throws: CompressionError.self) {
+                            try LZ4BlockCodec().decompress(ByteBuffer(bytes: compressed[..<cut]), into: &exact, uncompressedSize: payload.count)
+                        }
+                    }
                 } else {
                     Issue.record("\(kind): input cut at \(cut) of \(compressed.count) bytes decoded without error")
                 }
@@ -237,8 +246,10 @@ struct CompressionTests {
         let raw = try SnappyRawCodec().compress(ByteBuffer(bytes: payload))
         let decoded = try SnappyXerialCodec().decompress(raw, maxOutputSize: payload.count)
         #expect(Array(decoded.readableBytesView) == payload)
-        // A header with no blocks is an empty stream.
+        // A header with no blocks is an empty stream; we write empty input as one empty block.
         #expect(try SnappyXerialCodec().decompress(ByteBuffer(bytes: framed.prefix(16)), maxOutputSize: 0).readableBytes == 0)
+        let empty = Array(try SnappyXerialCodec().compress(ByteBuffer()).readableBytesView)
+        #expect(empty == Array(framed.prefix(16)) + [0, 0, 0, 1, 0])
     }
 
     @Test("Concatenated gzip members, lz4 frames and zstd frames decode as one stream")

@@ -54,7 +54,11 @@ public struct SnappyXerialCodec: CompressionCodec {
             output.writeInteger(Int32(1))
             try input.withReadableBytes { (inputBytes: UnsafeRawBufferPointer) throws(CompressionError) -> Void in
                 var offset = 0
-                while offset < inputBytes.count {
+                // An empty input still gets one (empty) block: decoders that look for the header only
+                // in inputs longer than it (kafka-python) would otherwise read it as raw snappy.
+                var first = true
+                while offset < inputBytes.count || first {
+                    first = false
                     let end = min(offset + blockSize, inputBytes.count)
                     let lengthIndex = output.writerIndex
                     output.writeInteger(Int32(0))
@@ -84,10 +88,14 @@ public struct SnappyXerialCodec: CompressionCodec {
                         throw CompressionError.corruptInput(codec: name, reason: "negative block length \(length)")
                     }
                     guard length <= bytes.count - offset else { throw CompressionError.truncatedInput(codec: name) }
-                    produced += try snappyDecompress(
-                        UnsafeRawBufferPointer(rebasing: bytes[offset..<(offset + length)]),
-                        into: &output, maxOutputSize: maxOutputSize - produced, codec: name
-                    )
+                    do throws(CompressionError) {
+                        produced += try snappyDecompress(
+                            UnsafeRawBufferPointer(rebasing: bytes[offset..<(offset + length)]),
+                            into: &output, maxOutputSize: maxOutputSize - produced, codec: name
+                        )
+                    } catch .outputTooLarge {
+                        throw CompressionError.outputTooLarge(limit: maxOutputSize)
+                    }
                     offset += length
                 }
             }
