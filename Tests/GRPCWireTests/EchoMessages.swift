@@ -1,3 +1,4 @@
+import Foundation
 import GRPCWire
 import SwiftProtobuf
 import Synchronization
@@ -7,7 +8,7 @@ extension Peers_Echo_Msg {
         self.init()
         self.text = text
         self.n = n
-        self.blob = blob
+        self.blob = Data(blob)
     }
 }
 
@@ -26,6 +27,7 @@ enum Echo {
 }
 
 /// Counts calls the server saw cancelled by the client.
+/// A thread-safe counter.
 final class CancellationCounter: Sendable {
     private let count = Mutex(0)
     func increment() { count.withLock { $0 += 1 } }
@@ -81,7 +83,7 @@ struct EchoService: GRPCService {
             context.trailingMetadata.add("x-fail", "yes")
             throw RPCError(
                 code: StatusCode(rawValue: Int(request.n)) ?? .unknown, message: request.text,
-                details: request.blob.isEmpty ? nil : request.blob)
+                details: request.blob.isEmpty ? nil : Array(request.blob))
         }
         router.unary(Echo.stats) { [cancellations] _, _ in
             Peers_Echo_Msg(text: "stats", n: Int32(cancellations.value))

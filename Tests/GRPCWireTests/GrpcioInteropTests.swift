@@ -3,11 +3,18 @@ import GRPCWire
 import Synchronization
 import Testing
 
+/// Text collected from a process's output, thread-safe.
+final class OutputBuffer: Sendable {
+    private let text = Mutex("")
+    func append(_ more: String) { text.withLock { $0 += more } }
+    func withLock<T>(_ body: (inout String) -> T) -> T { text.withLock { body(&$0) } }
+}
+
 /// A grpcio oracle process (scripts/oracles/grpc/server.py or client.py).
-final class OracleProcess: Sendable {
+final class OracleProcess: @unchecked Sendable {
     let process: Process
     let stdin: Pipe
-    let output: Mutex<String>
+    let output: OutputBuffer
 
     init(python: String, script: String, arguments: [String]) throws {
         let process = Process()
@@ -19,10 +26,10 @@ final class OracleProcess: Sendable {
         process.standardInput = stdin
         process.standardOutput = stdout
         process.standardError = stdout
-        let output = Mutex("")
+        let output = OutputBuffer()
         stdout.fileHandleForReading.readabilityHandler = { handle in
             let data = handle.availableData
-            if !data.isEmpty { output.withLock { $0 += String(decoding: data, as: UTF8.self) } }
+            if !data.isEmpty { output.append(String(decoding: data, as: UTF8.self)) }
         }
         self.process = process
         self.stdin = stdin
@@ -210,7 +217,7 @@ struct SwiftClientAgainstGrpcioTests {
             // 8 MiB.
             let blob = (0..<(8 << 20)).map { UInt8(truncatingIfNeeded: $0 &* 7) }
             let big = try await client.unary(Echo.unary, Peers_Echo_Msg(text: "", blob: blob), options: CallOptions(timeout: .seconds(30)))
-            #expect(big.blob == blob)
+            #expect(Array(big.blob) == blob)
 
             // Compression both ways, when WireCore's codecs are linked.
             for algorithm in CompressionAlgorithm.supported {

@@ -310,6 +310,9 @@ final class ResultBox<Value>: @unchecked Sendable {
 extension Duration {
     var timeAmount: TimeAmount {
         let (seconds, attoseconds) = components
-        return .nanoseconds(seconds * 1_000_000_000 + attoseconds / 1_000_000_000)
+        let nanos = seconds.multipliedReportingOverflow(by: 1_000_000_000)
+        if nanos.overflow { return .nanoseconds(seconds < 0 ? .min : .max) }
+        let total = nanos.partialValue.addingReportingOverflow(attoseconds / 1_000_000_000)
+        return .nanoseconds(total.overflow ? .max : total.partialValue)
     }
 }

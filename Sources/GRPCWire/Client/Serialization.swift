@@ -36,9 +36,7 @@ public struct ProtobufDeserializer<Message: SwiftProtobuf.Message>: MessageDeser
 
     /// Parses `bytes` as a protobuf message.
     public func deserialize(_ bytes: ByteBuffer) throws -> Message {
-        try bytes.withUnsafeReadableBytes { raw in
-            try Message(serializedBytes: raw)
-        }
+        try Message(serializedBytes: Array(bytes.readableBytesView))
     }
 }
 

@@ -161,22 +161,25 @@ final class ServerCallStream: @unchecked Sendable {
     }
 
     /// Ends the call with OK, optionally after one last message (unary responses go out in one
-    /// write: head, message, trailers).
+    /// flush: head, message, trailers).
     func finish(withMessage message: ByteBuffer?) async throws {
         let data = try message.map { message throws(RPCError) in try frame(message) }
         guard let headersSent = claimFinish() else { return }
         let trailers = ResponseTrailers(status: .ok, metadata: context.trailingMetadata)
-        var frames: [HTTP2Frame.FramePayload] = []
-        frames.reserveCapacity(3)
-        if let data {
-            if !headersSent { frames.append(responseHeaders()) }
-            frames.append(data)
-            frames.append(trailersFrame(trailers, headersSent: true))
-        } else {
-            frames.append(trailersFrame(trailers, headersSent: headersSent))
-        }
         activity.noteDataSent()
-        try? await outbound.write(contentsOf: frames)
+        if let data {
+            // Unary-style response: head, message and trailers in one event-loop hop and one flush.
+            let head = headersSent ? nil : responseHeaders()
+            let end = trailersFrame(trailers, headersSent: true)
+            let channel = self.channel
+            try? await channel.eventLoop.flatSubmit {
+                if let head { channel.write(head, promise: nil) }
+                channel.write(data, promise: nil)
+                return channel.writeAndFlush(end)
+            }.get()
+        } else {
+            await writeFinal(trailersFrame(trailers, headersSent: headersSent))
+        }
     }
 
     /// Ends the call with an error status.
@@ -184,7 +187,13 @@ final class ServerCallStream: @unchecked Sendable {
         guard let headersSent = claimFinish() else { return }
         var trailers = ResponseTrailers(error: error)
         for entry in context.trailingMetadata { trailers.metadata.add(entry.key, value: entry.value) }
-        try? await outbound.write(trailersFrame(trailers, headersSent: headersSent))
+        await writeFinal(trailersFrame(trailers, headersSent: headersSent))
+    }
+
+    /// Writes the END_STREAM frame and waits until HTTP/2 flow control has let it (and every
+    /// DATA frame before it) out, so closing the stream afterwards never drops response bytes.
+    private func writeFinal(_ frame: HTTP2Frame.FramePayload) async {
+        try? await channel.writeAndFlush(frame).get()
     }
 
     /// Ends the call with DEADLINE_EXCEEDED from the event loop and resets the stream.
@@ -205,6 +214,7 @@ final class ServerConnectionActivity: Sendable {
     let activeStreams = ManagedAtomic(0)
     let dataEpoch = ManagedAtomic(0)
     let lastStreamID = ManagedAtomic(0)
+    let draining = ManagedAtomic(false)
 
     func noteDataSent() {
         dataEpoch.wrappingIncrement(ordering: .relaxed)

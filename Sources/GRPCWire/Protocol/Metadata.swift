@@ -116,8 +116,7 @@ public struct Metadata: Sendable, Hashable, ExpressibleByDictionaryLiteral, Sequ
 
     /// Builds metadata from received header fields, decoding `-bin` values and skipping reserved
     /// keys. A `-bin` value that is not valid base64 is an error.
-    static func fromHeaders<S: Sequence>(_ headers: S) throws(RPCError) -> Metadata
-    where S.Element == (name: String, value: String, indexable: HPACKIndexing) {
+    static func fromHeaders(_ headers: HPACKHeaders) throws(RPCError) -> Metadata {
         var metadata = Metadata()
         for (name, value, _) in headers where !isReserved(name) {
             if name.hasSuffix("-bin") {

@@ -86,7 +86,11 @@ public final class GRPCServer: Service, Sendable {
     }
 
     typealias StreamChannel = NIOAsyncChannel<HTTP2Frame.FramePayload, HTTP2Frame.FramePayload>
-    typealias Accepted = (channel: any Channel, multiplexer: NIOHTTP2Handler.AsyncStreamMultiplexer<InboundStream>, activity: ServerConnectionActivity)
+    struct Accepted: Sendable {
+        let channel: any Channel
+        let multiplexer: NIOHTTP2Handler.AsyncStreamMultiplexer<InboundStream>
+        let activity: ServerConnectionActivity
+    }
     struct InboundStream: Sendable {
         let streamID: Int
         let channel: StreamChannel
@@ -100,7 +104,7 @@ public final class GRPCServer: Service, Sendable {
     private let logger: Logger
     private let bound: EventLoopPromise<SocketAddress>
     private let listener = Mutex<(any Channel)?>(nil)
-    private let connections = Mutex<[ObjectIdentifier: any Channel]>([:])
+    private let connections = Mutex<[ObjectIdentifier: Accepted]>([:])
     private let shuttingDown = ManagedAtomic(false)
 
     /// Creates a server for `services`.
@@ -121,8 +125,12 @@ public final class GRPCServer: Service, Sendable {
         self.bound = eventLoopGroup.next().makePromise(of: SocketAddress.self)
     }
 
+    private let boundCompleted = ManagedAtomic(false)
+
     deinit {
-        bound.fail(RPCError(code: .unavailable, message: "the server was released before it bound"))
+        if !boundCompleted.exchange(true, ordering: .relaxed) {
+            bound.fail(RPCError(code: .unavailable, message: "the server was released before it bound"))
+        }
     }
 
     /// The bound port, once ``run()`` is listening.
@@ -134,8 +142,28 @@ public final class GRPCServer: Service, Sendable {
     public func beginGracefulShutdown() {
         if shuttingDown.exchange(true, ordering: .relaxed) { return }
         listener.withLock { $0 }?.close(promise: nil)
-        for channel in connections.withLock({ Array($0.values) }) {
-            channel.pipeline.fireUserInboundEventTriggered(ChannelShouldQuiesceEvent())
+        for connection in connections.withLock({ Array($0.values) }) {
+            drain(connection)
+        }
+    }
+
+    /// Sends GOAWAY (last stream ID = the highest stream accepted), lets open calls finish, then
+    /// closes the connection; force-closes it after ``Configuration/maxGraceTime``.
+    private func drain(_ connection: Accepted) {
+        let activity = connection.activity
+        if activity.draining.exchange(true, ordering: .relaxed) { return }
+        let channel = connection.channel
+        let graceTime = configuration.maxGraceTime
+        channel.eventLoop.execute {
+            let lastStream = HTTP2StreamID(activity.lastStreamID.load(ordering: .relaxed))
+            let goAway = HTTP2Frame(
+                streamID: .rootStream, payload: .goAway(lastStreamID: lastStream, errorCode: .noError, opaqueData: nil))
+            channel.writeAndFlush(goAway, promise: nil)
+            if activity.activeStreams.load(ordering: .relaxed) == 0 {
+                channel.close(promise: nil)
+            } else if let graceTime {
+                channel.eventLoop.scheduleTask(in: graceTime.timeAmount) { channel.close(promise: nil) }
+            }
         }
     }
 
@@ -143,15 +171,16 @@ public final class GRPCServer: Service, Sendable {
     public func run() async throws {
         let tls = try configuration.tls?.makeContext()
         let configuration = self.configuration
-        var http2 = NIOHTTP2Handler.Configuration()
-        http2.connection.initialSettings = [
+        var http2Configuration = NIOHTTP2Handler.Configuration()
+        http2Configuration.connection.initialSettings = [
             HTTP2Setting(parameter: .maxConcurrentStreams, value: configuration.maxConcurrentStreams),
             HTTP2Setting(parameter: .initialWindowSize, value: 1 << 20),
             HTTP2Setting(parameter: .maxHeaderListSize, value: 1 << 16),
         ]
-        http2.stream.targetWindowSize = 1 << 20
-        http2.stream.outboundBufferSizeHighWatermark = 1 << 20
-        http2.stream.outboundBufferSizeLowWatermark = 1 << 19
+        http2Configuration.stream.targetWindowSize = 1 << 20
+        http2Configuration.stream.outboundBufferSizeHighWatermark = 1 << 20
+        http2Configuration.stream.outboundBufferSizeLowWatermark = 1 << 19
+        let http2 = http2Configuration
         let management = NIOHTTP2ServerConnectionManagementHandler.Configuration(
             maxIdleTime: configuration.maxConnectionIdle?.timeAmount,
             maxAge: configuration.maxConnectionAge?.timeAmount,
@@ -190,15 +219,19 @@ public final class GRPCServer: Service, Sendable {
                             }
                         }
                         try sync.addHandler(PingStrikeHandler(policy: strikePolicy, activity: activity))
-                        return (channel, multiplexer, activity)
+                        return Accepted(channel: channel, multiplexer: multiplexer, activity: activity)
                     }
                 }
         } catch {
-            bound.fail(error)
+            if !boundCompleted.exchange(true, ordering: .relaxed) { bound.fail(error) }
             throw error
         }
-        if let address = serverChannel.channel.localAddress {
-            bound.succeed(address)
+        if !boundCompleted.exchange(true, ordering: .relaxed) {
+            if let address = serverChannel.channel.localAddress {
+                bound.succeed(address)
+            } else {
+                bound.fail(RPCError(code: .unavailable, message: "the server has no local address"))
+            }
         }
         listener.withLock { $0 = serverChannel.channel }
         logger.info("gRPC server listening", metadata: ["address": "\(serverChannel.channel.localAddress.map { "\($0)" } ?? "?")"])
@@ -225,20 +258,20 @@ public final class GRPCServer: Service, Sendable {
 
     private func closeAll() {
         listener.withLock { $0 }?.close(promise: nil)
-        for channel in connections.withLock({ Array($0.values) }) { channel.close(promise: nil) }
+        for connection in connections.withLock({ Array($0.values) }) { connection.channel.close(promise: nil) }
     }
 
     private func serveConnection(_ accepted: Accepted) async {
         let key = ObjectIdentifier(accepted.channel)
-        connections.withLock { $0[key] = accepted.channel }
+        connections.withLock { $0[key] = accepted }
         if shuttingDown.load(ordering: .relaxed) {
-            accepted.channel.pipeline.fireUserInboundEventTriggered(ChannelShouldQuiesceEvent())
+            drain(accepted)
         }
         let peer = accepted.channel.remoteAddress.map { "\($0)" } ?? "unknown"
         do {
             for try await stream in accepted.multiplexer.inbound {
                 let task = Task {
-                    await self.serveStream(stream, peer: peer, activity: accepted.activity)
+                    await self.serveStream(stream, peer: peer, connection: accepted)
                 }
                 stream.channel.channel.closeFuture.whenComplete { _ in task.cancel() }
             }
@@ -249,16 +282,22 @@ public final class GRPCServer: Service, Sendable {
         connections.withLock { _ = $0.removeValue(forKey: key) }
     }
 
-    private func serveStream(_ stream: InboundStream, peer: String, activity: ServerConnectionActivity) async {
+    private func serveStream(_ stream: InboundStream, peer: String, connection: Accepted) async {
+        let activity = connection.activity
         activity.activeStreams.wrappingIncrement(ordering: .relaxed)
-        defer { activity.activeStreams.wrappingDecrement(ordering: .relaxed) }
+        defer {
+            let remaining = activity.activeStreams.wrappingDecrementThenLoad(ordering: .relaxed)
+            if remaining == 0 && activity.draining.load(ordering: .relaxed) {
+                connection.channel.close(promise: nil)
+            }
+        }
         let channel = stream.channel.channel
         do {
             try await stream.channel.executeThenClose { inbound, outbound in
                 var iterator = inbound.makeAsyncIterator()
                 guard case .headers(let headers)? = try await iterator.next() else { return }
                 let head: RequestHead
-                do {
+                do throws(RequestHead.Rejection) {
                     head = try RequestHead.decode(headers.headers)
                 } catch {
                     try await reject(error, outbound: outbound)
