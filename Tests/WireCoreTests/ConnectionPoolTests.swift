@@ -47,6 +47,36 @@ import Testing
         #expect(tracker.snapshot.open == 0)
     }
 
+    @Test func twoHundredTasksWithInjectedConnectFailuresAndBrokenConnections() async throws {
+        let tracker = ConnectionTracker()
+        tracker.failEvery(3)  // every third connect fails
+        let pool = makePool(
+            .init(maxConnections: 8, leaseTimeout: .seconds(30), circuitBreakerThreshold: 10), tracker: tracker)
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for index in 0..<200 {
+                group.addTask {
+                    let connection = try await pool.lease()
+                    #expect(connection.isUsable)
+                    #expect(connection.enter() == 1)
+                    try await Task.sleep(for: .milliseconds(1))
+                    connection.leave()
+                    // Every tenth user breaks its connection (as a protocol error would).
+                    if index % 10 == 0 { connection.markUnusable() }
+                    pool.release(connection)
+                }
+            }
+            try await group.waitForAll()
+        }
+        let state = tracker.snapshot
+        #expect(state.maxOpen <= 8)
+        #expect(state.attempts - state.created == state.attempts / 3, "every third connect failed and was retried")
+        #expect(state.created >= 20, "the 20 broken connections were replaced")
+        #expect(!pool.statistics.circuitOpen)
+        await pool.shutdown()
+        #expect(tracker.snapshot.open == 0)
+        #expect(tracker.snapshot.connections.allSatisfy { $0.isClosed })
+    }
+
     @Test func sharedConnectionsUnderLoad() async throws {
         let tracker = ConnectionTracker()
         let pool = makePool(.init(maxConnections: 3, leasesPerConnection: 4, leaseTimeout: .seconds(30)), tracker: tracker)

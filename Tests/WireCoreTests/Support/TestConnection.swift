@@ -47,6 +47,8 @@ final class ConnectionTracker: Sendable {
         var maxOpen = 0
         var closed = 0
         var failConnects = false
+        /// When set, every n-th connect attempt fails.
+        var failEveryNthConnect: Int?
         var connections: [TestConnection] = []
     }
 
@@ -61,9 +63,12 @@ final class ConnectionTracker: Sendable {
 
     func setFailing(_ failing: Bool) { state.withLock { $0.failConnects = failing } }
 
+    func failEvery(_ n: Int) { state.withLock { $0.failEveryNthConnect = n } }
+
     func make() async throws -> TestConnection {
         let failing = state.withLock { state -> Bool in
             state.attempts += 1
+            if let n = state.failEveryNthConnect, state.attempts % n == 0 { return true }
             return state.failConnects
         }
         try await Task.sleep(for: connectDelay)
