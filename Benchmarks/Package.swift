@@ -1,6 +1,7 @@
 // swift-tools-version:6.1
 // Wirestack benchmarks: a separate package so benchmark-only dependencies (package-benchmark,
-// anchor libraries) never enter the main build graph. Run with `scripts/bench-report.sh`.
+// anchor libraries) never enter the main build graph. ordo-one/benchmark is package-benchmark's
+// current name; the MallocInterposer trait is required on Linux with Swift 6.3. Run with `scripts/bench-report.sh`.
 import PackageDescription
 
 let package = Package(
@@ -8,19 +9,19 @@ let package = Package(
     platforms: [.macOS(.v15)],
     dependencies: [
         .package(name: "Wirestack", path: ".."),
-        .package(url: "https://github.com/ordo-one/package-benchmark", from: "1.38.1", traits: ["MallocInterposer"]),
+        .package(url: "https://github.com/ordo-one/benchmark", from: "1.38.1", traits: ["MallocInterposer"]),
     ],
     targets: [
         // core-codec: checksums and compression codecs.
         .executableTarget(
             name: "WireCoreBenchmarks",
             dependencies: [
-                .product(name: "Benchmark", package: "package-benchmark"),
+                .product(name: "Benchmark", package: "benchmark"),
                 .product(name: "WireCore", package: "Wirestack"),
             ],
             path: "Benchmarks/WireCoreBenchmarks",
             swiftSettings: [.swiftLanguageMode(.v6)],
-            plugins: [.plugin(name: "BenchmarkPlugin", package: "package-benchmark")]
+            plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
         ),
     ]
 )

@@ -26,14 +26,19 @@ UNITS = {"GB/s": 1e9, "MB/s": 1e6, "ops/s": None}
 
 
 def load_jmh(path, rates):
+    """Reads package-benchmark's JMH export: ops/s from the median wall-clock time when present
+    (robust against a busy machine), else the mean throughput."""
     with open(path) as f:
         elements = json.load(f)
     for element in elements:
-        # "package.benchmark.<Target>.<Name_with_underscores>"
-        full = element["benchmark"]
-        name = full.split(".", 3)[3] if full.count(".") >= 3 else full
-        target, _, bench = name.partition(".")
-        score = element["primaryMetric"]["score"]
+        # "package.benchmark.<Target>.<Name with spaces as underscores>"
+        parts = element["benchmark"].split(".", 3)
+        target, bench = (parts[2], parts[3]) if len(parts) == 4 else ("", element["benchmark"])
+        wall = element.get("secondaryMetrics", {}).get("Time (wall clock)")
+        if wall and wall.get("scorePercentiles", {}).get("50.0"):
+            score = 1e6 / wall["scorePercentiles"]["50.0"]  # microseconds per iteration
+        else:
+            score = element["primaryMetric"]["score"]
         for key in (bench, bench.replace("_", " "), f"{target}:{bench}", f"{target}:{bench.replace('_', ' ')}"):
             rates[key] = score
 

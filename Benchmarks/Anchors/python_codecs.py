@@ -13,15 +13,17 @@ import zlib
 
 
 def measure(fn, min_seconds=1.0):
+    """ops/s from the median time of one call (robust against a busy machine, like the Swift
+    side, which uses package-benchmark's median wall-clock time)."""
     fn()  # warm-up
-    iterations = 0
+    samples = []
     start = time.perf_counter()
-    while True:
+    while time.perf_counter() - start < min_seconds or len(samples) < 5:
+        t0 = time.perf_counter()
         fn()
-        iterations += 1
-        elapsed = time.perf_counter() - start
-        if elapsed >= min_seconds and iterations >= 5:
-            return iterations / elapsed
+        samples.append(time.perf_counter() - t0)
+    samples.sort()
+    return 1.0 / samples[len(samples) // 2]
 
 
 def main():
