@@ -127,7 +127,7 @@ struct ConnectionInteropTests {
                 }
             }
             try await Task.sleep(for: .milliseconds(100))
-            #expect(try await admin.send("CLIENT", "KILL", "ID", .integer(Int64(id))) == .simpleString("OK"))
+            #expect(try await admin.send("CLIENT", "KILL", "ID", .integer(Int64(id))) == .integer(1))
             try await group.waitForAll()
         }
         #expect(!c.isUsable)

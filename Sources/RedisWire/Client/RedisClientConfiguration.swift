@@ -63,9 +63,9 @@ public struct RedisClientConfiguration: Sendable {
 extension RedisConnectionConfiguration {
     /// Parses a `redis://`, `rediss://` or `unix://` URL (see ``RedisClientConfiguration/init(url:)``).
     public init(url: String) throws {
-        guard let schemeEnd = url.range(of: "://") else { throw RedisClientError.invalidURL(url) }
-        let scheme = url[..<schemeEnd.lowerBound].lowercased()
-        var rest = String(url[schemeEnd.upperBound...])
+        guard let colon = url.firstIndex(of: ":"), url[colon...].hasPrefix("://") else { throw RedisClientError.invalidURL(url) }
+        let scheme = url[..<colon].lowercased()
+        var rest = String(url[url.index(colon, offsetBy: 3)...])
         var query: [String: String] = [:]
         if let q = rest.firstIndex(of: "?") {
             for pair in rest[rest.index(after: q)...].split(separator: "&") {

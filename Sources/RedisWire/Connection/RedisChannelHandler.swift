@@ -2,15 +2,63 @@ import Logging
 import NIOCore
 import WireCore
 
-/// What callers write into the channel: one or more commands, each with the promise its reply
-/// completes. Several commands in one value are encoded into one write (explicit pipelines).
-struct RedisOutbound: Sendable {
-    struct Entry: Sendable {
-        var command: RedisCommand
-        var promise: EventLoopPromise<RESPValue>
-        var shape: RedisReplyShape
+/// What callers write into the channel: already-encoded commands (encoding happens on the
+/// caller's thread) and where their replies go.
+enum RedisOutbound: Sendable {
+    /// One command and the promise its reply completes.
+    case command(ByteBuffer, EventLoopPromise<RESPValue>, RedisReplyShape)
+    /// `count` commands written together (an explicit pipeline) and one promise for all replies.
+    case batch(ByteBuffer, count: Int, EventLoopPromise<[RESPValue]>)
+}
+
+/// Collects the replies of one pipeline on the event loop and completes its promise once.
+final class RedisBatchCollector {
+    private var values: [RESPValue]
+    private let expected: Int
+    private let promise: EventLoopPromise<[RESPValue]>
+    private var done = false
+
+    init(expected: Int, promise: EventLoopPromise<[RESPValue]>) {
+        self.expected = expected
+        self.promise = promise
+        self.values = []
+        self.values.reserveCapacity(expected)
     }
-    var entries: [Entry]
+
+    func append(_ value: RESPValue) {
+        guard !done else { return }
+        values.append(value)
+        if values.count == expected {
+            done = true
+            promise.succeed(values)
+        }
+    }
+
+    func fail(_ error: any Error) {
+        guard !done else { return }
+        done = true
+        promise.fail(error)
+    }
+}
+
+/// Where one command's reply goes.
+enum RedisReplySink {
+    case single(EventLoopPromise<RESPValue>)
+    case batch(RedisBatchCollector)
+
+    func succeed(_ value: RESPValue) {
+        switch self {
+        case .single(let p): p.succeed(value)
+        case .batch(let c): c.append(value)
+        }
+    }
+
+    func fail(_ error: any Error) {
+        switch self {
+        case .single(let p): p.fail(error)
+        case .batch(let c): c.fail(error)
+        }
+    }
 }
 
 /// The NIO handler that runs ``RedisConnectionStateMachine`` on one channel.
@@ -24,7 +72,7 @@ final class RedisChannelHandler: ChannelDuplexHandler {
     typealias OutboundIn = RedisOutbound
     typealias OutboundOut = ByteBuffer
 
-    private var stateMachine = RedisConnectionStateMachine<EventLoopPromise<RESPValue>>()
+    private var stateMachine = RedisConnectionStateMachine<RedisReplySink>()
     private let decoder: RESPDecoder
     private var cumulation: ByteBuffer?
     private var outbound: ByteBuffer
@@ -49,19 +97,27 @@ final class RedisChannelHandler: ChannelDuplexHandler {
     // MARK: outbound
 
     func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
-        let request = unwrapOutboundIn(data)
-        var wrote = false
-        for entry in request.entries {
-            switch stateMachine.enqueue(entry.promise, shape: entry.shape) {
-            case .write:
-                RESPEncoder.encode(entry.command, into: &outbound)
-                wrote = true
-            case .fail(let p, let error):
-                p.fail(error)
-            }
-        }
         promise?.succeed()
-        if wrote && !flushScheduled {
+        switch unwrapOutboundIn(data) {
+        case .command(let bytes, let reply, let shape):
+            switch stateMachine.enqueue(.single(reply), shape: shape) {
+            case .write:
+                outbound.writeImmutableBuffer(bytes)
+            case .fail(let sink, let error):
+                sink.fail(error)
+                return
+            }
+        case .batch(let bytes, let count, let replies):
+            let collector = RedisBatchCollector(expected: count, promise: replies)
+            for _ in 0..<count {
+                if case .fail(let sink, let error) = stateMachine.enqueue(.batch(collector)) {
+                    sink.fail(error)
+                    return
+                }
+            }
+            outbound.writeImmutableBuffer(bytes)
+        }
+        if !flushScheduled {
             flushScheduled = true
             // Flush after the tasks already queued on the loop (other callers' commands) ran.
             context.eventLoop.assumeIsolated().execute {
@@ -117,13 +173,13 @@ final class RedisChannelHandler: ChannelDuplexHandler {
 
     private func handle(_ value: RESPValue, context: ChannelHandlerContext) {
         switch stateMachine.received(value) {
-        case .reply(let promise, let v):
-            promise.succeed(v)
+        case .reply(let sink, let v):
+            sink.succeed(v)
         case .push(let v):
             pushHandler(v)
-        case .pushAndReply(let v, let promise):
+        case .pushAndReply(let v, let sink):
             pushHandler(v)
-            promise?.succeed(v)
+            sink?.succeed(v)
         case .protocolViolation(let failed, let error):
             logger.error("unexpected Redis reply, closing connection", metadata: ["error": "\(error)"])
             for p in failed { p.fail(error) }

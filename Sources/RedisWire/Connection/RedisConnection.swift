@@ -133,45 +133,44 @@ public final class RedisConnection: Sendable {
 
     /// Sends a command and returns its reply, error replies included, as a value.
     public func sendRaw(_ command: RedisCommand) async throws -> RESPValue {
+        var bytes = channel.allocator.buffer(capacity: 64)
+        RESPEncoder.encode(command, into: &bytes)
         let promise = channel.eventLoop.makePromise(of: RESPValue.self)
-        channel.writeAndFlush(RedisOutbound(entries: [.init(command: command, promise: promise, shape: .single)]), promise: nil)
+        write(.command(bytes, promise, .single), failing: promise)
         return try await promise.futureResult.get()
     }
 
-    /// Sends all commands in one write and returns each reply in order (error replies as values).
-    /// Connection failures are thrown.
+    /// Sends all commands in one write and returns each reply in order (error replies as
+    /// values). Connection failures are thrown.
     public func pipeline(_ commands: [RedisCommand]) async throws -> [RESPValue] {
         guard !commands.isEmpty else { return [] }
-        var entries: [RedisOutbound.Entry] = []
-        entries.reserveCapacity(commands.count)
-        for command in commands {
-            entries.append(.init(command: command, promise: channel.eventLoop.makePromise(of: RESPValue.self), shape: .single))
-        }
-        channel.writeAndFlush(RedisOutbound(entries: entries), promise: nil)
-        var replies: [RESPValue] = []
-        replies.reserveCapacity(entries.count)
-        var firstError: (any Error)?
-        for entry in entries {
-            do {
-                replies.append(try await entry.promise.futureResult.get())
-            } catch {
-                if firstError == nil { firstError = error }
-            }
-        }
-        if let firstError { throw firstError }
-        return replies
+        var bytes = channel.allocator.buffer(capacity: 64 * commands.count)
+        for command in commands { RESPEncoder.encode(command, into: &bytes) }
+        let promise = channel.eventLoop.makePromise(of: [RESPValue].self)
+        write(.batch(bytes, count: commands.count, promise), failing: promise)
+        return try await promise.futureResult.get()
     }
 
     /// Sends a (P/S)SUBSCRIBE or (P/S)UNSUBSCRIBE command; completes after the server confirmed
     /// every channel. Messages arrive through the connection's push handler.
     func sendSubscription(_ command: String, channels: [String]) async throws {
         precondition(!channels.isEmpty)
+        var bytes = channel.allocator.buffer(capacity: 64)
+        RESPEncoder.encode(RedisCommand(command, channels.map { .string($0) }), into: &bytes)
         let promise = channel.eventLoop.makePromise(of: RESPValue.self)
-        let cmd = RedisCommand(command, channels.map { .string($0) })
-        channel.writeAndFlush(RedisOutbound(entries: [.init(
-            command: cmd, promise: promise, shape: .subscription(kind: command.lowercased(), confirmations: channels.count))]), promise: nil)
+        write(.command(bytes, promise, .subscription(kind: command.lowercased(), confirmations: channels.count)), failing: promise)
         let reply = try await promise.futureResult.get()
         if reply.isError { throw RedisServerError(message: errorText(reply)) }
+    }
+
+    /// Writes to the channel; if the write cannot reach the handler (the channel closed and its
+    /// handlers were removed), the reply promise fails instead of waiting forever.
+    private func write<T>(_ outbound: RedisOutbound, failing reply: EventLoopPromise<T>) {
+        let written = channel.eventLoop.makePromise(of: Void.self)
+        written.futureResult.whenFailure { error in
+            reply.fail(RedisConnectionError.connectionClosed(reason: "\(error)"))
+        }
+        channel.writeAndFlush(outbound, promise: written)
     }
 
     /// Closes the connection; commands still waiting fail.

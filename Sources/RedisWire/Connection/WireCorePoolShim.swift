@@ -58,13 +58,20 @@ public final class ConnectionPool<Connection: PooledConnection>: Sendable {
         while true {
             let decision: Decision = state.withLock { s in
                 if s.closed { return .closed }
-                s.slots.removeAll { !$0.connection.isUsable && $0.leases == 0 }
-                if let i = s.slots.indices.filter({ s.slots[$0].connection.isUsable && s.slots[$0].leases < configuration.leasesPerConnection })
-                    .min(by: { s.slots[$0].leases < s.slots[$1].leases }) {
-                    if s.slots[i].leases == 0 || s.slots.count + s.connecting >= configuration.maxConnections {
-                        s.slots[i].leases += 1
-                        return .use(s.slots[i].connection)
+                var best = -1
+                var i = 0
+                while i < s.slots.count {
+                    let slot = s.slots[i]
+                    if !slot.connection.isUsable {
+                        if slot.leases == 0 { s.slots.remove(at: i); continue }
+                    } else if slot.leases < configuration.leasesPerConnection && (best < 0 || slot.leases < s.slots[best].leases) {
+                        best = i
                     }
+                    i += 1
+                }
+                if best >= 0 && (s.slots[best].leases == 0 || s.slots.count + s.connecting >= configuration.maxConnections) {
+                    s.slots[best].leases += 1
+                    return .use(s.slots[best].connection)
                 }
                 if s.slots.count + s.connecting < configuration.maxConnections {
                     s.connecting += 1

@@ -127,8 +127,9 @@ public final class RedisClusterClient: Service, RedisCommandExecutor, Sendable {
         let key = PoolKey(address: address, readOnly: readOnly)
         return pools.withLock { pools in
             if let p = pools[key] { return p }
-            var config = configuration.connection
-            config.transport.endpoint = .tcp(host: address.host, port: address.port)
+            var nodeConfig = configuration.connection
+            nodeConfig.transport.endpoint = .tcp(host: address.host, port: address.port)
+            let config = nodeConfig
             let logger = self.logger
             let group = self.eventLoopGroup
             let pool = ConnectionPool<RedisConnection>(configuration: configuration.pool, logger: logger) {
