@@ -1,3 +1,4 @@
+// fuzz-modules: WireCore RedisWire
 // libFuzzer target for RedisWire's RESP2/RESP3 streaming decoder.
 // Build/run with scripts/fuzz.sh RESPDecoder <seconds> (see Fuzz/README.md).
 // Checks: decoding never traps, never over-reads, respects the limits, and every decoded value
@@ -15,12 +16,12 @@ public func fuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     while count < 1000 {
         let before = buffer.readerIndex
         guard let value = try? decoder.decode(from: &buffer) else { break }
-        precondition(buffer.readerIndex > before, "decoder consumed nothing")
+        if buffer.readerIndex <= before { fatalError("decoder consumed nothing") }
         var encoded = ByteBuffer()
         RESPEncoder.encode(value, into: &encoded)
         let again = try? RESPDecoder().decode(from: &encoded)
         if !containsNaN(value) {
-            precondition(again == value, "re-encoding changed \(value)")
+            if again != value { fatalError("re-encoding changed \(value)") }
         }
         count += 1
     }

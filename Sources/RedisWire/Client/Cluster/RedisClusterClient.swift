@@ -282,12 +282,14 @@ public final class RedisClusterClient: Service, RedisCommandExecutor, Sendable {
                     }
                     return try await connection.sendRaw(command)
                 }
-            } catch let error as RedisConnectionError {
+            } catch where error is RedisConnectionError || error is ConnectionPoolError {
                 // The node is unreachable or went away: re-read the slot map and retry. A command
                 // that may have run is only retried when it is read-only.
                 attempt += 1
                 let mayHaveRun: Bool
-                if case .connectFailed = error { mayHaveRun = false } else { mayHaveRun = true }
+                if case .connectionClosed = error as? RedisConnectionError { mayHaveRun = true }
+                else if case .protocolViolation = error as? RedisConnectionError { mayHaveRun = true }
+                else { mayHaveRun = false }
                 guard attempt <= configuration.maxRedirects, !mayHaveRun || command.isReadOnly else { throw error }
                 logger.debug("cluster node unreachable, refreshing topology", metadata: ["node": "\(address)", "error": "\(error)"])
                 try await Task.sleep(for: configuration.retryBackoff.delay(forAttempt: attempt))

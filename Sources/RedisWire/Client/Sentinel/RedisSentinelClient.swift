@@ -151,6 +151,10 @@ public final class RedisSentinelClient: Service, RedisCommandExecutor, Sendable 
             } catch let error as RedisServerError where error.code == "READONLY" || error.code == "LOADING" {
                 guard !deadline.hasExpired else { throw error }
                 stale = address
+            } catch let error as ConnectionPoolError {
+                // No connection could be opened to the master (it is down): nothing was sent.
+                guard !deadline.hasExpired else { throw error }
+                stale = address
             } catch let error as RedisConnectionError {
                 let mayHaveRun: Bool
                 if case .connectFailed = error { mayHaveRun = false } else { mayHaveRun = true }
