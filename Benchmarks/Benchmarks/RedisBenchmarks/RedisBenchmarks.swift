@@ -1,6 +1,6 @@
 // RedisWire vs redis-benchmark (C), same server, same run.
 //
-//   RedisBenchmarks [--url redis://127.0.0.1:16379] [--requests 200000] [--clients 50]
+//   swift run -c release --package-path Benchmarks RedisBenchmarks [--url redis://127.0.0.1:16379] [--requests 200000] [--clients 50]
 //
 // For GET and SET, unpipelined and with 16 commands per pipeline, runs redis-benchmark
 // (-c clients -n requests -t get,set [-P 16] --csv) and then RedisWire with the same number of
@@ -10,7 +10,6 @@
 // connection shape as redis-benchmark).
 import Foundation
 import Logging
-import NIOCore
 import RedisWire
 
 struct Options {
