@@ -10,6 +10,8 @@ let package = Package(
     dependencies: [
         .package(name: "Wirestack", path: ".."),
         .package(url: "https://github.com/ordo-one/benchmark", from: "1.38.1", traits: ["MallocInterposer"]),
+        .package(url: "https://github.com/ordo-one/package-benchmark", from: "1.38.1", traits: ["MallocInterposer"]),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
     ],
     targets: [
         // core-codec: checksums and compression codecs.
@@ -22,6 +24,17 @@ let package = Package(
             path: "Benchmarks/WireCoreBenchmarks",
             swiftSettings: [.swiftLanguageMode(.v6)],
             plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
+        ),
+        // redis: RedisWire vs redis-benchmark (C) on the same server in the same run (a plain
+        // executable: it drives redis-benchmark as a subprocess and prints requests/s ratios).
+        .executableTarget(
+            name: "RedisBenchmarks",
+            dependencies: [
+                .product(name: "RedisWire", package: "Wirestack"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Benchmarks/RedisBenchmarks",
+            swiftSettings: [.swiftLanguageMode(.v6)]
         ),
     ]
 )

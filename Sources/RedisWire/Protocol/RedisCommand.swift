@@ -1,0 +1,137 @@
+import NIOCore
+
+/// One argument of a Redis command. Arguments are always sent as bulk strings.
+public enum RedisArgument: Sendable, Hashable {
+    /// UTF-8 text.
+    case string(String)
+    /// Raw bytes.
+    case bytes(ByteBuffer)
+    /// An integer, sent as its decimal text.
+    case integer(Int64)
+    /// A double, sent in a form Redis parses (`inf`, `-inf` or the shortest round-trip decimal).
+    case double(Double)
+
+    func encode(into buffer: inout ByteBuffer) {
+        switch self {
+        case .string(let s):
+            var s = s
+            s.withUTF8 { utf8 in
+                buffer.writeHeader(UInt8(ascii: "$"), utf8.count)
+                buffer.writeBytes(utf8)
+            }
+        case .bytes(let b):
+            buffer.writeHeader(UInt8(ascii: "$"), b.readableBytes)
+            buffer.writeImmutableBuffer(b)
+        case .integer(let i):
+            var text = ByteBuffer()
+            text.writeDecimal(i)
+            buffer.writeHeader(UInt8(ascii: "$"), text.readableBytes)
+            buffer.writeImmutableBuffer(text)
+        case .double(let d):
+            let s = d.isInfinite ? (d < 0 ? "-inf" : "inf") : d.description
+            buffer.writeHeader(UInt8(ascii: "$"), s.utf8.count)
+            buffer.writeString(s)
+        }
+        buffer.writeCRLF()
+    }
+
+    /// The argument's bytes, as they go on the wire (used for hashing keys to cluster slots).
+    public var bytes: [UInt8] {
+        switch self {
+        case .string(let s): return Array(s.utf8)
+        case .bytes(let b): return Array(b.readableBytesView)
+        case .integer(let i): return Array(String(i).utf8)
+        case .double(let d): return Array((d.isInfinite ? (d < 0 ? "-inf" : "inf") : d.description).utf8)
+        }
+    }
+}
+
+extension RedisArgument: ExpressibleByStringLiteral {
+    /// A string argument from a literal.
+    public init(stringLiteral value: String) { self = .string(value) }
+}
+
+extension RedisArgument: ExpressibleByIntegerLiteral {
+    /// An integer argument from a literal.
+    public init(integerLiteral value: Int64) { self = .integer(value) }
+}
+
+/// A value that can be passed as a command argument.
+public protocol RedisArgumentConvertible: Sendable {
+    /// The value as a command argument.
+    var redisArgument: RedisArgument { get }
+}
+
+extension String: RedisArgumentConvertible {
+    /// The string as a bulk-string argument.
+    public var redisArgument: RedisArgument { .string(self) }
+}
+extension Substring: RedisArgumentConvertible {
+    /// The substring as a bulk-string argument.
+    public var redisArgument: RedisArgument { .string(String(self)) }
+}
+extension Int: RedisArgumentConvertible {
+    /// The integer as its decimal text.
+    public var redisArgument: RedisArgument { .integer(Int64(self)) }
+}
+extension Int64: RedisArgumentConvertible {
+    /// The integer as its decimal text.
+    public var redisArgument: RedisArgument { .integer(self) }
+}
+extension Double: RedisArgumentConvertible {
+    /// The double as text.
+    public var redisArgument: RedisArgument { .double(self) }
+}
+extension ByteBuffer: RedisArgumentConvertible {
+    /// The bytes as a bulk string.
+    public var redisArgument: RedisArgument { .bytes(self) }
+}
+extension RedisArgument: RedisArgumentConvertible {
+    /// The argument itself.
+    public var redisArgument: RedisArgument { self }
+}
+
+/// A command: its name and arguments, plus what routing needs to know about it.
+///
+/// Typed command helpers build these; ``RedisCommand/init(_:_:keyIndices:isReadOnly:)`` builds
+/// any other command for the raw API.
+public struct RedisCommand: Sendable, Hashable {
+    /// The name followed by the arguments (`["SET", "k", "v"]`).
+    public var arguments: [RedisArgument]
+    /// Positions in ``arguments`` that hold keys (used for cluster slot routing).
+    public var keyIndices: [Int]
+    /// Whether the command only reads (may be served by a replica when the client allows it).
+    public var isReadOnly: Bool
+    /// A key that is not an argument but decides which cluster node runs the command
+    /// (e.g. `SCRIPT LOAD` before an `EVALSHA` on that key). Never sent.
+    public var routingKey: RedisArgument?
+
+    /// Creates a command from its name and arguments.
+    /// - Parameters:
+    ///   - name: the command name, e.g. `"GET"` or `"CLIENT"`.
+    ///   - arguments: the arguments after the name.
+    ///   - keyIndices: which of `arguments` (zero-based, not counting the name) are keys.
+    ///   - isReadOnly: whether a replica may serve it.
+    public init(_ name: String, _ arguments: [RedisArgument], keyIndices: [Int] = [], isReadOnly: Bool = false) {
+        self.arguments = [.string(name)] + arguments
+        self.keyIndices = keyIndices.map { $0 + 1 }
+        self.isReadOnly = isReadOnly
+    }
+
+    /// Creates a command from its name and arguments (variadic form).
+    public init(_ name: String, _ arguments: RedisArgument..., keyIndices: [Int] = [], isReadOnly: Bool = false) {
+        self.init(name, arguments, keyIndices: keyIndices, isReadOnly: isReadOnly)
+    }
+
+    /// The command name in upper case.
+    public var name: String {
+        if case .string(let s) = arguments[0] { return s.uppercased() }
+        return String(decoding: arguments[0].bytes, as: UTF8.self).uppercased()
+    }
+
+    /// The key arguments.
+    public var keys: [RedisArgument] {
+        if keyIndices.isEmpty, let routingKey { return [routingKey] }
+        return keyIndices.map { arguments[$0] }
+    }
+}

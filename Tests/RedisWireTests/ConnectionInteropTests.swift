@@ -1,0 +1,180 @@
+import NIOCore
+import NIOPosix
+import Synchronization
+import Testing
+import WireCore
+@testable import RedisWire
+
+@Suite("Connection against a real Redis", .serialized)
+struct ConnectionInteropTests {
+    @Test func helloNegotiatesRESP3AndFallsBackWhenForced() async throws {
+        guard let c3 = try await PeerEnvironment.connect() else { return }
+        #expect(c3.protocolVersion == .resp3)
+        let info = try [String: RESPValue](fromRESP: c3.serverInfo)
+        #expect(try info["proto"].map { try Int(fromRESP: $0) } == 3)
+        #expect(info["server"]?.string == "redis")
+        await c3.close()
+        guard let c2 = try await PeerEnvironment.connect(protocolVersion: .resp2) else { return }
+        #expect(c2.protocolVersion == .resp2)
+        // In RESP2 a map reply (CONFIG GET) is a flat array.
+        let reply = try await c2.send("CONFIG", "GET", "port")
+        guard case .array = reply else { Issue.record("expected a RESP2 array, got \(reply)"); return }
+        await c2.close()
+    }
+
+    @Test func aclUserAuthInBothProtocolsAndWrongPasswordFails() async throws {
+        guard let url = PeerEnvironment.redisURL else { return }
+        for version in [RESPVersion.resp3, .resp2] {
+            var config = try RedisConnectionConfiguration(url: url)
+            config.username = "swift"
+            config.password = "swiftpass"
+            config.protocolVersion = version
+            config.clientName = "rediswire-acl-\(version.rawValue)"
+            let c = try await RedisConnection.connect(configuration: config, logger: PeerEnvironment.logger)
+            #expect(try await c.send("ACL", "WHOAMI").string == "swift")
+            #expect(try await c.send("CLIENT", "GETNAME").string == "rediswire-acl-\(version.rawValue)")
+            await c.close()
+            config.password = "wrong"
+            await #expect(throws: RedisConnectionError.self) {
+                _ = try await RedisConnection.connect(configuration: config, logger: PeerEnvironment.logger)
+            }
+        }
+    }
+
+    @Test func selectIsolatesDatabases() async throws {
+        guard let url = PeerEnvironment.redisURL else { return }
+        let key = PeerEnvironment.prefix() + "k"
+        var config = try RedisConnectionConfiguration(url: url)
+        config.database = 5
+        let db5 = try await RedisConnection.connect(configuration: config, logger: PeerEnvironment.logger)
+        config.database = 0
+        let db0 = try await RedisConnection.connect(configuration: config, logger: PeerEnvironment.logger)
+        try await db5.set(key, to: "five")
+        #expect(try await db5.get(key) == "five")
+        #expect(try await db0.get(key) == nil)
+        try await db5.delete(key)
+        await db5.close()
+        await db0.close()
+    }
+
+    @Test func everyRESP3TypeFromDebugProtocol() async throws {
+        guard let c = try await PeerEnvironment.connect() else { return }
+        defer { Task { await c.close() } }
+        #expect(try await c.send("DEBUG", "PROTOCOL", "string") == .bulk("Hello World"))
+        #expect(try await c.send("DEBUG", "PROTOCOL", "integer") == .integer(12345))
+        #expect(try await c.send("DEBUG", "PROTOCOL", "double") == .double(3.141))
+        #expect(try await c.send("DEBUG", "PROTOCOL", "bignum") == .bigNumber("1234567999999999999999999999999999999"))
+        #expect(try await c.send("DEBUG", "PROTOCOL", "null") == .null)
+        #expect(try await c.send("DEBUG", "PROTOCOL", "array") == .array([.integer(0), .integer(1), .integer(2)]))
+        #expect(try await c.send("DEBUG", "PROTOCOL", "set") == .set([.integer(0), .integer(1), .integer(2)]))
+        #expect(try await c.send("DEBUG", "PROTOCOL", "map") == .map([
+            RESPMapEntry(key: .integer(0), value: .boolean(false)),
+            RESPMapEntry(key: .integer(1), value: .boolean(true)),
+            RESPMapEntry(key: .integer(2), value: .boolean(false)),
+        ]))
+        #expect(try await c.send("DEBUG", "PROTOCOL", "true") == .boolean(true))
+        #expect(try await c.send("DEBUG", "PROTOCOL", "false") == .boolean(false))
+        #expect(try await c.send("DEBUG", "PROTOCOL", "verbatim") == .verbatimString(format: "txt", text: "This is a verbatim\nstring"))
+        let attrib = try await c.send("DEBUG", "PROTOCOL", "attrib")
+        guard case .attributed(let attrs, let value) = attrib else { Issue.record("expected attribute, got \(attrib)"); return }
+        #expect(attrs.first?.key == .bulk("key-popularity"))
+        #expect(value == .bulk("Some real reply following the attribute"))
+        // `push` sends a push and then replies with a normal value.
+        #expect(try await c.send("DEBUG", "PROTOCOL", "push") == .bulk("Some real reply following the push reply"))
+    }
+
+    @Test func resp2ReplyShapesFromDebugProtocol() async throws {
+        guard let c = try await PeerEnvironment.connect(protocolVersion: .resp2) else { return }
+        defer { Task { await c.close() } }
+        #expect(try await c.send("DEBUG", "PROTOCOL", "double") == .bulk("3.141"))
+        #expect(try await c.send("DEBUG", "PROTOCOL", "null") == .null)
+        #expect(try await c.send("DEBUG", "PROTOCOL", "true") == .integer(1))
+        #expect(try await c.send("DEBUG", "PROTOCOL", "map") == .array([.integer(0), .integer(0), .integer(1), .integer(1), .integer(2), .integer(0)]))
+    }
+
+    @Test func concurrentCommandsArePipelinedOnOneConnection() async throws {
+        guard let c = try await PeerEnvironment.connect() else { return }
+        let prefix = PeerEnvironment.prefix()
+        let writesBefore = try await c.flushCount()
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for i in 0..<500 {
+                group.addTask {
+                    try await c.set(prefix + "\(i)", to: i)
+                    #expect(try await c.get(prefix + "\(i)") == "\(i)")
+                }
+            }
+            try await group.waitForAll()
+        }
+        let writes = try await c.flushCount() - writesBefore
+        // 1000 commands left in far fewer writes than commands.
+        #expect(writes < 1000, "flushes: \(writes)")
+        _ = try await c.delete((0..<500).map { prefix + "\($0)" })
+        await c.close()
+    }
+
+    @Test func connectionLossFailsInFlightCommands() async throws {
+        guard let c = try await PeerEnvironment.connect(clientName: "rediswire-victim"),
+              let admin = try await PeerEnvironment.connect() else { return }
+        let id = try await c.send(RedisCommand("CLIENT", "ID"), as: Int.self)
+        let key = PeerEnvironment.prefix() + "never"
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask {
+                do {
+                    _ = try await c.send(RedisCommand("BLPOP", .string(key), "10"))
+                    Issue.record("BLPOP should fail when the connection is killed")
+                } catch let error as RedisConnectionError {
+                    guard case .connectionClosed = error else { Issue.record("wrong error \(error)"); return }
+                }
+            }
+            try await Task.sleep(for: .milliseconds(100))
+            #expect(try await admin.send("CLIENT", "KILL", "ID", .integer(Int64(id))) == .integer(1))
+            try await group.waitForAll()
+        }
+        #expect(!c.isUsable)
+        await #expect(throws: RedisConnectionError.self) { _ = try await c.send("PING") }
+        #expect(try await admin.ping() == "PONG")
+        await admin.close()
+    }
+
+    @Test func malformedReplyClosesOnlyThatConnection() async throws {
+        guard let good = try await PeerEnvironment.connect() else { return }
+        // A fake server that answers the first command with an invalid type byte.
+        let server = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .childChannelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandler(GarbageServerHandler())
+                }
+            }
+            .bind(host: "127.0.0.1", port: 0).get()
+        let port = server.localAddress!.port!
+        var config = RedisConnectionConfiguration.tcp(host: "127.0.0.1", port: port)
+        config.protocolVersion = .resp2
+        let bad = try await RedisConnection.connect(configuration: config, logger: PeerEnvironment.logger)
+        do {
+            _ = try await bad.send("PING")
+            Issue.record("garbage must fail the command")
+        } catch let error as RedisConnectionError {
+            guard case .protocolViolation = error else { Issue.record("wrong error \(error)"); return }
+        }
+        #expect(await eventually { !bad.isUsable })
+        #expect(try await good.ping() == "PONG")
+        await good.close()
+        try await server.close()
+    }
+}
+
+/// Replies `?garbage` to anything.
+final class GarbageServerHandler: ChannelInboundHandler, Sendable {
+    typealias InboundIn = ByteBuffer
+    typealias OutboundOut = ByteBuffer
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        context.writeAndFlush(wrapOutboundOut(ByteBuffer(string: "?garbage\r\n")), promise: nil)
+    }
+}
+
+extension RedisConnection {
+    /// Number of flushes (socket writes) the handler issued (test hook for pipelining).
+    func flushCount() async throws -> Int {
+        try await channel.eventLoop.submit { [handler] in handler.value.flushCount }.get()
+    }
+}

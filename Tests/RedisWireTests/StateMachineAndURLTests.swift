@@ -1,0 +1,141 @@
+import NIOCore
+import Testing
+import WireCore
+@testable import RedisWire
+
+@Suite("Connection state machine (sans I/O)")
+struct StateMachineTests {
+    typealias SM = RedisConnectionStateMachine<Int>
+
+    @Test func repliesMatchRequestsInOrder() {
+        var sm = SM()
+        guard case .write = sm.enqueue(1), case .write = sm.enqueue(2) else { Issue.record("enqueue"); return }
+        guard case .reply(1, .simpleString("OK")) = sm.received(.simpleString("OK")) else { Issue.record("first"); return }
+        guard case .reply(2, .simpleError("ERR x")) = sm.received(.simpleError("ERR x")) else { Issue.record("second"); return }
+        #expect(sm.inFlightCount == 0)
+    }
+
+    @Test func pushesDoNotConsumeRequests() {
+        var sm = SM()
+        sm.protocolVersion = 3
+        _ = sm.enqueue(7)
+        guard case .push = sm.received(.push([.bulk("invalidate"), .array([.bulk("k")])])) else { Issue.record("push"); return }
+        guard case .reply(7, .integer(1)) = sm.received(.integer(1)) else { Issue.record("reply"); return }
+    }
+
+    @Test func subscriptionConfirmationsCompleteAfterLastChannel() {
+        var sm = SM()
+        sm.protocolVersion = 3
+        _ = sm.enqueue(1, shape: .subscription(kind: "subscribe", confirmations: 2))
+        _ = sm.enqueue(2)
+        guard case .pushAndReply(_, nil) = sm.received(.push([.bulk("subscribe"), .bulk("a"), .integer(1)])) else { Issue.record("1st"); return }
+        guard case .pushAndReply(_, 1?) = sm.received(.push([.bulk("subscribe"), .bulk("b"), .integer(2)])) else { Issue.record("2nd"); return }
+        #expect(sm.subscriptionCount == 2)
+        guard case .push = sm.received(.push([.bulk("message"), .bulk("a"), .bulk("hi")])) else { Issue.record("msg"); return }
+        guard case .reply(2, .simpleString("PONG")) = sm.received(.simpleString("PONG")) else { Issue.record("pong"); return }
+    }
+
+    @Test func resp2SubscribedModeArraysArePushes() {
+        var sm = SM()
+        _ = sm.enqueue(1, shape: .subscription(kind: "subscribe", confirmations: 1))
+        guard case .pushAndReply(_, 1?) = sm.received(.array([.bulk("subscribe"), .bulk("a"), .integer(1)])) else { Issue.record("conf"); return }
+        guard case .push(.push) = sm.received(.array([.bulk("message"), .bulk("a"), .bulk("x")])) else { Issue.record("msg"); return }
+    }
+
+    @Test func unsolicitedReplyIsAProtocolViolationThatFailsEverything() {
+        var sm = SM()
+        guard case .protocolViolation(let failed, _) = sm.received(.integer(3)) else { Issue.record("violation"); return }
+        #expect(failed.isEmpty)
+        guard case .fail(5, .connectionClosed) = sm.enqueue(5) else { Issue.record("closed"); return }
+    }
+
+    @Test func closeAndDecodeErrorsFailInFlightRequests() {
+        var sm = SM()
+        _ = sm.enqueue(1)
+        _ = sm.enqueue(2)
+        #expect(sm.closed(reason: "gone") == [1, 2])
+        var sm2 = SM()
+        _ = sm2.enqueue(3)
+        let (failed, error) = sm2.decodeFailed("bad type byte")
+        #expect(failed == [3])
+        guard case .protocolViolation = error else { Issue.record("error kind"); return }
+    }
+}
+
+@Suite("URLs")
+struct URLTests {
+    @Test func redisURL() throws {
+        let c = try RedisConnectionConfiguration(url: "redis://swift:p%40ss@127.0.0.1:16379/3?name=app&protocol=2")
+        #expect(c.transport.endpoint == .tcp(host: "127.0.0.1", port: 16379))
+        #expect(c.username == "swift")
+        #expect(c.password == "p@ss")
+        #expect(c.database == 3)
+        #expect(c.clientName == "app")
+        #expect(c.protocolVersion == .resp2)
+        #expect(c.transport.tls == nil)
+    }
+
+    @Test func defaultsAndLegacyPassword() throws {
+        let c = try RedisConnectionConfiguration(url: "redis://secret@localhost")
+        #expect(c.transport.endpoint == .tcp(host: "localhost", port: 6379))
+        #expect(c.username == nil)
+        #expect(c.password == "secret")
+        #expect(c.protocolVersion == .resp3)
+        let v6 = try RedisConnectionConfiguration(url: "redis://[::1]:7000")
+        #expect(v6.transport.endpoint == .tcp(host: "::1", port: 7000))
+    }
+
+    @Test func tlsAndUnixURLs() throws {
+        let t = try RedisConnectionConfiguration(url: "rediss://h:6380?ca=/tmp/ca.pem&verify=nohostname")
+        #expect(t.transport.tls != nil)
+        if case .file(let path) = t.transport.tls?.trustRoots { #expect(path == "/tmp/ca.pem") } else { Issue.record("ca") }
+        let u = try RedisConnectionConfiguration(url: "unix:///tmp/redis.sock?db=2")
+        #expect(u.transport.endpoint == .unixSocket(path: "/tmp/redis.sock"))
+        #expect(u.database == 2)
+    }
+
+    @Test func invalidURLsThrow() {
+        for bad in ["http://x", "redis://", "redis://h:99999", "redis://h/abc", "unix://relative", "redis://h?protocol=4", "nourl"] {
+            #expect(throws: RedisClientError.self, "\(bad)") { try RedisConnectionConfiguration(url: bad) }
+        }
+    }
+
+    @Test func scriptSHA1MatchesKnownAnswers() {
+        #expect(ScriptSHA1.hex("") == "da39a3ee5e6b4b0d3255bfef95601890afd80709")
+        #expect(ScriptSHA1.hex("return 1") == "e0e1f9fabfc9d4800c877a703b823ac0578ff8db")
+        #expect(ScriptSHA1.hex(String(repeating: "a", count: 200)).count == 40)
+    }
+
+    @Test func blockingCommandsAreRecognised() {
+        #expect(RedisClient.isBlocking(RedisCommand("BLPOP", "k", "0")))
+        #expect(RedisClient.isBlocking(RedisCommand("xread", "BLOCK", "0", "STREAMS", "s", "$")))
+        #expect(!RedisClient.isBlocking(RedisCommand("XREAD", "STREAMS", "s", "0")))
+        #expect(!RedisClient.isBlocking(RedisCommand("GET", "k")))
+    }
+}
+
+@Suite("Client-side cache bookkeeping")
+struct ClientSideCacheUnitTests {
+    @Test func invalidationDuringFillDiscardsTheFill() {
+        let cache = ClientSideCache(configuration: .init(maxEntries: 3))
+        let ticket = cache.beginFill("k")
+        cache.invalidate(["k"])
+        cache.completeFill(ticket, value: .bulk("stale"))
+        #expect(cache.lookup("k") == nil)
+        let t2 = cache.beginFill("k")
+        cache.completeFill(t2, value: .bulk("fresh"))
+        #expect(cache.lookup("k") == .bulk("fresh"))
+    }
+
+    @Test func lruEvictsLeastRecentlyUsed() {
+        let cache = ClientSideCache(configuration: .init(maxEntries: 2))
+        for k in ["a", "b"] { cache.completeFill(cache.beginFill(k), value: .bulk(k)) }
+        _ = cache.lookup("a")
+        cache.completeFill(cache.beginFill("c"), value: .bulk("c"))
+        #expect(cache.lookup("b") == nil)
+        #expect(cache.lookup("a") == .bulk("a"))
+        #expect(cache.lookup("c") == .bulk("c"))
+        cache.handlePush(.push([.bulk("invalidate"), .null]))
+        #expect(cache.statistics.entries == 0)
+    }
+}
