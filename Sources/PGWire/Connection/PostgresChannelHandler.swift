@@ -294,6 +294,8 @@ final class PostgresChannelHandler: ChannelInboundHandler {
         case .complete(let request, let status):
             statusMirror.store(status.rawValue, ordering: .relaxed)
             request.complete(status)
+            // The finished stream no longer needs back-pressure; later responses must be read.
+            if readingPaused { resumeReading() }
             if request.isExclusive { exclusiveInFlight = false }
             if !waiting.isEmpty { drainWaiting(context: context) }
         case .write(let messages):

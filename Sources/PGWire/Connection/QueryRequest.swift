@@ -90,6 +90,7 @@ final class QueryRequest: PostgresRequest, @unchecked Sendable {
 
     func encode(into buffer: inout ByteBuffer, cache: inout StatementCache) throws(PostgresError) {
         do {
+            let closing = cache.pendingCloses.count
             for name in cache.pendingCloses { try FrontendMessage.close(.statement(name)).encode(into: &buffer) }
             switch kind {
             case .simple(let sql):
@@ -137,7 +138,8 @@ final class QueryRequest: PostgresRequest, @unchecked Sendable {
                 try FrontendMessage.execute(portal: "", maxRows: maxRows).encode(into: &buffer)
                 if maxRows > 0 { FrontendMessage.flush.encodeFast(into: &buffer) } else { FrontendMessage.sync.encodeFast(into: &buffer) }
             }
-            cache.pendingCloses.removeAll()
+            // Evictions caused by this request are closed with the next one.
+            cache.pendingCloses.removeFirst(closing)
         } catch let e as PostgresError {
             throw e
         } catch let e as PostgresProtocolError {

@@ -85,18 +85,23 @@ public struct PostgresRecord: PostgresDecodable {
 public struct PostgresRecordValue: PostgresEncodable {
     /// The composite type.
     public let typeOID: PostgresDataType
+    private let fieldTypes: [PostgresDataType]
     private var fields: [(PostgresDataType, ByteBuffer?)] = []
     private var error: String?
 
     /// Starts an empty value of `type`.
-    public init(type: PostgresTypeInfo) { self.typeOID = type.oid }
+    public init(type: PostgresTypeInfo) {
+        self.typeOID = type.oid
+        if case .composite(let f) = type.kind { fieldTypes = f.map(\.type) } else { fieldTypes = [] }
+    }
 
-    /// Appends the next field.
+    /// Appends the next field (sent with the field type the composite declares).
     public mutating func append<T: PostgresEncodable>(_ value: T, context: PostgresCodingContext = .default) {
-        if value.isPostgresNull { fields.append((value.postgresType, nil)); return }
+        let declared = fields.count < fieldTypes.count ? fieldTypes[fields.count] : value.postgresType
+        if value.isPostgresNull { fields.append((declared, nil)); return }
         var b = ByteBuffer()
         do { try value.encode(into: &b, context: context) } catch { self.error = "\(error)" }
-        fields.append((value.postgresType, b))
+        fields.append((declared, b))
     }
 
     public var postgresType: PostgresDataType { typeOID }
