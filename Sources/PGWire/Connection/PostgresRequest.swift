@@ -1,0 +1,76 @@
+import NIOCore
+
+/// A request in flight on one connection. All methods run on the channel's event loop.
+protocol PostgresRequest: AnyObject {
+    /// Exclusive requests (COPY, cursors) are sent only when nothing else is in flight, and block
+    /// later requests until they complete.
+    var isExclusive: Bool { get }
+    /// Writes the request's messages. Throws to fail the request before anything is sent.
+    func encode(into buffer: inout ByteBuffer, cache: inout StatementCache) throws(PostgresError)
+    /// Handles a response event; returns messages to send in reaction (cursor Execute, Sync).
+    func receive(_ event: QueryEvent, cache: inout StatementCache) -> [FrontendMessage]
+    /// Hands buffered rows to the consumer (called at the end of each read burst).
+    func flushRows()
+    /// ReadyForQuery arrived: the request is done.
+    func complete(_ status: TransactionStatus)
+    /// The request failed without completing (connection lost, protocol violation, encode error).
+    func fail(_ error: PostgresError)
+}
+
+/// The automatic prepared-statement cache of one connection (LRU). Event-loop confined.
+struct StatementCache {
+    struct Entry {
+        var name: String
+        var columns: PostgresColumns?
+        var lastUse: UInt64
+        var parsed: Bool
+    }
+
+    let capacity: Int
+    private var entries: [String: Entry] = [:]
+    private var clock: UInt64 = 0
+    private var counter = 0
+    /// Statement names evicted but not yet closed on the server.
+    var pendingCloses: [String] = []
+
+    init(capacity: Int) { self.capacity = capacity }
+
+    var isEnabled: Bool { capacity > 0 }
+    var count: Int { entries.count }
+
+    static func key(sql: String, types: [PostgresDataType]) -> String {
+        types.isEmpty ? sql : sql + "\u{0}" + types.map { String($0.rawValue) }.joined(separator: ",")
+    }
+
+    /// Looks up (and touches) an entry.
+    mutating func lookup(_ key: String) -> Entry? {
+        guard var e = entries[key] else { return nil }
+        clock &+= 1
+        e.lastUse = clock
+        entries[key] = e
+        return e
+    }
+
+    /// Inserts a new entry, evicting the least recently used one when full.
+    mutating func insert(_ key: String) -> String {
+        if entries.count >= capacity, let victim = entries.min(by: { $0.value.lastUse < $1.value.lastUse }) {
+            entries[victim.key] = nil
+            pendingCloses.append(victim.value.name)
+        }
+        counter += 1
+        clock &+= 1
+        let name = "pgwire_s\(counter)"
+        entries[key] = Entry(name: name, columns: nil, lastUse: clock, parsed: false)
+        return name
+    }
+
+    mutating func setColumns(_ key: String, _ columns: PostgresColumns) {
+        entries[key]?.columns = columns
+    }
+
+    /// Forgets an entry whose Parse failed (nothing to close on the server).
+    mutating func remove(_ key: String) { entries[key] = nil }
+
+    /// Forgets everything (after `DISCARD ALL` or a failed transaction that dropped statements).
+    mutating func removeAll() { entries.removeAll() }
+}

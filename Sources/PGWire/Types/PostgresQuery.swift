@@ -1,0 +1,117 @@
+import NIOCore
+
+/// Encoded parameter values for the extended protocol.
+public struct PostgresBindings: Sendable, Hashable {
+    /// Declared types of the parameters.
+    public private(set) var types: [PostgresDataType] = []
+    /// Formats of the parameters.
+    public private(set) var formats: [PostgresFormat] = []
+    /// `Int32 length + bytes` per parameter.
+    public private(set) var bytes = ByteBuffer()
+    /// The first encoding error, reported when the query runs.
+    var encodingError: PostgresEncodingError?
+
+    /// Empty bindings.
+    public init() {}
+
+    /// Number of parameters.
+    public var count: Int { types.count }
+
+    /// Appends a parameter.
+    public mutating func append<T: PostgresEncodable>(_ value: T, context: PostgresCodingContext = .default) {
+        let mark = bytes.writerIndex
+        do {
+            try bytes.writePostgresCell(value, context: context)
+        } catch {
+            bytes.moveWriterIndex(to: mark)
+            bytes.writeInteger(Int32(-1))
+            if encodingError == nil { encodingError = PostgresEncodingError("parameter $\(types.count + 1) (\(T.self)): \(error)") }
+        }
+        types.append(value.postgresType)
+        formats.append(value.postgresFormat)
+    }
+
+    /// Appends SQL NULL with an unspecified type.
+    public mutating func appendNull() {
+        bytes.writeInteger(Int32(-1))
+        types.append(.unspecified)
+        formats.append(.binary)
+    }
+
+    var formatsForBind: [PostgresFormat] {
+        if formats.allSatisfy({ $0 == .binary }) { return formats.isEmpty ? [] : [.binary] }
+        return formats
+    }
+}
+
+/// A SQL statement with bound parameters. String interpolation turns every interpolated value into
+/// a `$n` parameter, so values are never spliced into the SQL text:
+///
+/// ```swift
+/// let rows = try await connection.query("SELECT name FROM users WHERE id = \(id)")
+/// ```
+public struct PostgresQuery: Sendable, Hashable, ExpressibleByStringInterpolation {
+    /// The SQL text with `$1 ... $n` placeholders.
+    public var sql: String
+    /// The parameter values.
+    public var binds: PostgresBindings
+
+    /// A query with explicit bindings.
+    public init(unsafeSQL sql: String, binds: PostgresBindings = PostgresBindings()) {
+        self.sql = sql
+        self.binds = binds
+    }
+
+    /// A query without parameters.
+    public init(stringLiteral value: String) {
+        self.sql = value
+        self.binds = PostgresBindings()
+    }
+
+    /// Builds from interpolation.
+    public init(stringInterpolation: StringInterpolation) {
+        self.sql = stringInterpolation.sql
+        self.binds = stringInterpolation.binds
+    }
+
+    /// The interpolation builder.
+    public struct StringInterpolation: StringInterpolationProtocol, Sendable {
+        var sql: String
+        var binds: PostgresBindings
+
+        /// Reserves space.
+        public init(literalCapacity: Int, interpolationCount: Int) {
+            sql = ""
+            sql.reserveCapacity(literalCapacity + interpolationCount * 3)
+            binds = PostgresBindings()
+        }
+
+        /// Appends SQL text.
+        public mutating func appendLiteral(_ literal: String) { sql += literal }
+
+        /// Binds a value as the next `$n` parameter.
+        public mutating func appendInterpolation<T: PostgresEncodable>(_ value: T) {
+            binds.append(value)
+            sql += "$\(binds.count)"
+        }
+
+        /// Binds a value with an explicit coding context (custom JSON coders).
+        public mutating func appendInterpolation<T: PostgresEncodable>(_ value: T, context: PostgresCodingContext) {
+            binds.append(value, context: context)
+            sql += "$\(binds.count)"
+        }
+
+        /// Splices an identifier, quoted with double quotes (embedded quotes doubled).
+        public mutating func appendInterpolation(identifier: String) {
+            sql += quoteIdentifier(identifier)
+        }
+
+        /// Splices raw SQL text. Never use with untrusted input.
+        public mutating func appendInterpolation(unescaped: String) { sql += unescaped }
+    }
+}
+
+/// Quotes an identifier for SQL (`"name"`, embedded quotes doubled).
+func quoteIdentifier(_ identifier: String) -> String {
+    "\"" + identifier.split(separator: "\"", omittingEmptySubsequences: false).joined(separator: "\"\"") + "\""
+}

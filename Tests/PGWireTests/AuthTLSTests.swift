@@ -1,0 +1,118 @@
+import Foundation
+import PGWire
+import Testing
+import WireCore
+
+@Suite(.serialized) struct AuthTLSTests {
+    func check(_ config: PostgresConfiguration, expectTLS: Bool? = nil) async throws {
+        let conn = try await PeerEnvironment.connect(config)
+        let r = try await conn.execute("SELECT current_user::text")
+        #expect(try r.rows[0].decode(column: 0, as: String.self) == config.user)
+        if let expectTLS { #expect(conn.isTLS == expectTLS) }
+        await conn.close()
+    }
+
+    @Test func trust() async throws {
+        guard PeerEnvironment.hasPostgres else { return }
+        try await check(PeerEnvironment.config(user: "trust_user"), expectTLS: false)
+    }
+
+    @Test func cleartextPassword() async throws {
+        guard PeerEnvironment.hasPostgres else { return }
+        try await check(PeerEnvironment.config(user: "password_user", password: "plainpass"))
+    }
+
+    @Test func md5() async throws {
+        guard PeerEnvironment.hasPostgres else { return }
+        try await check(PeerEnvironment.config(user: "md5_user", password: "md5pass"))
+    }
+
+    @Test func scram() async throws {
+        guard PeerEnvironment.hasPostgres else { return }
+        try await check(PeerEnvironment.config(user: "scram_user", password: "scrampass"))
+    }
+
+    @Test func wrongPasswordsFailClearly() async throws {
+        guard PeerEnvironment.hasPostgres else { return }
+        for (user, password) in [("scram_user", "nope"), ("md5_user", "nope"), ("password_user", "nope")] {
+            do {
+                _ = try await PeerEnvironment.connect(PeerEnvironment.config(user: user, password: password))
+                Issue.record("\(user) with a wrong password connected")
+            } catch let e as PostgresError {
+                #expect(e.sqlState == .invalidPassword, "\(user): \(e)")
+                #expect("\(e)".contains("password authentication failed"))
+            }
+        }
+        // No password at all for a password user.
+        do {
+            _ = try await PeerEnvironment.connect(PeerEnvironment.config(user: "scram_user"))
+            Issue.record("connected without a password")
+        } catch let e as PostgresError {
+            guard case .authentication = e else { Issue.record("unexpected \(e)"); return }
+        }
+    }
+
+    @Test func tlsModes() async throws {
+        guard PeerEnvironment.hasPostgres, PeerEnvironment.pgCA != nil else { return }
+        for mode in [PostgresTLSMode.prefer, .require, .verifyCA, .verifyFull] {
+            try await check(PeerEnvironment.config(user: "ssl_user", password: "sslpass", tlsMode: mode), expectTLS: true)
+        }
+        // hostssl-only user over plaintext is rejected by pg_hba.
+        do {
+            try await check(PeerEnvironment.config(user: "ssl_user", password: "sslpass", tlsMode: .disable))
+            Issue.record("ssl_user connected without TLS")
+        } catch let e as PostgresError {
+            #expect(e.sqlState == .invalidAuthorizationSpecification, "\(e)")
+        }
+    }
+
+    @Test func scramChannelBindingPlus() async throws {
+        guard PeerEnvironment.hasPostgres else { return }
+        var c = PeerEnvironment.config(user: "ssl_user", password: "sslpass", tlsMode: .verifyFull)
+        c.channelBinding = .require
+        try await check(c, expectTLS: true)
+        // Channel binding cannot be satisfied without TLS.
+        var plain = PeerEnvironment.config(user: "scram_user", password: "scrampass", tlsMode: .disable)
+        plain.channelBinding = .require
+        do {
+            try await check(plain)
+            Issue.record("channel_binding=require succeeded without TLS")
+        } catch let e as PostgresError {
+            guard case .authentication(let why) = e else { Issue.record("unexpected \(e)"); return }
+            #expect(why.contains("channel binding"))
+        }
+    }
+
+    @Test func wrongCAFailsClearly() async throws {
+        guard PeerEnvironment.hasPostgres else { return }
+        // A freshly generated, unrelated CA.
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("pgwire-ca-\(UUID())")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/usr/bin/openssl")
+        p.arguments = ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=Other CA",
+                       "-keyout", dir.appendingPathComponent("k.pem").path, "-out", dir.appendingPathComponent("ca.pem").path]
+        p.standardError = FileHandle.nullDevice
+        try p.run()
+        p.waitUntilExit()
+        var c = PeerEnvironment.config(user: "ssl_user", password: "sslpass", tlsMode: .verifyCA)
+        c.tls.trustRoots = .file(dir.appendingPathComponent("ca.pem").path)
+        do {
+            try await check(c)
+            Issue.record("connected with the wrong CA")
+        } catch let e as PostgresError {
+            guard case .tls(let why) = e else { Issue.record("expected a TLS error, got \(e)"); return }
+            #expect(why.lowercased().contains("certificate") || why.contains("handshake"), "\(why)")
+        }
+        // (A host-name mismatch under verify-full cannot be provoked on loopback: the server's
+        // certificate lists IP 127.0.0.1, and NIOSSL also accepts a SAN matching the peer address.)
+    }
+
+    @Test func unixSocket() async throws {
+        guard PeerEnvironment.hasPostgres, let dir = PeerEnvironment.pgSocketDir else { return }
+        var c = PeerEnvironment.config(user: "postgres")
+        c.endpoint = .unixSocket(path: "\(dir)/.s.PGSQL.\(PeerEnvironment.pgPort)")
+        c.tlsMode = .disable
+        try await check(c, expectTLS: false)
+    }
+}

@@ -1,0 +1,131 @@
+import Foundation
+import NIOCore
+@testable import PGWire
+import Testing
+import WireCore
+
+@Suite struct ProtocolTests {
+    func frame(_ type: Character, _ body: [UInt8]) -> [UInt8] {
+        let len = UInt32(body.count + 4)
+        return [type.asciiValue!, UInt8(len >> 24), UInt8(len >> 16 & 0xFF), UInt8(len >> 8 & 0xFF), UInt8(len & 0xFF)] + body
+    }
+
+    @Test func encodesStartupAndQuery() throws {
+        var b = ByteBuffer()
+        try FrontendMessage.startup(parameters: ["user": "u", "database": "d"]).encode(into: &b)
+        #expect(b.readInteger(as: Int32.self) == Int32(b.readableBytes + 4))
+        #expect(b.readInteger(as: Int32.self) == 196_608)
+        #expect(try b.readCString() == "database")
+        #expect(try b.readCString() == "d")
+        #expect(try b.readCString() == "user")
+        #expect(try b.readCString() == "u")
+        #expect(b.readInteger(as: UInt8.self) == 0)
+        #expect(b.readableBytes == 0)
+
+        var q = ByteBuffer()
+        try FrontendMessage.query("SELECT 1").encode(into: &q)
+        #expect(Array(q.readableBytesView) == frame("Q", Array("SELECT 1".utf8) + [0]))
+    }
+
+    @Test func rejectsNulInStrings() {
+        var b = ByteBuffer()
+        #expect(throws: PostgresProtocolError.nulInString(field: "query")) {
+            try FrontendMessage.query("SELECT \u{0}").encode(into: &b)
+        }
+    }
+
+    @Test func encodesBindExecuteSync() throws {
+        var binds = PostgresBindings()
+        binds.append(Int32(7))
+        binds.append(String?.none)
+        var b = ByteBuffer()
+        try FrontendMessage.bind(PostgresBindMessage(statement: "s1", parameterFormats: binds.formatsForBind,
+                                                     parameterCount: binds.count, parameterData: binds.bytes,
+                                                     resultFormats: [.binary])).encode(into: &b)
+        let expected: [UInt8] = [0] + Array("s1".utf8) + [0] + [0, 1, 0, 1] + [0, 2] + [0, 0, 0, 4, 0, 0, 0, 7] + [0xFF, 0xFF, 0xFF, 0xFF] + [0, 1, 0, 1]
+        #expect(Array(b.readableBytesView) == frame("B", expected))
+    }
+
+    @Test func decodesEveryBackendMessageRoundTrip() throws {
+        var row = ByteBuffer()
+        row.writeInteger(Int32(2)); row.writeString("hi"); row.writeInteger(Int32(-1))
+        let messages: [BackendMessage] = [
+            .authentication(.ok), .authentication(.md5Password(salt: [1, 2, 3, 4])),
+            .authentication(.sasl(mechanisms: ["SCRAM-SHA-256", "SCRAM-SHA-256-PLUS"])),
+            .authentication(.saslContinue(Array("r=abc".utf8))), .authentication(.saslFinal(Array("v=x".utf8))),
+            .backendKeyData(processID: 42, secretKey: -7), .bindComplete, .closeComplete, .parseComplete, .noData,
+            .emptyQueryResponse, .portalSuspended, .copyDone, .commandComplete("SELECT 1"),
+            .copyData(ByteBuffer(string: "a\tb\n")), .copyInResponse(CopyResponse(format: .text, columnFormats: [.text, .text])),
+            .copyOutResponse(CopyResponse(format: .binary, columnFormats: [.binary])),
+            .dataRow(DataRow(columnCount: 2, bytes: row)),
+            .errorResponse(PostgresMessageFields([UInt8(ascii: "S"): "ERROR", UInt8(ascii: "C"): "42P01", UInt8(ascii: "M"): "nope"])),
+            .noticeResponse(PostgresMessageFields([UInt8(ascii: "S"): "NOTICE", UInt8(ascii: "M"): "hi"])),
+            .notification(processID: 9, channel: "ch", payload: "p"), .parameterDescription([.int4, .text]),
+            .parameterStatus(name: "TimeZone", value: "UTC"), .readyForQuery(.inTransaction),
+            .rowDescription([PostgresColumn(name: "a", tableOID: 1, columnAttributeNumber: 2, dataType: .int8, dataTypeSize: 8, typeModifier: -1, format: .binary)]),
+            .negotiateProtocolVersion(newestMinor: 0, unrecognizedOptions: ["_pq_.x"]),
+        ]
+        var stream = ByteBuffer()
+        for m in messages { m.encode(into: &stream) }
+        // Feed byte by byte: partial frames return nil and consume nothing.
+        var decoded: [BackendMessage] = []
+        var partial = ByteBuffer()
+        var view = stream
+        while let byte = view.readInteger(as: UInt8.self) {
+            partial.writeInteger(byte)
+            while let m = try BackendMessage.decode(from: &partial) { decoded.append(m) }
+        }
+        #expect(decoded == messages)
+        #expect(partial.readableBytes == 0)
+    }
+
+    @Test func rejectsHostileLengths() throws {
+        // Length smaller than 4.
+        var b = ByteBuffer(bytes: [UInt8(ascii: "Z"), 0, 0, 0, 3, 0])
+        #expect(throws: PostgresProtocolError.invalidLength(messageType: UInt8(ascii: "Z"), length: 3)) { try BackendMessage.decode(from: &b) }
+        #expect(b.readerIndex == 0)
+        // Over the limit.
+        var big = ByteBuffer(bytes: [UInt8(ascii: "D"), 0x7F, 0, 0, 0])
+        #expect(throws: PostgresProtocolError.self) { try BackendMessage.decode(from: &big, maximumMessageSize: 1024) }
+        // DataRow whose cell length runs past the message.
+        var row = ByteBuffer(bytes: frame("D", [0, 1, 0, 0, 0, 9, 1, 2]))
+        #expect(throws: PostgresProtocolError.self) { try BackendMessage.decode(from: &row) }
+        #expect(row.readerIndex == 0)
+        // RowDescription claiming more fields than bytes.
+        var rd = ByteBuffer(bytes: frame("T", [0x7F, 0xFF]))
+        #expect(throws: PostgresProtocolError.self) { try BackendMessage.decode(from: &rd) }
+        // Trailing bytes after ReadyForQuery's status.
+        var z = ByteBuffer(bytes: frame("Z", [UInt8(ascii: "I"), 0]))
+        #expect(throws: PostgresProtocolError.trailingBytes(message: "ReadyForQuery", count: 1)) { try BackendMessage.decode(from: &z) }
+        // Unknown type.
+        var u = ByteBuffer(bytes: frame("?", []))
+        #expect(throws: PostgresProtocolError.unknownMessageType(UInt8(ascii: "?"))) { try BackendMessage.decode(from: &u) }
+        // Bad transaction status.
+        var s = ByteBuffer(bytes: frame("Z", [UInt8(ascii: "X")]))
+        #expect(throws: PostgresProtocolError.self) { try BackendMessage.decode(from: &s) }
+    }
+
+    @Test func scramKnownAnswer() throws {
+        // RFC 7677 test vector (user "user", password "pencil").
+        var client = SCRAMSHA256Client(password: "pencil", binding: .unsupported, nonce: "rOprNGfwEbeRWgbNEkqO")
+        // RFC 7677 uses "n=user"; PostgreSQL sends "n=" — build the RFC's client-first-bare by hand.
+        let serverFirst = "r=rOprNGfwEbeRWgbNEkqO%hvYDpWUa2RaTCAfuxFIlj)hNlF$k0,s=W22ZaJ0SNY7soEsUEjb6gQ==,i=4096"
+        let final = try client.clientFinal(serverFirst: Array(serverFirst.utf8))
+        let text = String(decoding: final, as: UTF8.self)
+        #expect(text.hasPrefix("c=biws,r=rOprNGfwEbeRWgbNEkqO%hvYDpWUa2RaTCAfuxFIlj)hNlF$k0,p="))
+        // Salted password per RFC 7677 (independent of the username).
+        let salted = SCRAMSHA256Client.hi(password: Array("pencil".utf8), salt: Array(Data(base64Encoded: "W22ZaJ0SNY7soEsUEjb6gQ==")!), iterations: 4096)
+        #expect(salted.map { String(format: "%02x", $0) }.joined() == "c4a49510323ab4f952cac1fa99441939e78ea74d6be81ddf7096e87513dc615d")
+        #expect(throws: SCRAMSHA256Client.SCRAMError.signatureMismatch) { try client.verify(serverFinal: Array("v=AAAA".utf8)) }
+        #expect(throws: SCRAMSHA256Client.SCRAMError.serverError("invalid-proof")) { try client.verify(serverFinal: Array("e=invalid-proof".utf8)) }
+        var bad = SCRAMSHA256Client(password: "pencil", binding: .unsupported, nonce: "abc")
+        #expect(throws: SCRAMSHA256Client.SCRAMError.nonceMismatch) { try bad.clientFinal(serverFirst: Array("r=xyz1,s=AAAA,i=1".utf8)) }
+    }
+
+    @Test func md5KnownAnswer() {
+        // md5(md5("secret" + "user") + salt) computed with PostgreSQL's algorithm.
+        let h = PostgresMD5.hash(user: "user", password: "secret", salt: [1, 2, 3, 4])
+        #expect(h == "md5fccef98e4f1cf6cbe96b743fad4e8bd0")
+        #expect(h != PostgresMD5.hash(user: "user", password: "secret", salt: [1, 2, 3, 5]))
+    }
+}

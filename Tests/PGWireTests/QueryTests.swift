@@ -1,0 +1,229 @@
+import Foundation
+import PGWire
+import Testing
+
+@Suite struct QueryTests {
+    @Test func simpleQueryWithSeveralResultSets() async throws {
+        guard PeerEnvironment.hasPostgres else { return }
+        let conn = try await PeerEnvironment.connect()
+        defer { Task { await conn.close() } }
+        let results = try await conn.simpleQuery("SELECT 1 AS a, 'x' AS b; SELECT generate_series(1,3) AS n; ; SET application_name = 'q'")
+        #expect(results.count == 3)
+        #expect(results[0].rows.count == 1)
+        #expect(try results[0].rows[0].decode((Int, String).self) == (1, "x"))
+        #expect(try results[1].rows.map { try $0.decode(column: "n", as: Int.self) } == [1, 2, 3])
+        #expect(results[1].commandTag == "SELECT 3")
+        #expect(results.last?.commandTag == "SET")
+        #expect(conn.serverParameters["application_name"] == "q")
+        let empty = try await conn.simpleQuery("")
+        #expect(empty.count == 1 && empty[0].commandTag == "")
+    }
+
+    @Test func extendedQueryStreamsAndDecodesTuples() async throws {
+        guard PeerEnvironment.hasPostgres else { return }
+        let conn = try await PeerEnvironment.connect()
+        defer { Task { await conn.close() } }
+        let limit = 1000
+        let rows = try await conn.query("SELECT g::int8, 'row ' || g, g % 2 = 0 FROM generate_series(1, \(limit)) g")
+        var n = 0
+        for try await (id, name, even) in rows.decode((Int64, String, Bool).self) {
+            n += 1
+            #expect(id == Int64(n) && name == "row \(n)" && even == (n % 2 == 0))
+        }
+        #expect(n == limit)
+        #expect(rows.commandTag == "SELECT 1000")
+    }
+
+    struct User: Decodable, Equatable {
+        var id: Int
+        var name: String
+        var email: String?
+        var tags: [String]
+        var profile: Profile
+        struct Profile: Codable, Equatable { var age: Int }
+    }
+
+    @Test func decodesDecodableStructsByColumnName() async throws {
+        guard PeerEnvironment.hasPostgres else { return }
+        let conn = try await PeerEnvironment.connect()
+        defer { Task { await conn.close() } }
+        let rows = try await conn.query("""
+            SELECT 'ann' AS name, 7 AS id, NULL::text AS email, ARRAY['a','b'] AS tags, '{"age": 30}'::jsonb AS profile
+            """)
+        let users = try await rows.decode(byName: User.self).reduce(into: [User]()) { $0.append($1) }
+        #expect(users == [User(id: 7, name: "ann", email: nil, tags: ["a", "b"], profile: .init(age: 30))])
+    }
+
+    @Test func serverErrorsCarryEveryField() async throws {
+        guard PeerEnvironment.hasPostgres else { return }
+        let conn = try await PeerEnvironment.connect()
+        defer { Task { await conn.close() } }
+        let table = PeerEnvironment.uniqueName("err")
+        _ = try await conn.simpleQuery("CREATE TABLE \(table) (id int PRIMARY KEY CHECK (id > 0))")
+        defer { Task { _ = try? await conn.simpleQuery("DROP TABLE \(table)") } }
+        _ = try await conn.execute("INSERT INTO \(unescaped: table) VALUES (\(Int32(1)))")
+        do {
+            _ = try await conn.execute("INSERT INTO \(unescaped: table) VALUES (\(Int32(1)))")
+            Issue.record("duplicate insert succeeded")
+        } catch let PostgresError.server(e) {
+            #expect(e.code == .uniqueViolation)
+            #expect(e.severity == "ERROR")
+            #expect(e.tableName == table)
+            #expect(e.constraintName == "\(table)_pkey")
+            #expect(e.schemaName == "public")
+            #expect(e.detail?.contains("already exists") == true)
+            #expect(e.routine != nil && e.file != nil && e.line != nil)
+        }
+        do {
+            _ = try await conn.execute("SELECT nosuchcolumn FROM \(unescaped: table)")
+        } catch let PostgresError.server(e) {
+            #expect(e.code == .undefinedColumn)
+            #expect(e.position == 8)
+        }
+        // Connection still usable.
+        #expect(try await conn.execute("SELECT 1::int4").rows[0].decode(column: 0, as: Int32.self) == 1)
+    }
+
+    @Test func pipeliningIsolatesErrors() async throws {
+        guard PeerEnvironment.hasPostgres else { return }
+        let conn = try await PeerEnvironment.connect()
+        defer { Task { await conn.close() } }
+        var queries: [PostgresQuery] = []
+        for i in 0..<200 {
+            if i % 50 == 7 { queries.append("SELECT 1/\(Int32(0))") } else { queries.append("SELECT \(Int64(i)) * 2") }
+        }
+        let results = await conn.pipeline(queries)
+        #expect(results.count == 200)
+        for (i, r) in results.enumerated() {
+            switch r {
+            case .success(let res):
+                #expect(i % 50 != 7)
+                #expect(try res.rows[0].decode(column: 0, as: Int64.self) == Int64(i * 2))
+            case .failure(let e):
+                #expect(i % 50 == 7)
+                #expect((e as? PostgresError)?.sqlState == .divisionByZero)
+            }
+        }
+        // Concurrent tasks on one connection are pipelined too.
+        try await withThrowingTaskGroup(of: (Int, Int64).self) { group in
+            for i in 0..<100 {
+                group.addTask { (i, try await conn.execute("SELECT \(Int64(i))").rows[0].decode(column: 0, as: Int64.self)) }
+            }
+            for try await (i, v) in group { #expect(Int64(i) == v) }
+        }
+    }
+
+    @Test func preparedStatementsExplicitCachedAndUnnamed() async throws {
+        guard PeerEnvironment.hasPostgres else { return }
+        let conn = try await PeerEnvironment.connect()
+        defer { Task { await conn.close() } }
+        let stmt = try await conn.prepare("SELECT $1::int8 + 1, $2::text")
+        #expect(stmt.parameterTypes == [.int8, .text])
+        var b = PostgresBindings()
+        b.append(Int64(41)); b.append("x")
+        let r = try await conn.execute(stmt, b)
+        let (sum, text) = try r.rows[0].decode((Int64, String).self)
+        #expect(sum == 42 && text == "x")
+        let streamed = try await conn.query(stmt, b).collect()
+        #expect(streamed.count == 1)
+        try await conn.deallocate(stmt)
+        do {
+            _ = try await conn.execute(stmt, b)
+            Issue.record("deallocated statement still executed")
+        } catch let e as PostgresError {
+            #expect(e.sqlState == .invalidSQLStatementName)
+        }
+
+        // Automatic cache: the same SQL reuses one server-side statement.
+        for i in 0..<5 { _ = try await conn.execute("SELECT \(Int64(i)) AS cached_probe") }
+        let count = try await conn.execute("SELECT count(*)::int8 FROM pg_prepared_statements WHERE statement = 'SELECT $1 AS cached_probe'")
+        #expect(try count.rows[0].decode(column: 0, as: Int64.self) == 1)
+
+        // Unnamed-only mode (pgbouncer): nothing is left prepared.
+        var c = PeerEnvironment.config()
+        c.statementCacheCapacity = 0
+        let bouncer = try await PeerEnvironment.connect(c)
+        defer { Task { await bouncer.close() } }
+        for i in 0..<5 { _ = try await bouncer.execute("SELECT \(Int64(i)) AS unnamed_probe") }
+        let n = try await bouncer.execute("SELECT count(*)::int8 FROM pg_prepared_statements")
+        #expect(try n.rows[0].decode(column: 0, as: Int64.self) == 0)
+
+        // LRU eviction closes statements on the server.
+        var small = PeerEnvironment.config()
+        small.statementCacheCapacity = 3
+        let lru = try await PeerEnvironment.connect(small)
+        defer { Task { await lru.close() } }
+        for i in 0..<10 { _ = try await lru.execute("SELECT \(Int64(i)) AS lru_\(unescaped: String(i))") }
+        let m = try await lru.execute("SELECT count(*)::int8 FROM pg_prepared_statements")
+        #expect(try m.rows[0].decode(column: 0, as: Int64.self) <= 4)
+    }
+
+    @Test func cursorStyleBatches() async throws {
+        guard PeerEnvironment.hasPostgres else { return }
+        let conn = try await PeerEnvironment.connect()
+        defer { Task { await conn.close() } }
+        let rows = try await conn.query("SELECT g FROM generate_series(1, 1005) g", batchSize: 100)
+        var sum = 0
+        for try await g in rows.decode(Int32.self) { sum += Int(g) }
+        #expect(sum == 1005 * 1006 / 2)
+        // Breaking out early leaves the connection usable.
+        let early = try await conn.query("SELECT g FROM generate_series(1, 100000) g", batchSize: 10)
+        for try await _ in early { break }
+        #expect(try await conn.execute("SELECT 5::int4").rows[0].decode(column: 0, as: Int32.self) == 5)
+    }
+
+    @Test func cancellationSendsCancelRequest() async throws {
+        guard PeerEnvironment.hasPostgres else { return }
+        let conn = try await PeerEnvironment.connect()
+        defer { Task { await conn.close() } }
+        let start = ContinuousClock.now
+        let task = Task { try await conn.execute("SELECT pg_sleep(30)") }
+        try await Task.sleep(for: .milliseconds(300))
+        task.cancel()
+        do {
+            _ = try await task.value
+            Issue.record("pg_sleep was not cancelled")
+        } catch let e as PostgresError {
+            #expect(e.sqlState == .queryCanceled, "\(e)")
+        }
+        #expect(ContinuousClock.now - start < .seconds(10))
+        #expect(try await conn.execute("SELECT 3::int4").rows[0].decode(column: 0, as: Int32.self) == 3)
+        // Breaking out of a row stream cancels the rest.
+        let rows = try await conn.query("SELECT g, pg_sleep(0.001) FROM generate_series(1, 100000) g")
+        var seen = 0
+        for try await _ in rows { seen += 1; if seen == 10 { break } }
+        #expect(try await conn.execute("SELECT 4::int4").rows[0].decode(column: 0, as: Int32.self) == 4)
+    }
+
+    @Test func transactionsAndSavepoints() async throws {
+        guard PeerEnvironment.hasPostgres else { return }
+        let conn = try await PeerEnvironment.connect()
+        defer { Task { await conn.close() } }
+        let table = PeerEnvironment.uniqueName("tx")
+        _ = try await conn.simpleQuery("CREATE TABLE \(table) (v int)")
+        defer { Task { _ = try? await conn.simpleQuery("DROP TABLE \(table)") } }
+        try await conn.withTransaction(.init(isolationLevel: .serializable)) { c in
+            _ = try await c.execute("INSERT INTO \(unescaped: table) VALUES (1)")
+            #expect(try await c.execute("SHOW transaction_isolation").rows[0].decode(column: 0, as: String.self) == "serializable")
+            try? await c.withSavepoint { c in
+                _ = try await c.execute("INSERT INTO \(unescaped: table) VALUES (2)")
+                _ = try await c.execute("SELECT 1/0")
+            }
+        }
+        struct Boom: Error {}
+        await #expect(throws: Boom.self) {
+            try await conn.withTransaction { c in
+                _ = try await c.execute("INSERT INTO \(unescaped: table) VALUES (3)")
+                throw Boom()
+            }
+        }
+        await #expect(throws: PostgresError.self) {
+            try await conn.withTransaction(.init(readOnly: true)) { c in
+                _ = try await c.execute("INSERT INTO \(unescaped: table) VALUES (4)")
+            }
+        }
+        let values = try await conn.execute("SELECT v FROM \(unescaped: table) ORDER BY v").rows.map { try $0.decode(column: 0, as: Int32.self) }
+        #expect(values == [1])
+        #expect(conn.lastTransactionStatus == .idle)
+    }
+}
