@@ -77,6 +77,7 @@ let package = Package(
             name: "GRPCWireTests",
             dependencies: [
                 "GRPCWire",
+                "WireCore",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),

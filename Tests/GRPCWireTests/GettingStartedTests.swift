@@ -39,7 +39,7 @@ struct GreeterService: GRPCService {
         let serving = Task { try await server.run() }
         let port = try await server.listeningPort()
 
-        let client = try GRPCClient(
+        let client = GRPCClient(
             configuration: .init(host: "127.0.0.1", port: port, transportSecurity: .plaintext),
             logger: logger)
 

@@ -1,5 +1,6 @@
 import Foundation
 import GRPCWire
+import WireCore
 import Synchronization
 import Testing
 
@@ -125,8 +126,7 @@ struct SwiftClientAgainstGrpcioTests {
         if tls {
             guard let certs = PeerEnvironment.require(PeerEnvironment.certificates, "WIRESTACK_CERTS") else { return }
             arguments = ["--tls-cert", "\(certs)/server.crt", "--tls-key", "\(certs)/server.key"]
-            let ca = try String(contentsOfFile: "\(certs)/ca.crt", encoding: .utf8)
-            security = .tls(trustRootsPEM: ca, serverName: "localhost")
+            security = .tls(TLSSettings(trustRoots: .file("\(certs)/ca.crt"), serverName: "localhost"))
         }
         let server = try OracleProcess(python: python, script: "server.py", arguments: arguments)
         defer { server.stop() }

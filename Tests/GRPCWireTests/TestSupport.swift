@@ -1,3 +1,4 @@
+import Foundation
 import GRPCWire
 import Logging
 import NIOCore
@@ -6,7 +7,7 @@ import Testing
 
 let testLogger: Logger = {
     var logger = Logger(label: "grpcwire.tests")
-    logger.logLevel = .warning
+    logger.logLevel = ProcessInfo.processInfo.environment["GRPCWIRE_TEST_LOG"].flatMap(Logger.Level.init(rawValue:)) ?? .warning
     return logger
 }()
 
@@ -44,7 +45,7 @@ func withClient<T: Sendable>(
 ) async throws -> T {
     var configuration = GRPCClient.Configuration(host: "127.0.0.1", port: port)
     configure(&configuration)
-    let client = try GRPCClient(configuration: configuration, interceptors: interceptors, logger: testLogger)
+    let client = GRPCClient(configuration: configuration, interceptors: interceptors, logger: testLogger)
     do {
         let result = try await body(client)
         await client.close()

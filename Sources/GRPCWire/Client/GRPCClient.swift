@@ -3,7 +3,7 @@ import Logging
 import NIOCore
 import NIOHTTP2
 import NIOPosix
-import NIOSSL
+import WireCore
 import ServiceLifecycle
 import Synchronization
 
@@ -80,23 +80,23 @@ public final class GRPCClient: Service, Sendable {
     private let logger: Logger
     private let state = Mutex<ConnectionState>(.idle)
     private let activeCalls = ManagedAtomic(0)
-    private let tlsContext: NIOSSLContext?
+    private let tls: TLSSettings?
     private let authority: String
     private let scheme: String
 
-    /// Creates a client. It connects on the first call.
+    /// Creates a client. It connects on the first call (TLS settings are checked then).
     public init(
         configuration: Configuration,
         interceptors: [any ClientInterceptor] = [],
         eventLoopGroup: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
         logger: Logger
-    ) throws {
+    ) {
         self.configuration = configuration
         self.interceptors = interceptors
         self.eventLoopGroup = eventLoopGroup
         self.logger = logger
-        self.tlsContext = try configuration.transportSecurity.makeClientContext()
-        self.scheme = self.tlsContext == nil ? "http" : "https"
+        self.tls = configuration.transportSecurity.settings
+        self.scheme = self.tls == nil ? "http" : "https"
         self.authority = configuration.authority ?? "\(configuration.host):\(configuration.port)"
     }
 
@@ -140,12 +140,11 @@ public final class GRPCClient: Service, Sendable {
                 return .closed
             case .idle, .ready:
                 let configuration = self.configuration
-                let tls = self.tlsContext
+                let tls = self.tls
                 let group = self.eventLoopGroup
                 let task = Task {
                     try await ClientConnection.connect(
                         host: configuration.host, port: configuration.port, tls: tls,
-                        serverName: configuration.transportSecurity.serverName(host: configuration.host),
                         connectTimeout: configuration.connectTimeout,
                         keepalive: configuration.keepalive.map {
                             .init(interval: $0.interval.timeAmount, timeout: $0.timeout.timeAmount,
@@ -273,32 +272,13 @@ public final class GRPCClient: Service, Sendable {
 public enum TransportSecurity: Sendable {
     /// HTTP/2 over cleartext TCP with prior knowledge (h2c).
     case plaintext
-    /// HTTP/2 over TLS, ALPN `h2`. `trustRootsPEM` nil uses the system roots; `serverName`
-    /// overrides the SNI / verified host name.
-    case tls(trustRootsPEM: String?, serverName: String?)
+    /// HTTP/2 over TLS (WireCore ``WireCore/TLSSettings``); ALPN `h2` is always offered and required.
+    case tls(TLSSettings)
 
-    func makeClientContext() throws -> NIOSSLContext? {
-        switch self {
-        case .plaintext:
-            return nil
-        case .tls(let pem, _):
-            var tls = TLSConfiguration.makeClientConfiguration()
-            tls.applicationProtocols = ["h2"]
-            if let pem {
-                tls.trustRoots = .certificates(try NIOSSLCertificate.fromPEMBytes(Array(pem.utf8)))
-            }
-            return try NIOSSLContext(configuration: tls)
-        }
-    }
-
-    func serverName(host: String) -> String? {
+    var settings: TLSSettings? {
         switch self {
         case .plaintext: return nil
-        case .tls(_, let name):
-            let candidate = name ?? host
-            // SNI must not be an IP address.
-            if candidate.contains(":") || candidate.allSatisfy({ $0.isNumber || $0 == "." }) { return nil }
-            return candidate
+        case .tls(let settings): return settings
         }
     }
 }

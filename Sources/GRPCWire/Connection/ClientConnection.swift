@@ -2,7 +2,8 @@ import Logging
 import NIOCore
 import NIOHTTP2
 import NIOPosix
-import NIOSSL
+import Synchronization
+import WireCore
 
 /// One HTTP/2 connection of a client, over which calls open streams.
 final class ClientConnection: Sendable {
@@ -45,31 +46,43 @@ final class ClientConnection: Sendable {
         return configuration
     }
 
-    /// Connects and configures an HTTP/2 client pipeline.
+    /// Connects through WireCore's connector (TCP, TLS with ALPN `h2`) and configures an
+    /// HTTP/2 client pipeline.
     static func connect(
-        host: String, port: Int, tls: NIOSSLContext?, serverName: String?,
+        host: String, port: Int, tls: TLSSettings?,
         connectTimeout: Duration, keepalive: ClientConnectionHandler.Keepalive?,
         eventLoopGroup: any EventLoopGroup
     ) async throws -> ClientConnection {
         let state = ClientConnectionState()
-        let bootstrap = ClientBootstrap(group: eventLoopGroup)
-            .channelOption(.socketOption(.tcp_nodelay), value: 1)
-            .connectTimeout(.nanoseconds(Int64(connectTimeout.components.seconds) * 1_000_000_000
-                + Int64(connectTimeout.components.attoseconds / 1_000_000_000)))
-        let (channel, multiplexer) = try await bootstrap.connect(host: host, port: port) { channel in
+        var tls = tls
+        if tls != nil { tls!.applicationProtocols = ["h2"] }
+        let configuration = ConnectionConfiguration(
+            endpoint: .tcp(host: host, port: port), connectTimeout: connectTimeout, tcpNoDelay: true, tls: tls)
+        let multiplexerBox = MultiplexerBox()
+        let channel = try await WireConnector.connect(configuration, eventLoopGroup: eventLoopGroup) { channel in
             channel.eventLoop.makeCompletedFuture {
                 let sync = channel.pipeline.syncOperations
-                if let tls {
-                    try sync.addHandler(NIOSSLClientHandler(context: tls, serverHostname: serverName))
-                }
                 let multiplexer = try sync.configureAsyncHTTP2Pipeline(
                     mode: .client, configuration: http2Configuration()
                 ) { stream in
                     stream.eventLoop.makeSucceededVoidFuture()
                 }
                 try sync.addHandler(ClientConnectionHandler(keepalive: keepalive, state: state))
-                return (channel, multiplexer)
+                multiplexerBox.value.withLock { $0 = multiplexer }
             }
+        }
+        if tls != nil {
+            let negotiated = try await WireConnector.negotiatedApplicationProtocol(on: channel)
+            guard negotiated == "h2" else {
+                try? await channel.close()
+                throw RPCError(
+                    code: .unavailable,
+                    message: "the server did not negotiate ALPN h2 (got \(negotiated ?? "none"))")
+            }
+        }
+        guard let multiplexer = multiplexerBox.value.withLock({ $0 }) else {
+            try? await channel.close()
+            throw RPCError(code: .internal, message: "the HTTP/2 pipeline was not configured")
         }
         return ClientConnection(channel: channel, multiplexer: multiplexer, state: state)
     }
@@ -77,4 +90,9 @@ final class ClientConnection: Sendable {
     func close() async {
         try? await channel.close()
     }
+}
+
+/// Carries the multiplexer out of the channel initializer.
+private final class MultiplexerBox: Sendable {
+    let value = Mutex<NIOHTTP2Handler.AsyncStreamMultiplexer<Void>?>(nil)
 }
