@@ -43,6 +43,7 @@ public final class KafkaConsumer: Service, Sendable {
         var bufferHead = 0
         var bufferedBytes = 0
         var reader: CheckedContinuation<Chunk?, any Error>?
+        var readerAdvances = true
         var fetchWaiter: CheckedContinuation<Void, Never>?
         var fetchWoken = false
         var closed = false
@@ -148,13 +149,21 @@ public final class KafkaConsumer: Service, Sendable {
     /// Records in batches (one fetched chunk of one partition at a time).
     public func batches() -> KafkaConsumerBatches { KafkaConsumerBatches(consumer: self) }
 
-    func nextChunk() async throws -> Chunk? {
+    /// Records that the application has seen everything before `offset` in `chunk`'s partition.
+    func markConsumed(_ tp: KafkaTopicPartition, epoch: Int, offset: Int64) {
+        state.withLock { s in
+            if s.assignment[tp]?.epoch == epoch { s.assignment[tp]?.consumed = offset }
+        }
+    }
+
+    func nextChunk(advance: Bool = true) async throws -> Chunk? {
         try await withCheckedThrowingContinuation { (c: CheckedContinuation<Chunk?, any Error>) in
             let result: Result<Chunk?, any Error>? = state.withLock { s in
-                if let chunk = s.popChunk() { return .success(chunk) }
+                if let chunk = s.popChunk(advance: advance) { return .success(chunk) }
                 if let failure = s.failure { s.failure = nil; return .failure(failure) }
                 if s.closed { return .success(nil) }
                 s.reader = c
+                s.readerAdvances = advance
                 return nil
             }
             if let result {
@@ -477,7 +486,7 @@ public final class KafkaConsumer: Service, Sendable {
                 s.buffer.append(chunk)
                 s.bufferedBytes += chunk.bytes
             }
-            guard let reader = s.reader, let next = s.popChunk() else { return (nil, nil) }
+            guard let reader = s.reader, let next = s.popChunk(advance: s.readerAdvances) else { return (nil, nil) }
             s.reader = nil
             return (reader, next)
         }
@@ -534,7 +543,7 @@ public final class KafkaConsumer: Service, Sendable {
 }
 
 extension KafkaConsumer.State {
-    mutating func popChunk() -> KafkaConsumer.Chunk? {
+    mutating func popChunk(advance: Bool) -> KafkaConsumer.Chunk? {
         while bufferHead < buffer.count {
             let chunk = buffer[bufferHead]
             bufferHead += 1
@@ -544,7 +553,7 @@ extension KafkaConsumer.State {
             }
             bufferedBytes -= chunk.bytes
             guard let p = assignment[chunk.tp], p.epoch == chunk.epoch else { continue }
-            assignment[chunk.tp]?.consumed = chunk.nextOffset
+            if advance { assignment[chunk.tp]?.consumed = chunk.nextOffset }
             return chunk
         }
         return nil
@@ -557,17 +566,21 @@ public struct KafkaConsumerRecords: AsyncSequence, Sendable {
     /// The iterator.
     public struct AsyncIterator: AsyncIteratorProtocol {
         let consumer: KafkaConsumer
-        var current: [KafkaConsumerRecord] = []
+        var current: KafkaConsumer.Chunk?
         var index = 0
-        /// The next record; nil after shutdown.
+        /// The next record; nil after shutdown. The consumed position (what ``KafkaConsumer/commit()``
+        /// stores) advances past each record returned.
         public mutating func next() async throws -> KafkaConsumerRecord? {
-            while index >= current.count {
-                guard let chunk = try await consumer.nextChunk() else { return nil }
-                current = chunk.records
+            while index >= (current?.records.count ?? 0) {
+                if let done = current { consumer.markConsumed(done.tp, epoch: done.epoch, offset: done.nextOffset) }
+                guard let chunk = try await consumer.nextChunk(advance: false) else { return nil }
+                current = chunk
                 index = 0
             }
-            defer { index += 1 }
-            return current[index]
+            let record = current!.records[index]
+            index += 1
+            consumer.markConsumed(record.topicPartition, epoch: current!.epoch, offset: record.offset + 1)
+            return record
         }
     }
     /// Creates the iterator.
