@@ -71,7 +71,7 @@ struct GroupInteropTests {
         #expect(try await waitUntil { ours.assignment.count == 4 })
         let theirs = try KafkaPeers.Background("group_member.py", [bootstrap, topic, group, "12", assignorName])
         #expect(try await waitUntil { ours.assignment.count == 2 }, "ours=\(ours.assignment)")
-        let events = theirs.finish()  // librdkafka member consumed 12 s and left
+        let events = await theirs.finishAsync()  // librdkafka member consumed 12 s and left
         let done = events.last { $0["event"] as? String == "done" }
         let theirAssignment = Set((done?["assignment"] as? [Int] ?? []).map(Int32.init))
         #expect(theirAssignment.count == 2)

@@ -81,6 +81,18 @@ enum KafkaPeers {
             process.standardError = FileHandle.nullDevice
             try process.run()
         }
+        /// Waits for the script on a separate thread (the cooperative pool stays free) and parses its JSON lines.
+        func finishAsync() async -> [[String: Any]] {
+            let lines: [String] = await withCheckedContinuation { c in
+                Thread.detachNewThread {
+                    let data = self.pipe.fileHandleForReading.readDataToEndOfFile()
+                    self.process.waitUntilExit()
+                    c.resume(returning: String(decoding: data, as: UTF8.self).split(separator: "\n").map(String.init))
+                }
+            }
+            return lines.compactMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
+        }
+
         func finish() -> [[String: Any]] {
             let data = pipe.fileHandleForReading.readDataToEndOfFile()
             process.waitUntilExit()

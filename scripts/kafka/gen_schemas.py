@@ -66,7 +66,7 @@ def fields_src(fields, common, ind):
         if f.get("nullableVersions"): args.append("nullable: " + vr(f["nullableVersions"]))
         if "tag" in f: args.append("tag: %d" % f["tag"])
         if f.get("taggedVersions"): args.append("tagged: " + vr(f["taggedVersions"]))
-        if "flexibleVersions" in f: args.append("flexible: " + vr(f["flexibleVersions"]))
+        if "flexibleVersions" in f: args.append("flexible: KafkaVersionRange" + vr(f["flexibleVersions"]))
         base = f["type"][2:] if f["type"].startswith("[]") else f["type"]
         dl = default_literal(f, base) if not f["type"].startswith("[]") else (".null" if f.get("default") == "null" else None)
         if dl: args.append("default: " + dl)

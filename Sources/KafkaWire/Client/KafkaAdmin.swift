@@ -217,12 +217,12 @@ public final class KafkaAdmin: Sendable {
     public func alterConfigs(_ changes: [KafkaConfigResource: [KafkaAlterConfigOp]]) async throws {
         let connection = try await cluster.anyConnection()
         let response = try await connection.send(.incrementalAlterConfigs, [
-            "Resources": .structs(changes.map { (resource, ops) in
+            "Resources": .structs(changes.map { (resource, ops) -> KafkaStruct in
                 ["ResourceType": .int(Int64(resource.type)), "ResourceName": .string(resource.name),
-                 "Configs": .structs(ops.map { op in
+                 "Configs": .structs(ops.map { op -> KafkaStruct in
                      switch op {
-                     case .set(let k, let v): ["Name": .string(k), "ConfigOperation": .int(0), "Value": .string(v)]
-                     case .delete(let k): ["Name": .string(k), "ConfigOperation": .int(1), "Value": .null]
+                     case .set(let k, let v): return ["Name": .string(k), "ConfigOperation": .int(0), "Value": .string(v)]
+                     case .delete(let k): return ["Name": .string(k), "ConfigOperation": .int(1), "Value": .null]
                      }
                  })]
             }),
@@ -287,7 +287,10 @@ public final class KafkaAdmin: Sendable {
     /// Deletes records before the given offsets; returns the new low watermarks.
     public func deleteRecords(_ before: [KafkaTopicPartition: Int64], timeout: Duration = .seconds(30)) async throws -> [KafkaTopicPartition: Int64] {
         var byLeader: [Int32: [KafkaTopicPartition: Int64]] = [:]
-        for (tp, o) in before { byLeader[try await cluster.leader(for: tp), default: [:]][tp] = o }
+        for (tp, o) in before {
+            let leader = try await cluster.leader(for: tp)
+            byLeader[leader, default: [:]][tp] = o
+        }
         var out: [KafkaTopicPartition: Int64] = [:]
         for (leader, parts) in byLeader {
             let connection = try await cluster.connection(to: leader)

@@ -188,8 +188,9 @@ final class KafkaClassicGroupMember: KafkaGroupMembership {
         try await cluster.refreshMetadata(topics: Array(topics))
         for t in topics { if let m = try? await cluster.metadata(for: t) { counts[t] = Int32(m.partitions.count) } }
         let result = assignor.assign(members: subscriptions, partitionsPerTopic: counts)
-        return try subscriptions.map { s in
-            ["MemberId": .string(s.memberID), "Assignment": .bytes(try Self.encodeAssignment(result[s.memberID] ?? []))]
+        return try subscriptions.map { s -> KafkaStruct in
+            let bytes = try Self.encodeAssignment(result[s.memberID] ?? [])
+            return ["MemberId": .string(s.memberID), "Assignment": .bytes(bytes)]
         }
     }
 
@@ -202,7 +203,7 @@ final class KafkaClassicGroupMember: KafkaGroupMembership {
         ])
         let code = response.int16("ErrorCode")
         switch KafkaErrorCode(rawValue: code) {
-        case .none?: return
+        case .noError?: return
         case .rebalanceInProgress?: throw KafkaGroupRebalanceNeeded(code: code)
         case .unknownMemberID?, .illegalGeneration?, .fencedInstanceID?:
             state.withLock { $0.memberID = ""; $0.generationID = -1 }

@@ -365,7 +365,10 @@ public final class KafkaConsumer: Service, Sendable {
             }
             var byLeader: [Int32: [KafkaTopicPartition: (Int64, Int)]] = [:]
             for (tp, value) in fetchable {
-                do { byLeader[try await cluster.leader(for: tp), default: [:]][tp] = value } catch {
+                do {
+                    let leader = try await cluster.leader(for: tp)
+                    byLeader[leader, default: [:]][tp] = value
+                } catch {
                     logger.debug("no leader", metadata: ["partition": "\(tp)", "error": "\(error)"])
                     await cluster.invalidate(topic: tp.topic)
                 }
@@ -410,7 +413,8 @@ public final class KafkaConsumer: Service, Sendable {
                 let topic = version >= 13 ? (names[t.uuid("TopicId")] ?? "") : (t.string("Topic") ?? "")
                 for p in t.structs("Partitions") {
                     let tp = KafkaTopicPartition(topic, p.int32("PartitionIndex"))
-                    guard let (position, epoch) = partitions[tp] else { continue }
+                    guard let entry = partitions[tp] else { continue }
+                    let (position, epoch) = entry
                     let code = p.int16("ErrorCode")
                     if code == KafkaErrorCode.offsetOutOfRange.rawValue {
                         state.withLock { s in
@@ -526,7 +530,7 @@ public final class KafkaConsumer: Service, Sendable {
         }
         if !specs.isEmpty {
             do {
-                let offsets = try await KafkaOffsetLookup.listOffsets(cluster: cluster, specs.mapValues { $0 == .earliest ? -2 : -1 }, isolation: configuration.isolationLevel)
+                let offsets = try await KafkaOffsetLookup.listOffsets(cluster: cluster, specs.mapValues { $0 == .earliest ? Int64(-2) : Int64(-1) }, isolation: configuration.isolationLevel)
                 resolved.merge(offsets) { a, _ in a }
             } catch {
                 logger.debug("ListOffsets failed", metadata: ["error": "\(error)"])

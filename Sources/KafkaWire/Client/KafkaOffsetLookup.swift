@@ -46,7 +46,10 @@ enum KafkaOffsetLookup {
     /// ListOffsets: timestamps -2 (earliest), -1 (latest), -3 (max timestamp) or a time in ms.
     static func listOffsets(cluster: KafkaCluster, _ request: [KafkaTopicPartition: Int64], isolation: KafkaIsolationLevel) async throws -> [KafkaTopicPartition: Int64] {
         var byLeader: [Int32: [KafkaTopicPartition: Int64]] = [:]
-        for (tp, ts) in request { byLeader[try await cluster.leader(for: tp), default: [:]][tp] = ts }
+        for (tp, ts) in request {
+            let leader = try await cluster.leader(for: tp)
+            byLeader[leader, default: [:]][tp] = ts
+        }
         var out: [KafkaTopicPartition: Int64] = [:]
         for (leader, parts) in byLeader {
             let connection = try await cluster.connection(to: leader)

@@ -82,7 +82,7 @@ public final class KafkaProducer: Service, Sendable {
     public func enqueue(_ record: KafkaProducerRecord, onDelivery: (@Sendable (Result<KafkaRecordMetadata, any Error>) -> Void)? = nil) async throws {
         let tp = try await resolvePartition(record)
         try await waitForSpace(record)
-        if let error = append(record, to: tp, delivery: onDelivery.map { .callback($0) } ?? .none) { throw error }
+        if let error = append(record, to: tp, delivery: onDelivery.map { .callback($0) } ?? .discard) { throw error }
     }
 
     /// Sends everything buffered and waits until all of it is acknowledged or failed.
@@ -184,7 +184,7 @@ public final class KafkaProducer: Service, Sendable {
             }
             batch.writer.append(outgoing)
             batch.deliveries.append(delivery)
-            if case .none = delivery {} else { batch.hasDeliveries = true }
+            if case .discard = delivery {} else { batch.hasDeliveries = true }
             batch.accountedBytes += size
             s.bufferedBytes += size
             s.pendingRecords += 1

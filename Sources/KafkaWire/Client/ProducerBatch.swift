@@ -2,13 +2,13 @@ import NIOCore
 
 /// Who is told about a record's delivery.
 enum KafkaDelivery: Sendable {
-    case none
+    case discard
     case continuation(CheckedContinuation<KafkaRecordMetadata, any Error>)
     case callback(@Sendable (Result<KafkaRecordMetadata, any Error>) -> Void)
 
     func complete(_ result: Result<KafkaRecordMetadata, any Error>) {
         switch self {
-        case .none: break
+        case .discard: break
         case .continuation(let c): c.resume(with: result)
         case .callback(let f): f(result)
         }

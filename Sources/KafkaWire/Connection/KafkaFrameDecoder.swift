@@ -12,7 +12,7 @@ struct KafkaFrameDecoder: ByteToMessageDecoder {
         }
         guard buffer.readableBytes >= 4 + Int(size) else { return .needMoreData }
         buffer.moveReaderIndex(forwardBy: 4)
-        context.fireChannelRead(Self.wrapInboundOut(buffer.readSlice(length: Int(size))!))
+        context.fireChannelRead(NIOAny(buffer.readSlice(length: Int(size))!))
         return .continue
     }
 
@@ -23,7 +23,7 @@ struct KafkaFrameDecoder: ByteToMessageDecoder {
 }
 
 /// A request frame on its way out, with the promise that receives the response frame.
-struct KafkaOutboundRequest {
+struct KafkaOutboundRequest: Sendable {
     var frame: ByteBuffer
     var correlationID: Int32
     /// nil for requests without a response (Produce with acks=0).

@@ -1,6 +1,6 @@
 /// Kafka protocol error codes (the subset a client acts on; others keep their raw number in ``KafkaError``).
 public enum KafkaErrorCode: Int16, Sendable, Hashable {
-    case unknownServerError = -1, none = 0, offsetOutOfRange = 1, corruptMessage = 2, unknownTopicOrPartition = 3
+    case unknownServerError = -1, noError = 0, offsetOutOfRange = 1, corruptMessage = 2, unknownTopicOrPartition = 3
     case invalidFetchSize = 4, leaderNotAvailable = 5, notLeaderOrFollower = 6, requestTimedOut = 7
     case brokerNotAvailable = 8, replicaNotAvailable = 9, messageTooLarge = 10, networkException = 13
     case coordinatorLoadInProgress = 14, coordinatorNotAvailable = 15, notCoordinator = 16, invalidTopic = 17

@@ -30,7 +30,7 @@ extension KafkaSchemas {
             KafkaField("RequestApiKey", .int16, .from(0)),
             KafkaField("RequestApiVersion", .int16, .from(0)),
             KafkaField("CorrelationId", .int32, .from(0)),
-            KafkaField("ClientId", .string, .from(1), nullable: .from(1), flexible: .none),
+            KafkaField("ClientId", .string, .from(1), nullable: .from(1), flexible: KafkaVersionRange.none),
         ])
 
     /// `ResponseHeader` from Apache Kafka's `ResponseHeader.json`.

@@ -153,13 +153,13 @@ public enum KafkaRecordBatchDecoder {
     /// Legacy message set entry: offset, size, crc, magic, attributes, [timestamp], key, value.
     static func decodeLegacy(_ b: inout ByteBuffer, into batches: inout [KafkaRecordBatch], maxDecompressedSize: Int, depth: Int) throws(KafkaRecordError) {
         guard depth < 2 else { throw .malformed("nested compressed message set") }
-        let (offset, magic, attributes, timestamp, key, value) = try wrap { () throws(WireDecodingError) in
+        let (offset, magic, attributes, timestamp, key, value) = try wrap { () throws(WireDecodingError) -> (Int64, Int8, Int8, Int64, ByteBuffer?, ByteBuffer?) in
             let offset = try b.readCheckedInteger(as: Int64.self, field: "offset")
             _ = try b.readCheckedInteger(as: Int32.self, field: "message size")
             _ = try b.readCheckedInteger(as: UInt32.self, field: "crc")
             let magic = try b.readCheckedInteger(as: Int8.self, field: "magic")
             let attributes = try b.readCheckedInteger(as: Int8.self, field: "attributes")
-            let timestamp = magic >= 1 ? try b.readCheckedInteger(as: Int64.self, field: "timestamp") : -1
+            let timestamp: Int64 = try magic >= 1 ? b.readCheckedInteger(as: Int64.self, field: "timestamp") : -1
             let key = try b.readNullableBytes(prefix: .int32, field: "key")
             let value = try b.readNullableBytes(prefix: .int32, field: "value")
             return (offset, magic, attributes, timestamp, key, value)

@@ -54,7 +54,6 @@ public struct KafkaRecordBatchWriter: Sendable {
     }
 
     /// Appends one record from its parts.
-    @inlinable
     public mutating func append(key: ByteBuffer?, value: ByteBuffer?, headers: [KafkaHeader], timestamp: Int64) {
         if recordCount == 0 { baseTimestamp = timestamp }
         if timestamp > maxTimestamp { maxTimestamp = timestamp }
