@@ -47,7 +47,7 @@ struct ProduceConsumeInteropTests {
         var ours: [String: Int32] = [:]
         for i in 0..<40 { ours["key-\(i)"] = try await producer.send(Interop.record(topic, i)).partition }
         await producer.shutdown()
-        let ck = try KafkaPeers.oracle("produce.py", ["ck", bootstrap, topic, "none", "40"])
+        let ck = try KafkaPeers.oracle("produce.py", ["ck", bootstrap, topic, "none", "40", "-", "\(Interop.baseTimestamp)"])
         var theirs: [String: Int32] = [:]
         for r in ck["records"] as? [[String: Any]] ?? [] { theirs[r["key"] as! String] = Int32(r["partition"] as! Int) }
         #expect(theirs == ours)
@@ -75,7 +75,7 @@ struct ProduceConsumeInteropTests {
         // librdkafka and kafka-python produce, KafkaWire reads.
         for client in ["ck", "kp"] {
             let t = try await Interop.createTopic(bootstrap, partitions: 1)
-            _ = try KafkaPeers.oracle("produce.py", [client, bootstrap, t, codecName, "50", "0"])
+            _ = try KafkaPeers.oracle("produce.py", [client, bootstrap, t, codecName, "50", "0", "\(Interop.baseTimestamp)"])
             let records = try await Interop.consumeAll(bootstrap, topic: t, count: 50)
             Interop.expectOracleRecords(records, count: 50)
             #expect(records.map(\.offset) == Array(0..<50))

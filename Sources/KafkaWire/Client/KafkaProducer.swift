@@ -171,6 +171,7 @@ public final class KafkaProducer: Service, Sendable {
             if s.closed { return KafkaProducerError.shutDown }
             var queue = s.queues.removeValue(forKey: tp) ?? PartitionQueue()
             defer { s.queues[tp] = queue }
+            if queue.open == nil { wake = true }  // the sender must learn the new batch's linger deadline
             var batch = queue.open ?? ProducerBatch(tp: tp)
             let size = batch.writer.encodedSize(of: outgoing)
             if batch.writer.recordCount > 0 && batch.writer.sizeInBytes + size > configuration.batchSize {

@@ -1,15 +1,16 @@
 #!/usr/bin/env python3
 """Produce N keyed records with headers and timestamps using a second Kafka client.
 
-Usage: produce.py <ck|kp> <bootstrap> <topic> <codec> <n> [partition|-]
+Usage: produce.py <ck|kp> <bootstrap> <topic> <codec> <n> [partition|-] [timestamp_base_ms]
 Prints one JSON object: {"records": [{"key", "partition", "offset"}]}.
 ck = confluent-kafka (librdkafka, partitioner murmur2_random = Java's), kp = kafka-python.
 Record i: key "key-i", value "value-i-" + "x"*100, header ("idx", str(i)) and ("bin", b"\x00\xff"),
-timestamp 1700000000000 + i.
+timestamp base + i (base defaults to 1700000000000; brokers apply retention to old timestamps, so tests pass a recent base).
 """
 import json, sys
 kind, bootstrap, topic, codec, n = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4], int(sys.argv[5])
 partition = None if len(sys.argv) < 7 or sys.argv[6] == "-" else int(sys.argv[6])
+base = int(sys.argv[7]) if len(sys.argv) > 7 else 1700000000000
 out = []
 if kind == "ck":
     from confluent_kafka import Producer
@@ -19,7 +20,7 @@ if kind == "ck":
         out.append({"key": msg.key().decode(), "partition": msg.partition(), "offset": msg.offset()})
     for i in range(n):
         kw = {"key": f"key-{i}".encode(), "value": (f"value-{i}-" + "x" * 100).encode(),
-              "headers": [("idx", str(i).encode()), ("bin", b"\x00\xff")], "timestamp": 1700000000000 + i, "on_delivery": cb}
+              "headers": [("idx", str(i).encode()), ("bin", b"\x00\xff")], "timestamp": base + i, "on_delivery": cb}
         if partition is not None: kw["partition"] = partition
         p.produce(topic, **kw)
     if p.flush(30): raise SystemExit("unflushed messages")
@@ -29,7 +30,7 @@ else:
     fs = []
     for i in range(n):
         fs.append((i, p.send(topic, key=f"key-{i}".encode(), value=(f"value-{i}-" + "x" * 100).encode(),
-                             headers=[("idx", str(i).encode()), ("bin", b"\x00\xff")], timestamp_ms=1700000000000 + i, partition=partition)))
+                             headers=[("idx", str(i).encode()), ("bin", b"\x00\xff")], timestamp_ms=base + i, partition=partition)))
     p.flush()
     for i, f in fs:
         md = f.get(30)
