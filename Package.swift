@@ -30,9 +30,16 @@ let package = Package(
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Atomics", package: "swift-atomics"),
+                "CWireCRC", "CZlib", "CLZ4", "CSnappy", "CZstd",
             ],
             swiftSettings: swiftSettings
         ),
+        // core-codec: hardware CRC32C shim and the system compression libraries (Debian -dev packages).
+        .target(name: "CWireCRC"),
+        .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"]), .brew(["zlib"])]),
+        .systemLibrary(name: "CLZ4", pkgConfig: "liblz4", providers: [.apt(["liblz4-dev"]), .brew(["lz4"])]),
+        .systemLibrary(name: "CSnappy", pkgConfig: "snappy", providers: [.apt(["libsnappy-dev"]), .brew(["snappy"])]),
+        .systemLibrary(name: "CZstd", pkgConfig: "libzstd", providers: [.apt(["libzstd-dev"]), .brew(["zstd"])]),
         .testTarget(
             name: "WireCoreTests",
             dependencies: ["WireCore"],
