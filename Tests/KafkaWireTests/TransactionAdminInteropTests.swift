@@ -93,8 +93,15 @@ struct TransactionAdminInteropTests {
         try await consumer.commit([tp: 10])
         #expect(try await admin.listGroups().contains { $0.groupID == group })
         let described = try await admin.describeGroups([group])
-        #expect(described.first?.members.count == 1)
-        #expect(described.first?.members.first?.assignment.isEmpty == false)
+        #expect(described.first?.groupID == group)
+        if broker == "noida" {
+            #expect(described.first?.members.count == 1)
+            #expect(described.first?.members.first?.assignment.isEmpty == false)
+        } else {
+            // Tansu answers DescribeGroups with an empty member list (librdkafka's describe_consumer_groups
+            // sees the same for a stable librdkafka group): broker bug, reported for peers.md.
+            print("skipping DescribeGroups member checks on Tansu: broker returns no members (also seen with librdkafka)")
+        }
         #expect(try await admin.listGroupOffsets(group, partitions: [tp]) == [tp: 10])
         await consumer.shutdown()
         _ = await reader.result
@@ -104,7 +111,7 @@ struct TransactionAdminInteropTests {
         await admin.shutdown()
     }
 
-    @Test("SASL: a broker without SASL users rejects PLAIN and SCRAM cleanly (negative test)", arguments: KafkaPeers.brokerNames)
+    @Test("SASL: brokers without SASL users reject SCRAM cleanly; noida-db accepts any PLAIN login (as with librdkafka)", arguments: KafkaPeers.brokerNames)
     func saslRejected(_ broker: String) async throws {
         guard let bootstrap = KafkaPeers.bootstrap(broker) else { return }
         for mechanism in [KafkaSASLMechanism.plain(username: "alice", password: "x"), .scramSHA256(username: "alice", password: "x"), .scramSHA512(username: "alice", password: "x")] {
@@ -112,7 +119,15 @@ struct TransactionAdminInteropTests {
             config.sasl = mechanism
             config.requestTimeout = .seconds(5)
             let cluster = KafkaCluster(configuration: config, logger: KafkaPeers.logger)
-            await #expect(throws: (any Error).self, "\(mechanism.name) on \(broker)") { _ = try await cluster.anyConnection() }
+            if broker == "noida", case .plain = mechanism {
+                // noida-db has no user database: PLAIN with any credentials succeeds (librdkafka: same), so this
+                // checks the PLAIN exchange end to end, then a request on the authenticated connection.
+                let connection = try await cluster.anyConnection()
+                #expect(try connection.version(for: .metadata) >= 1)
+                try await cluster.refreshMetadata(topics: [])
+            } else {
+                await #expect(throws: (any Error).self, "\(mechanism.name) on \(broker)") { _ = try await cluster.anyConnection() }
+            }
             await cluster.shutdown()
         }
     }
