@@ -41,7 +41,9 @@ def instrumented_compile_args(args, out_dir, module):
     result, sources = [], []
     iterator = iter(args[1:])
     for arg in iterator:
-        if arg in drop_with_value:
+        if arg in ("-Xcc", "-Xfrontend", "-Xlinker"):
+            result += [arg, next(iterator)]
+        elif arg in drop_with_value:
             next(iterator)
         elif arg in drop or re.fullmatch(r"-j\d+", arg):
             continue
@@ -77,17 +79,28 @@ def main():
         manifest = f.read()
     build_dir = os.path.realpath(os.path.join(root, ".build", "debug"))
     out_dir = os.path.join(root, "Fuzz", "out", target)
-    os.makedirs(os.path.join(out_dir, "Modules"), exist_ok=True)
+    os.makedirs(out_dir, exist_ok=True)
+    # Instrumented modules are shared by all targets and rebuilt when a source is newer.
+    module_dir = os.path.join(root, "Fuzz", "out", ".instrumented")
+    os.makedirs(os.path.join(module_dir, "Modules"), exist_ok=True)
 
     last_args = None
+    rebuilt = False
     for module in modules:
         args = module_args(manifest, module)
-        print(f"fuzz_build: compiling {module} with -sanitize=fuzzer,address", file=sys.stderr)
-        run(instrumented_compile_args(args, out_dir, module))
+        command = instrumented_compile_args(args, module_dir, module)
+        object_path = os.path.join(module_dir, module + ".o")
+        sources = [a for a in command if a.endswith(".swift")]
+        stale = (rebuilt or not os.path.exists(object_path)
+                 or any(os.path.getmtime(src) > os.path.getmtime(object_path) for src in sources))
+        if stale:
+            print(f"fuzz_build: compiling {module} with -sanitize=fuzzer,address", file=sys.stderr)
+            run(command)
+            rebuilt = True
         last_args = args
 
     # Everything else the package build produced, as an archive: the linker takes only what is used.
-    excluded = {module + ".build" for module in modules}
+    excluded = {module + ".build" for module in modules}  # replaced by the instrumented copies
     objects = []
     for directory in sorted(glob.glob(os.path.join(build_dir, "*.build"))):
         name = os.path.basename(directory)
@@ -115,8 +128,8 @@ def main():
             compile_flags.append(arg)
     binary = os.path.join(out_dir, target)
     link = (["swiftc", "-parse-as-library", "-O", "-g", "-sanitize=fuzzer,address", "-module-name", "FuzzTarget",
-             "-I", os.path.join(out_dir, "Modules"), "-I", os.path.join(build_dir, "Modules")]
-            + compile_flags + target_sources + [os.path.join(out_dir, m + ".o") for m in modules]
+             "-use-ld=lld", "-I", os.path.join(module_dir, "Modules"), "-I", os.path.join(build_dir, "Modules")]
+            + compile_flags + target_sources + [os.path.join(module_dir, m + ".o") for m in modules]
             + ["-L", out_dir, "-lfuzzdeps"]
             + [flag for flag in dict.fromkeys(autolink) if flag.startswith("-l")]
             + ["-lz", "-llz4", "-lsnappy", "-lzstd", "-lstdc++", "-o", binary])

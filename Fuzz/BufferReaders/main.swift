@@ -36,7 +36,7 @@ public func fuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
             default: try buffer.skipChecked(Int(opcode >> 4) - 1)
             }
         } catch {
-            precondition(buffer.readerIndex == before, "reader index moved by a failed read: \(error)")
+            if !(buffer.readerIndex == before) { fatalError("reader index moved by a failed read (opcode \(opcode)): \(error)") }
         }
     }
     return 0

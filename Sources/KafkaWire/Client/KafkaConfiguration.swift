@@ -1,4 +1,4 @@
-import NIOSSL
+import WireCore
 
 /// Where a broker listens.
 public struct KafkaBrokerAddress: Sendable, Hashable, CustomStringConvertible {
@@ -47,8 +47,8 @@ public struct KafkaClientConfiguration: Sendable {
     public var connectTimeout: Duration = .seconds(10)
     /// Timeout for one request; on expiry the connection is closed and its requests fail.
     public var requestTimeout: Duration = .seconds(30)
-    /// TLS settings; nil means plaintext.
-    public var tls: TLSConfiguration? = nil
+    /// TLS settings (WireCore's: trust roots, client certificate, verification, SNI); nil means plaintext.
+    public var tls: TLSSettings? = nil
     /// SASL mechanism and credentials; nil means no authentication.
     public var sasl: KafkaSASLMechanism? = nil
     /// Metadata older than this is refreshed before use.

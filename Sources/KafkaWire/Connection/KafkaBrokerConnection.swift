@@ -1,8 +1,6 @@
 import Atomics
 import Logging
 import NIOCore
-import NIOPosix
-import NIOSSL
 import WireCore
 
 /// One TCP connection to one broker: many requests in flight, matched to responses by correlation id.
@@ -89,23 +87,17 @@ public final class KafkaBrokerConnection: Sendable {
     public static func connect(
         to address: KafkaBrokerAddress, nodeID: Int32, configuration: KafkaClientConfiguration, logger: Logger
     ) async throws -> KafkaBrokerConnection {
-        let sslContext: NIOSSLContext? = try configuration.tls.map { try NIOSSLContext(configuration: $0) }
         let maxFrame = configuration.maxResponseSize
-        let bootstrap = ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
-            .connectTimeout(.nanoseconds(Int64(configuration.connectTimeout.components.seconds) * 1_000_000_000))
-            .channelOption(ChannelOptions.socketOption(.tcp_nodelay), value: 1)
-            .channelInitializer { channel in
+        let transport = ConnectionConfiguration(endpoint: .tcp(host: address.host, port: address.port),
+                                                connectTimeout: configuration.connectTimeout, tcpNoDelay: true, tls: configuration.tls)
+        let channel: any Channel
+        do {
+            channel = try await WireConnector.connect(transport) { channel in
                 channel.eventLoop.makeCompletedFuture {
-                    if let sslContext {
-                        try channel.pipeline.syncOperations.addHandler(NIOSSLClientHandler(context: sslContext, serverHostname: address.host.first?.isNumber == true ? nil : address.host))
-                    }
                     try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(KafkaFrameDecoder(maxFrameSize: maxFrame)))
                     try channel.pipeline.syncOperations.addHandler(KafkaConnectionHandler())
                 }
             }
-        let channel: any Channel
-        do {
-            channel = try await bootstrap.connect(host: address.host, port: address.port).get()
         } catch {
             throw KafkaConnectionError.connectFailed("\(address): \(error)")
         }
