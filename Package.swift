@@ -11,6 +11,7 @@ let package = Package(
     platforms: [.macOS(.v15)],
     products: [
         .library(name: "WireCore", targets: ["WireCore"]),
+        .library(name: "KafkaWire", targets: ["KafkaWire"]),
         .library(name: "GRPCWire", targets: ["GRPCWire"]),
         .library(name: "RedisWire", targets: ["RedisWire"]),
         .library(name: "PGWire", targets: ["PGWire"]),
@@ -20,6 +21,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.6"),
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
         .package(url: "https://github.com/apple/swift-atomics.git", from: "1.3.0"),
+        .package(url: "https://github.com/apple/swift-crypto.git", from: "3.12.3"),
         .package(url: "https://github.com/apple/swift-collections.git", from: "1.6.0"),
         .package(url: "https://github.com/apple/swift-nio-http2.git", from: "1.46.0"),
         .package(url: "https://github.com/apple/swift-protobuf.git", from: "1.39.0"),
@@ -88,6 +90,7 @@ let package = Package(
         .target(
             name: "RedisWire",
             name: "PGWire",
+            name: "KafkaWire",
             dependencies: [
                 "WireCore",
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -112,6 +115,10 @@ let package = Package(
                 "PGWire",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+            name: "KafkaWireTests",
+            dependencies: [
+                "KafkaWire",
+                .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings

@@ -11,6 +11,7 @@ let package = Package(
         .package(name: "Wirestack", path: ".."),
         .package(url: "https://github.com/ordo-one/benchmark", from: "1.38.1", traits: ["MallocInterposer"]),
         .package(url: "https://github.com/ordo-one/package-benchmark", from: "1.38.1", traits: ["MallocInterposer"]),
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
     ],
     targets: [
@@ -35,6 +36,19 @@ let package = Package(
             ],
             path: "Benchmarks/RedisBenchmarks",
             swiftSettings: [.swiftLanguageMode(.v6)]
+        ),
+        // kafka: KafkaWire producer/consumer vs librdkafka (anchor: Anchors/kafka_librdkafka.sh) and record batch codec speed.
+        .executableTarget(
+            name: "KafkaWireBenchmarks",
+            dependencies: [
+                .product(name: "Benchmark", package: "package-benchmark"),
+                .product(name: "KafkaWire", package: "Wirestack"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Benchmarks/KafkaWireBenchmarks",
+            swiftSettings: [.swiftLanguageMode(.v6)],
+            plugins: [.plugin(name: "BenchmarkPlugin", package: "package-benchmark")]
         ),
     ]
 )
