@@ -11,12 +11,14 @@ let package = Package(
     platforms: [.macOS(.v15)],
     products: [
         .library(name: "WireCore", targets: ["WireCore"]),
+        .library(name: "CQLClient", targets: ["CQLClient"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
         .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.6"),
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
         .package(url: "https://github.com/apple/swift-atomics.git", from: "1.3.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
     ],
     targets: [
         .target(
@@ -28,6 +30,22 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Atomics", package: "swift-atomics"),
             ],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "CQLClient",
+            dependencies: [
+                "WireCore",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "CQLClientTests",
+            dependencies: ["CQLClient"],
             swiftSettings: swiftSettings
         ),
         .testTarget(
