@@ -19,8 +19,8 @@ extension CassandraSession {
         let bound = try serializeUnprepared(values)
         let result = try await self.run(options: options, routingKey: nil) { connection, consistency in
             let parameters = self.parameters(options, consistency: consistency, values: .positional(bound), version: connection.version)
-            return try await connection.send(CQLQueryRequest(query: text, parameters: parameters), tracing: options.tracing,
-                                             customPayload: options.customPayload)
+            return try CQLQueryResult.from(try await connection.send(CQLQueryRequest(query: text, parameters: parameters),
+                                                                     tracing: options.tracing, customPayload: options.customPayload))
         }
         if let keyspace = result.keyspace { try await self.didUse(keyspace: keyspace) }
         return result
@@ -101,12 +101,13 @@ extension CassandraSession {
             }
         }
         let routingKey = entries.first.flatMap { $0.0?.routingKey($0.2) }
+        let batchEntries = entries
         return try await self.run(options: options, routingKey: routingKey) { connection, consistency in
             var reprepared = false
             while true {
                 let request = CQLBatchRequest(
                     type: type,
-                    statements: entries.map { entry in
+                    statements: batchEntries.map { entry in
                         entry.0.map { .prepared(id: $0.id, values: entry.2) } ?? .query(entry.1, values: entry.2)
                     },
                     consistency: consistency, serialConsistency: options.serialConsistency, defaultTimestamp: options.timestamp,
@@ -115,7 +116,7 @@ extension CassandraSession {
                 let frame = try await connection.sendRaw(request, tracing: options.tracing, customPayload: options.customPayload)
                 if case .error(let error) = frame.message, case .unprepared(let id) = error.kind, !reprepared {
                     reprepared = true
-                    for entry in entries where entry.0?.id == id {
+                    for entry in batchEntries where entry.0?.id == id {
                         _ = try await self.prepareOnConnection(entry.1, keyspace: entry.0?.keyspace, connection: connection)
                     }
                     continue

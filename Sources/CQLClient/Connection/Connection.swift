@@ -47,17 +47,17 @@ public final class CQLConnection: Sendable {
 
     private let channel: any Channel
     private let handler: NIOLoopBound<CQLChannelHandler>
-    private let eventSink: Mutex<(@Sendable (CQLEvent) -> Void)?>
+    private let eventSink: SinkBox
     private let outstanding = Atomic<Int>(0)
 
     /// Requests sent and not yet answered (cheap, for least-loaded selection).
     public var outstandingRequests: Int { self.outstanding.load(ordering: .relaxed) }
 
-    private init(channel: any Channel, handler: CQLChannelHandler, version: CQLProtocolVersion,
+    private init(channel: any Channel, handler: NIOLoopBound<CQLChannelHandler>, version: CQLProtocolVersion,
                  compression: CQLCompressionAlgorithm?, supported: [String: [String]], host: String, port: Int,
-                 eventSink: Mutex<(@Sendable (CQLEvent) -> Void)?>) {
+                 eventSink: SinkBox) {
         self.channel = channel
-        self.handler = NIOLoopBound(handler, eventLoop: channel.eventLoop)
+        self.handler = handler
         self.version = version
         self.compression = compression
         self.supported = supported
@@ -94,8 +94,7 @@ public final class CQLConnection: Sendable {
         _ configuration: CQLConnectionConfiguration, version: CQLProtocolVersion, events: [CQLEventType],
         onEvent: (@Sendable (CQLEvent) -> Void)?, eventLoopGroup: any EventLoopGroup, logger: Logger
     ) async throws -> CQLConnection {
-        let sink = Mutex<(@Sendable (CQLEvent) -> Void)?>(onEvent)
-        let sinkBox = SinkBox(sink: sink)
+        let sinkBox = SinkBox(onEvent)
         let maxStreams = configuration.maxStreams
         let timeout = configuration.connectTimeout.components
         let channel = try await ClientBootstrap(group: eventLoopGroup)
@@ -110,8 +109,9 @@ public final class CQLConnection: Sendable {
                 }
             }
             .connect(host: configuration.host, port: configuration.port).get()
-        let handler = try await channel.pipeline.handler(type: CQLChannelHandler.self).get()
-        let boundHandler = NIOLoopBound(handler, eventLoop: channel.eventLoop)
+        let boundHandler = try await channel.eventLoop.submit {
+            NIOLoopBound(try channel.pipeline.syncOperations.handler(type: CQLChannelHandler.self), eventLoop: channel.eventLoop)
+        }.get()
         do {
             var machine = CQLHandshakeStateMachine(
                 version: version, preferredCompression: configuration.compression, keyspace: configuration.keyspace,
@@ -148,9 +148,9 @@ public final class CQLConnection: Sendable {
                 case .retryWithVersion(let lower):
                     throw CQLHandshakeRetry.version(lower)
                 case .ready(let compression):
-                    return CQLConnection(channel: channel, handler: handler, version: version, compression: compression,
+                    return CQLConnection(channel: channel, handler: boundHandler, version: version, compression: compression,
                                          supported: machine.supported, host: configuration.host, port: configuration.port,
-                                         eventSink: sink)
+                                         eventSink: sinkBox)
                 case .fail(let error):
                     throw error
                 }
@@ -166,9 +166,9 @@ public final class CQLConnection: Sendable {
         }
     }
 
-    private final class SinkBox: Sendable {
+    final class SinkBox: Sendable {
         let sink: Mutex<(@Sendable (CQLEvent) -> Void)?>
-        init(sink: Mutex<(@Sendable (CQLEvent) -> Void)?>) { self.sink = sink }
+        init(_ handler: (@Sendable (CQLEvent) -> Void)?) { self.sink = Mutex(handler) }
         func deliver(_ event: CQLEvent) {
             let handler = self.sink.withLock { $0 }
             handler?(event)
@@ -203,7 +203,7 @@ public final class CQLConnection: Sendable {
 
     /// Replaces the event callback.
     public func setEventHandler(_ handler: (@Sendable (CQLEvent) -> Void)?) {
-        self.eventSink.withLock { $0 = handler }
+        self.eventSink.sink.withLock { $0 = handler }
     }
 
     /// Requests currently in flight or waiting for a stream id.

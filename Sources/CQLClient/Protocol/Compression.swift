@@ -10,7 +10,7 @@ public enum CQLCompressionAlgorithm: String, Sendable, Hashable {
 }
 
 /// Errors of frame and segment framing.
-public enum CQLFramingError: Error, Sendable, Hashable, CustomStringConvertible {
+public enum CQLFramingError: Error, Sendable, Equatable, CustomStringConvertible {
     case headerChecksumMismatch(expected: UInt32, computed: UInt32)
     case payloadChecksumMismatch(expected: UInt32, computed: UInt32)
     case compressionFailed(String)

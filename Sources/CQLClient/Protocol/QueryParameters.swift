@@ -98,9 +98,9 @@ public struct CQLQueryParameters: Sendable, Hashable {
         public static let nowInSeconds = Flags(rawValue: 0x100)
     }
 
-    func flags(version: CQLProtocolVersion) -> Flags {
+    func flags(version: CQLProtocolVersion, alwaysIncludeValues: Bool = false) -> Flags {
         var flags: Flags = []
-        if !self.values.isEmpty {
+        if !self.values.isEmpty || alwaysIncludeValues {
             flags.insert(.values)
             if case .named = self.values { flags.insert(.namesForValues) }
         }
@@ -117,9 +117,9 @@ public struct CQLQueryParameters: Sendable, Hashable {
     }
 
     /// Writes the parameters. `keyspace` and `nowInSeconds` are dropped on v4 (they have no encoding there).
-    public func encode(into buffer: inout ByteBuffer, version: CQLProtocolVersion) {
+    public func encode(into buffer: inout ByteBuffer, version: CQLProtocolVersion, alwaysIncludeValues: Bool = false) {
         buffer.writeInteger(self.consistency.rawValue)
-        let flags = self.flags(version: version)
+        let flags = self.flags(version: version, alwaysIncludeValues: alwaysIncludeValues)
         if version >= .v5 {
             buffer.writeInteger(flags.rawValue)
         } else {

@@ -32,19 +32,21 @@ extension CQLRequest {
 
 /// STARTUP: selects the CQL version and compression.
 public struct CQLStartupRequest: CQLRequest {
-    public var options: [String: String]
-    public init(options: [String: String]) { self.options = options }
+    /// The options in the order they are written.
+    public var options: [(key: String, value: String)]
+    public init(options: [(key: String, value: String)]) { self.options = options }
     /// A STARTUP with `CQL_VERSION` 3.0.0, optional `COMPRESSION` and driver identification.
     public init(compression: CQLCompressionAlgorithm? = nil, driverName: String? = nil, driverVersion: String? = nil) {
-        var options = ["CQL_VERSION": "3.0.0"]
-        if let compression { options["COMPRESSION"] = compression.rawValue }
-        if let driverName { options["DRIVER_NAME"] = driverName }
-        if let driverVersion { options["DRIVER_VERSION"] = driverVersion }
+        var options: [(key: String, value: String)] = []
+        if let driverName { options.append(("DRIVER_NAME", driverName)) }
+        if let driverVersion { options.append(("DRIVER_VERSION", driverVersion)) }
+        options.append(("CQL_VERSION", "3.0.0"))
+        if let compression { options.append(("COMPRESSION", compression.rawValue)) }
         self.options = options
     }
     public var opcode: CQLOpcode { .startup }
     public func encodeBody(into buffer: inout ByteBuffer, version: CQLProtocolVersion) {
-        buffer.writeCQLStringMap(self.options)
+        buffer.writeCQLStringMap(ordered: self.options.map { ($0.key, $0.value) })
     }
 }
 
@@ -134,7 +136,8 @@ public struct CQLExecuteRequest: CQLRequest {
     public func encodeBody(into buffer: inout ByteBuffer, version: CQLProtocolVersion) {
         buffer.writeCQLShortBytes(self.id)
         if version >= .v5 { buffer.writeCQLShortBytes(self.resultMetadataID ?? []) }
-        self.parameters.encode(into: &buffer, version: version)
+        // EXECUTE always carries the values section (like the DataStax drivers), even when empty
+        self.parameters.encode(into: &buffer, version: version, alwaysIncludeValues: true)
     }
 }
 

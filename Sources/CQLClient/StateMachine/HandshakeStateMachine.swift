@@ -4,7 +4,7 @@
 /// the server's answer to STARTUP.
 public struct CQLHandshakeStateMachine: Sendable {
     /// What the connection must do next.
-    public enum Action: Sendable, Equatable {
+    public enum Action: Sendable {
         case sendOptions
         case sendStartup(CQLStartupRequest.Options)
         /// Ask the authenticator for its first token for this authenticator class.

@@ -66,7 +66,7 @@ struct CQLValueDecoder: Decoder, SingleValueDecodingContainer {
     static func decode<T: Decodable>(_ type: T.Type, from value: CQLValue, codingPath: [any CodingKey]) throws -> T {
         if let convertible = T.self as? any CQLValueConvertible.Type {
             let context = codingPath.map(\.stringValue).joined(separator: ".")
-            if value == .null, !(T.self is ExpressibleByNilLiteral.Type) { throw CQLTypeError.unexpectedNull(context: context) }
+            if value == .null, !(T.self is any ExpressibleByNilLiteral.Type) { throw CQLTypeError.unexpectedNull(context: context) }
             return try convertible.init(cqlValue: value, context: context) as! T
         }
         return try T(from: CQLValueDecoder(value: value, codingPath: codingPath))

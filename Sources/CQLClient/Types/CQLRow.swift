@@ -39,7 +39,7 @@ public struct CQLRow: Sendable {
     public func decode<T: CQLValueConvertible>(column: Int, as type: T.Type = T.self) throws(CQLTypeError) -> T {
         let value = try self.value(at: column)
         let context = self.columns.indices.contains(column) ? self.columns[column].name : "column \(column)"
-        if value == .null, !(T.self is ExpressibleByNilLiteral.Type) { throw .unexpectedNull(context: context) }
+        if value == .null, !(T.self is any ExpressibleByNilLiteral.Type) { throw .unexpectedNull(context: context) }
         return try T(cqlValue: value, context: context)
     }
 

@@ -20,7 +20,7 @@ extension CQLValue {
         }
         switch type {
         case .ascii, .text:
-            guard let s = buffer.readString(length: size, encoding: .utf8) else {
+            guard let s = try? buffer.readCheckedString(length: size, field: "text") else {
                 throw .malformed(type: "\(type)", reason: "invalid UTF-8")
             }
             if case .ascii = type { return .ascii(s) }
@@ -58,10 +58,11 @@ extension CQLValue {
             return .int(buffer.readInteger(as: Int32.self)!)
         case .uuid, .timeuuid:
             try fixed(16)
-            let uuid = buffer.readWithUnsafeReadableBytes { raw in
-                (UUID(uuid: (raw[0], raw[1], raw[2], raw[3], raw[4], raw[5], raw[6], raw[7], raw[8], raw[9], raw[10],
-                             raw[11], raw[12], raw[13], raw[14], raw[15])), 16)
+            let uuid = buffer.withUnsafeReadableBytes { raw in
+                UUID(uuid: (raw[0], raw[1], raw[2], raw[3], raw[4], raw[5], raw[6], raw[7], raw[8], raw[9], raw[10],
+                            raw[11], raw[12], raw[13], raw[14], raw[15]))
             }
+            buffer.moveReaderIndex(forwardBy: 16)
             if case .uuid = type { return .uuid(uuid) }
             return .timeuuid(uuid)
         case .varint:
@@ -285,7 +286,7 @@ extension CQLValue {
         case .uuid, .timeuuid:
             switch self {
             case .uuid(let u), .timeuuid(let u):
-                withUnsafeBytes(of: u.uuid) { buffer.writeBytes($0) }
+                _ = withUnsafeBytes(of: u.uuid) { buffer.writeBytes($0) }
             default: throw mismatch()
             }
         case .inet:

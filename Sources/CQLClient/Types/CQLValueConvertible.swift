@@ -213,7 +213,7 @@ extension Array: CQLValueConvertible where Element: CQLValueConvertible {
             var out: [Element] = []
             out.reserveCapacity(v.count)
             for (i, item) in v.enumerated() {
-                guard item != .null || Element.self is ExpressibleByNilLiteral.Type else { throw .unexpectedNull(context: "\(context)[\(i)]") }
+                guard item != .null || Element.self is any ExpressibleByNilLiteral.Type else { throw .unexpectedNull(context: "\(context)[\(i)]") }
                 out.append(try Element(cqlValue: item, context: "\(context)[\(i)]"))
             }
             self = out
