@@ -33,6 +33,10 @@ ap.add_argument("--compression", default="lz4,snappy")
 ap.add_argument("--datacenter", default="datacenter1")
 ap.add_argument("--log", default=None)
 args = ap.parse_args()
+# a parent that started us from a thread with blocked signals (e.g. Foundation's Process) passes the
+# mask on: unblock so SIGTERM / SIGINT stop the node
+import signal
+signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGTERM, signal.SIGINT})
 LOG = open(args.log, "a", buffering=1) if args.log else None
 ENGINE = Engine()
 CONNECTIONS = set()
@@ -367,8 +371,10 @@ async def main():
     servers = []
     for addr in ADDRS:
         srv = await asyncio.start_server(lambda r, w, a=addr: Conn(r, w, a).serve(), addr, args.port)
+        if args.port == 0: args.port = srv.sockets[0].getsockname()[1]  # single node: report the chosen port
         servers.append(srv)
     print(f"CQL test node on {','.join(ADDRS)}:{args.port} (max v{args.max_version})", flush=True)
+    print(f"PORT {args.port}", flush=True)
     await asyncio.gather(*(s.serve_forever() for s in servers))
 
 
