@@ -68,18 +68,29 @@ PEERS_COLS = [("peer", "inet"), ("data_center", "text"), ("host_id", "uuid"), ("
               ("rpc_address", "inet"), ("schema_version", "uuid"), ("tokens", ("set", "text"))]
 
 
+def project(ql, ks, table, cols, rows, V):
+    """Applies the SELECT column list of a system-table query."""
+    sel = ql[len("select "):ql.index(" from ")].strip()
+    if sel == "*" or not ql.startswith("select "):
+        return W.body_result_rows(ks, table, cols, rows, V)
+    wanted = [c.strip() for c in sel.split(",")]
+    idx = {n: i for i, (n, _) in enumerate(cols)}
+    keep = [idx[w] for w in wanted if w in idx]
+    return W.body_result_rows(ks, table, [cols[i] for i in keep], [[r[i] for i in keep] for r in rows], V)
+
+
 def system_query(addr, ql, V):
     """Answers for system tables (None when not a system query)."""
-    if "system.local" in ql:
+    if " from system.local" in ql:
         row = ["local", "COMPLETED", addr, 7000, "wirestack-cql-node", "3.4.7", args.datacenter, NODE_IDS[addr], addr, 7000,
                str(V), "org.apache.cassandra.dht.Murmur3Partitioner", "rack1", "4.1.3", addr, args.port, SCHEMA_V, [TOKENS[addr]]]
-        return W.body_result_rows("system", "local", LOCAL_COLS, [row], V)
-    if "system.peers_v2" in ql:
+        return project(ql, "system", "local", LOCAL_COLS, [row], V)
+    if " from system.peers_v2" in ql:
         rows = [[a, 7000, args.datacenter, NODE_IDS[a], a, args.port, "rack1", "4.1.3", SCHEMA_V, [TOKENS[a]]] for a in ADDRS if a != addr]
-        return W.body_result_rows("system", "peers_v2", PEERS_V2_COLS, rows, V)
-    if "system.peers" in ql:
+        return project(ql, "system", "peers_v2", PEERS_V2_COLS, rows, V)
+    if " from system.peers" in ql:
         rows = [[a, args.datacenter, NODE_IDS[a], "rack1", "4.1.3", a, SCHEMA_V, [TOKENS[a]]] for a in ADDRS if a != addr]
-        return W.body_result_rows("system", "peers", PEERS_COLS, rows, V)
+        return project(ql, "system", "peers", PEERS_COLS, rows, V)
     if "system_schema." in ql or "system_virtual_schema." in ql:
         tbl = ql.split("from", 1)[1].split()[0]
         return W.body_result_rows(*tbl.split(".")[:2], [("keyspace_name", "text")], [], V)

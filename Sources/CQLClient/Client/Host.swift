@@ -1,4 +1,5 @@
 import struct Foundation.UUID
+import WireCore
 
 /// A node of the cluster as discovered from `system.local` / `system.peers_v2`.
 public struct CQLHost: Sendable, Hashable, CustomStringConvertible {

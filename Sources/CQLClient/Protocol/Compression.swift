@@ -67,7 +67,7 @@ public struct CQLFrameCompressor: Sendable {
                     throw CQLFramingError.decompressionFailed("declared size \(length) exceeds \(self.maxDecompressedSize)")
                 }
                 let start = output.writerIndex
-                try LZ4BlockCodec().decompress(input, into: &output, maxOutputSize: Int(length))
+                try LZ4BlockCodec().decompress(input, into: &output, uncompressedSize: Int(length))
                 guard output.writerIndex - start == Int(length) else {
                     throw CQLFramingError.decompressionFailed("lz4 body decompressed to \(output.writerIndex - start) bytes, header said \(length)")
                 }

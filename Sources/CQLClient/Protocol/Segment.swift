@@ -116,7 +116,7 @@ public struct CQLSegmentCodec: Sendable {
             var out = ByteBuffer()
             out.reserveCapacity(uncompressedLength)
             do {
-                try LZ4BlockCodec().decompress(payload, into: &out, maxOutputSize: uncompressedLength)
+                try LZ4BlockCodec().decompress(payload, into: &out, uncompressedSize: uncompressedLength)
             } catch {
                 throw .decompressionFailed("\(error)")
             }

@@ -70,9 +70,11 @@ extension ByteBuffer {
         maxLength: Int = defaultMaxFieldLength,
         field: @autoclosure () -> String = "string"
     ) throws(WireDecodingError) -> String {
-        guard let string = try self.readNullableString(prefix: prefix, maxLength: maxLength, field: field()) else {
+        var copy = self  // a null must not consume its length prefix: reader index unchanged on failure
+        guard let string = try copy.readNullableString(prefix: prefix, maxLength: maxLength, field: field()) else {
             throw .unexpectedNull(field: field())
         }
+        self = copy
         return string
     }
 
@@ -116,9 +118,11 @@ extension ByteBuffer {
         maxLength: Int = defaultMaxFieldLength,
         field: @autoclosure () -> String = "bytes"
     ) throws(WireDecodingError) -> ByteBuffer {
-        guard let bytes = try self.readNullableBytes(prefix: prefix, maxLength: maxLength, field: field()) else {
+        var copy = self  // a null must not consume its length prefix: reader index unchanged on failure
+        guard let bytes = try copy.readNullableBytes(prefix: prefix, maxLength: maxLength, field: field()) else {
             throw .unexpectedNull(field: field())
         }
+        self = copy
         return bytes
     }
 

@@ -1,0 +1,235 @@
+import Atomics
+import NIOCore
+import NIOHPACK
+import NIOHTTP2
+
+/// One client call on one HTTP/2 stream: sends the request head and messages, parses the
+/// response with a ``ResponseStreamMachine``.
+///
+/// The sending half may be used from one task while another task receives (bidirectional calls);
+/// the receiving half has a single consumer.
+final class ClientCallStream: @unchecked Sendable {
+    /// Why the stream was torn down locally, to report the right status.
+    enum LocalEnd: Int, AtomicValue {
+        case none = 0
+        case deadline = 1
+        case cancelled = 2
+    }
+
+    let channel: any Channel
+    private let outbound: NIOAsyncChannelOutboundWriter<HTTP2Frame.FramePayload>
+    private var inbound: NIOAsyncChannelInboundStream<HTTP2Frame.FramePayload>.AsyncIterator
+    private var machine: ResponseStreamMachine
+    private let requestHead: HPACKHeaders
+    private let compression: CompressionAlgorithm
+    private let maxSendMessageSize: Int
+    private let headSent = ManagedAtomic(false)
+    let localEnd = ManagedAtomic(LocalEnd.none)
+
+    private var head: ResponseHead?
+    /// The trailers, once the call has ended.
+    private(set) var trailers: ResponseTrailers?
+    private var pendingEnd: ResponseTrailers?
+
+    init(
+        channel: any Channel,
+        inbound: NIOAsyncChannelInboundStream<HTTP2Frame.FramePayload>,
+        outbound: NIOAsyncChannelOutboundWriter<HTTP2Frame.FramePayload>,
+        requestHead: RequestHead,
+        maxReceiveMessageSize: Int,
+        maxSendMessageSize: Int
+    ) {
+        self.channel = channel
+        self.outbound = outbound
+        self.inbound = inbound.makeAsyncIterator()
+        self.machine = ResponseStreamMachine(maxMessageSize: maxReceiveMessageSize)
+        self.requestHead = requestHead.encode()
+        self.compression = requestHead.encoding
+        self.maxSendMessageSize = maxSendMessageSize
+    }
+
+    // MARK: sending
+
+    private func frame(_ message: ByteBuffer) throws(RPCError) -> ByteBuffer {
+        guard message.readableBytes <= maxSendMessageSize else {
+            throw RPCError(
+                code: .resourceExhausted,
+                message: "request message of \(message.readableBytes) bytes exceeds the maximum of \(maxSendMessageSize) bytes")
+        }
+        var buffer = channel.allocator.buffer(capacity: MessageFramer.prefixSize + message.readableBytes)
+        try MessageFramer.frame(message, compression: compression, into: &buffer)
+        return buffer
+    }
+
+    private func headersIfFirst() -> HTTP2Frame.FramePayload? {
+        if headSent.exchange(true, ordering: .relaxed) { return nil }
+        return .headers(.init(headers: requestHead))
+    }
+
+    /// Sends the request head now (bidirectional calls announce themselves before any message).
+    func sendHead() async throws {
+        if let head = headersIfFirst() {
+            try await write([head])
+        }
+    }
+
+    /// Sends one request message, preceded by the head when it is the first.
+    func sendMessage(_ message: ByteBuffer, endStream: Bool = false) async throws {
+        let data = HTTP2Frame.FramePayload.data(.init(data: .byteBuffer(try frame(message)), endStream: endStream))
+        if let head = headersIfFirst() {
+            try await write([head, data])
+        } else {
+            try await write([data])
+        }
+    }
+
+    /// Ends the request stream (END_STREAM on an empty DATA frame, or on the head when no
+    /// message was sent).
+    func finishSending() async throws {
+        if headSent.exchange(true, ordering: .relaxed) {
+            try await write([.data(.init(data: .byteBuffer(ByteBuffer()), endStream: true))])
+        } else {
+            try await write([.headers(.init(headers: requestHead, endStream: true))])
+        }
+    }
+
+    private func write(_ frames: [HTTP2Frame.FramePayload]) async throws {
+        do {
+            try await outbound.write(contentsOf: frames)
+        } catch {
+            throw failure(error)
+        }
+    }
+
+    /// Tears the stream down locally (RST_STREAM CANCEL to the server).
+    func cancel(reason: LocalEnd = .cancelled) {
+        _ = localEnd.compareExchange(expected: .none, desired: reason, ordering: .relaxed)
+        channel.close(promise: nil)
+    }
+
+    // MARK: receiving
+
+    /// Receives the response head. A call that ended without one (trailers-only) throws its error,
+    /// or returns an empty head when it ended OK.
+    @discardableResult
+    func receiveHead() async throws -> ResponseHead {
+        if let head { return head }
+        if let trailers {
+            if let error = trailers.error { throw error }
+            return ResponseHead()
+        }
+        while true {
+            guard let frame = try await nextFrame() else { throw endedWithoutTrailers() }
+            switch frame {
+            case .headers(let headers):
+                switch machine.receiveHeaders(headers.headers, endStream: headers.endStream) {
+                case .head(let head):
+                    self.head = head
+                    return head
+                case .end(let trailers):
+                    self.trailers = trailers
+                    if let error = trailers.error { throw error }
+                    let empty = ResponseHead()
+                    self.head = empty
+                    return empty
+                }
+            case .data:
+                let trailers = machine.receiveData(ByteBuffer(), endStream: false)
+                    ?? ResponseTrailers(status: Status(code: .internal, message: "DATA before HEADERS"))
+                self.trailers = trailers
+                throw trailers.error ?? RPCError(code: .internal, message: "DATA before HEADERS")
+            case .rstStream(let code):
+                throw reset(code)
+            default:
+                continue
+            }
+        }
+    }
+
+    /// The next response message; nil when the call ended OK; throws the call's error otherwise.
+    func nextMessage() async throws -> ByteBuffer? {
+        if head == nil {
+            try await receiveHead()
+        }
+        while true {
+            if let message = try nextBuffered() { return message }
+            if let trailers {
+                if let error = trailers.error { throw error }
+                return nil
+            }
+            if let pendingEnd {
+                self.trailers = pendingEnd
+                continue
+            }
+            guard let frame = try await nextFrame() else { throw endedWithoutTrailers() }
+            switch frame {
+            case .data(let data):
+                if case .byteBuffer(let bytes) = data.data,
+                    let end = machine.receiveData(bytes, endStream: data.endStream)
+                {
+                    pendingEnd = end
+                }
+            case .headers(let headers):
+                if case .end(let trailers) = machine.receiveHeaders(headers.headers, endStream: headers.endStream) {
+                    pendingEnd = trailers
+                }
+            case .rstStream(let code):
+                throw reset(code)
+            default:
+                continue
+            }
+        }
+    }
+
+    private func nextBuffered() throws(RPCError) -> ByteBuffer? {
+        do {
+            return try machine.nextMessage()
+        } catch {
+            trailers = ResponseTrailers(error: error)
+            cancel()
+            throw error
+        }
+    }
+
+    private func nextFrame() async throws -> HTTP2Frame.FramePayload? {
+        do {
+            return try await inbound.next()
+        } catch {
+            throw failure(error)
+        }
+    }
+
+    private func endedWithoutTrailers() -> RPCError {
+        switch localEnd.load(ordering: .relaxed) {
+        case .deadline: return RPCError(code: .deadlineExceeded, message: "deadline exceeded")
+        case .cancelled: return RPCError(code: .cancelled, message: "the call was cancelled")
+        case .none: return RPCError(code: .unavailable, message: "the stream closed before the call ended")
+        }
+    }
+
+    private func reset(_ code: HTTP2ErrorCode) -> RPCError {
+        switch localEnd.load(ordering: .relaxed) {
+        case .deadline: return RPCError(code: .deadlineExceeded, message: "deadline exceeded")
+        case .cancelled: return RPCError(code: .cancelled, message: "the call was cancelled")
+        case .none: break
+        }
+        switch code {
+        case .cancel: return RPCError(code: .cancelled, message: "the server cancelled the stream")
+        case .refusedStream: return RPCError(code: .unavailable, message: "the server refused the stream")
+        case .enhanceYourCalm: return RPCError(code: .resourceExhausted, message: "the server answered ENHANCE_YOUR_CALM")
+        case .inadequateSecurity: return RPCError(code: .permissionDenied, message: "inadequate security")
+        default: return RPCError(code: .internal, message: "the server reset the stream (\(code))")
+        }
+    }
+
+    /// Maps a channel error to the call's status.
+    func failure(_ error: any Error) -> RPCError {
+        if let error = error as? RPCError { return error }
+        if let closed = error as? NIOHTTP2Errors.StreamClosed { return reset(closed.errorCode) }
+        switch localEnd.load(ordering: .relaxed) {
+        case .deadline: return RPCError(code: .deadlineExceeded, message: "deadline exceeded")
+        case .cancelled: return RPCError(code: .cancelled, message: "the call was cancelled")
+        case .none: return RPCError(code: .unavailable, message: "stream failed: \(error)")
+        }
+    }
+}
