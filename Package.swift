@@ -12,6 +12,7 @@ let package = Package(
     products: [
         .library(name: "WireCore", targets: ["WireCore"]),
         .library(name: "KafkaWire", targets: ["KafkaWire"]),
+        .library(name: "CQLClient", targets: ["CQLClient"]),
         .library(name: "GRPCWire", targets: ["GRPCWire"]),
         .library(name: "RedisWire", targets: ["RedisWire"]),
         .library(name: "PGWire", targets: ["PGWire"]),
@@ -73,6 +74,22 @@ let package = Package(
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "CQLClient",
+            dependencies: [
+                "WireCore",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "CQLClientTests",
+            dependencies: ["CQLClient"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

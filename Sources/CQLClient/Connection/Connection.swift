@@ -1,0 +1,223 @@
+import Foundation
+import Logging
+import NIOCore
+import NIOPosix
+import Synchronization
+import WireCore
+
+/// Settings for one CQL connection.
+public struct CQLConnectionConfiguration: Sendable {
+    public var host: String
+    public var port: Int
+    /// The highest version to try; the connection falls back to v4 when the server rejects v5.
+    public var protocolVersion: CQLProtocolVersion
+    /// Preferred compression; used only when the server offers it (snappy is ignored on v5).
+    public var compression: CQLCompressionAlgorithm?
+    public var authenticator: (any CQLAuthenticator)?
+    /// `USE`d right after start-up.
+    public var keyspace: String?
+    public var connectTimeout: Duration
+    /// Caps concurrent requests (max 32768).
+    public var maxStreams: Int
+
+    public init(host: String, port: Int = 9042, protocolVersion: CQLProtocolVersion = .v5,
+                compression: CQLCompressionAlgorithm? = nil, authenticator: (any CQLAuthenticator)? = nil,
+                keyspace: String? = nil, connectTimeout: Duration = .seconds(10), maxStreams: Int = CQLStreamIDPool.capacity) {
+        self.host = host
+        self.port = port
+        self.protocolVersion = protocolVersion
+        self.compression = compression
+        self.authenticator = authenticator
+        self.keyspace = keyspace
+        self.connectTimeout = connectTimeout
+        self.maxStreams = maxStreams
+    }
+}
+
+/// One multiplexed connection to a CQL node. Thousands of requests may be in flight at once.
+public final class CQLConnection: Sendable {
+    /// The negotiated protocol version.
+    public let version: CQLProtocolVersion
+    /// The negotiated compression, if any.
+    public let compression: CQLCompressionAlgorithm?
+    /// What the server advertised in SUPPORTED.
+    public let supported: [String: [String]]
+    public let host: String
+    public let port: Int
+
+    private let channel: any Channel
+    private let handler: NIOLoopBound<CQLChannelHandler>
+    private let eventSink: SinkBox
+    private let outstanding = Atomic<Int>(0)
+
+    /// Requests sent and not yet answered (cheap, for least-loaded selection).
+    public var outstandingRequests: Int { self.outstanding.load(ordering: .relaxed) }
+
+    private init(channel: any Channel, handler: NIOLoopBound<CQLChannelHandler>, version: CQLProtocolVersion,
+                 compression: CQLCompressionAlgorithm?, supported: [String: [String]], host: String, port: Int,
+                 eventSink: SinkBox) {
+        self.channel = channel
+        self.handler = handler
+        self.version = version
+        self.compression = compression
+        self.supported = supported
+        self.host = host
+        self.port = port
+        self.eventSink = eventSink
+    }
+
+    /// False once the channel closed.
+    public var isActive: Bool { self.channel.isActive }
+
+    /// Connects, negotiates the protocol version (v5 first, then v4), compression and
+    /// authentication, and optionally registers for events (delivered to `onEvent`).
+    public static func connect(
+        _ configuration: CQLConnectionConfiguration,
+        events: [CQLEventType] = [],
+        onEvent: (@Sendable (CQLEvent) -> Void)? = nil,
+        eventLoopGroup: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
+        logger: Logger
+    ) async throws -> CQLConnection {
+        do {
+            return try await self.connect(configuration, version: configuration.protocolVersion, events: events,
+                                          onEvent: onEvent, eventLoopGroup: eventLoopGroup, logger: logger)
+        } catch CQLHandshakeRetry.version(let lower) {
+            logger.debug("server rejected protocol \(configuration.protocolVersion), retrying with \(lower)")
+            return try await self.connect(configuration, version: lower, events: events, onEvent: onEvent,
+                                          eventLoopGroup: eventLoopGroup, logger: logger)
+        }
+    }
+
+    private enum CQLHandshakeRetry: Error { case version(CQLProtocolVersion) }
+
+    private static func connect(
+        _ configuration: CQLConnectionConfiguration, version: CQLProtocolVersion, events: [CQLEventType],
+        onEvent: (@Sendable (CQLEvent) -> Void)?, eventLoopGroup: any EventLoopGroup, logger: Logger
+    ) async throws -> CQLConnection {
+        let sinkBox = SinkBox(onEvent)
+        let maxStreams = configuration.maxStreams
+        let timeout = configuration.connectTimeout.components
+        let channel = try await ClientBootstrap(group: eventLoopGroup)
+            .connectTimeout(.nanoseconds(timeout.seconds * 1_000_000_000 + timeout.attoseconds / 1_000_000_000))
+            .channelOption(.socketOption(.tcp_nodelay), value: 1)
+            .channelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    let handler = CQLChannelHandler(version: version, maxStreams: maxStreams, logger: logger) { event in
+                        sinkBox.deliver(event)
+                    }
+                    try channel.pipeline.syncOperations.addHandler(handler)
+                }
+            }
+            .connect(host: configuration.host, port: configuration.port).get()
+        let boundHandler = try await channel.eventLoop.submit {
+            NIOLoopBound(try channel.pipeline.syncOperations.handler(type: CQLChannelHandler.self), eventLoop: channel.eventLoop)
+        }.get()
+        do {
+            var machine = CQLHandshakeStateMachine(
+                version: version, preferredCompression: configuration.compression, keyspace: configuration.keyspace,
+                events: events, hasAuthenticator: configuration.authenticator != nil)
+            var actions = [machine.start()]
+            var authSession: (any CQLAuthenticationSession)?
+            while !actions.isEmpty {
+                let action = actions.removeFirst()
+                var request: (any CQLRequest)?
+                switch action {
+                case .sendOptions:
+                    request = CQLOptionsRequest()
+                case .sendStartup(let options):
+                    let compression = options.compression
+                    try await channel.eventLoop.submit {
+                        if version >= .v5 {
+                            boundHandler.value.armSegmentSwitch(compressed: compression == .lz4)
+                        } else if let compression {
+                            boundHandler.value.enableFrameCompression(compression)
+                        }
+                    }.get()
+                    request = CQLStartupRequest(compression: compression, driverName: "Wirestack CQLClient", driverVersion: "0.1")
+                case .authenticate(let authenticatorClass):
+                    authSession = try configuration.authenticator!.makeSession(authenticatorClass: authenticatorClass, host: configuration.host)
+                    request = CQLAuthResponseRequest(token: try await authSession!.initialResponse())
+                case .answerChallenge(let token):
+                    request = CQLAuthResponseRequest(token: try await authSession!.evaluateChallenge(token))
+                case .sendUse(let keyspace):
+                    request = CQLQueryRequest(query: "USE \(quoteIdentifier(keyspace))", parameters: .init(consistency: .one))
+                case .sendRegister(let types):
+                    request = CQLRegisterRequest(events: types)
+                case .enableSegmentsAndCompression, .enableFrameCompression:
+                    break  // armed before STARTUP was sent
+                case .retryWithVersion(let lower):
+                    throw CQLHandshakeRetry.version(lower)
+                case .ready(let compression):
+                    return CQLConnection(channel: channel, handler: boundHandler, version: version, compression: compression,
+                                         supported: machine.supported, host: configuration.host, port: configuration.port,
+                                         eventSink: sinkBox)
+                case .fail(let error):
+                    throw error
+                }
+                if let request {
+                    let response = try await send(request, channel: channel)
+                    actions += machine.received(response.message)
+                }
+            }
+            throw CQLHandshakeError.unexpectedResponse("handshake ended without READY")
+        } catch {
+            try? await channel.close()
+            throw error
+        }
+    }
+
+    final class SinkBox: Sendable {
+        let sink: Mutex<(@Sendable (CQLEvent) -> Void)?>
+        init(_ handler: (@Sendable (CQLEvent) -> Void)?) { self.sink = Mutex(handler) }
+        func deliver(_ event: CQLEvent) {
+            let handler = self.sink.withLock { $0 }
+            handler?(event)
+        }
+    }
+
+    private static func send(_ request: any CQLRequest, channel: any Channel, tracing: Bool = false,
+                             customPayload: [String: [UInt8]]? = nil, knownMetadata: CQLRowsMetadata? = nil) async throws -> CQLResponseFrame {
+        let promise = channel.eventLoop.makePromise(of: CQLResponseFrame.self)
+        channel.writeAndFlush(CQLOutboundRequest(request: request, tracing: tracing, customPayload: customPayload,
+                                                 knownMetadata: knownMetadata, promise: promise), promise: nil)
+        return try await promise.futureResult.get()
+    }
+
+    /// Sends a request and returns the response frame; ERROR responses are returned, not thrown.
+    public func sendRaw(_ request: any CQLRequest, tracing: Bool = false, customPayload: [String: [UInt8]]? = nil,
+                        knownMetadata: CQLRowsMetadata? = nil) async throws -> CQLResponseFrame {
+        guard self.channel.isActive else { throw CQLConnectionError.closed }
+        self.outstanding.add(1, ordering: .relaxed)
+        defer { self.outstanding.subtract(1, ordering: .relaxed) }
+        return try await Self.send(request, channel: self.channel, tracing: tracing, customPayload: customPayload,
+                                   knownMetadata: knownMetadata)
+    }
+
+    /// Sends a request; an ERROR response is thrown as ``CQLServerError``.
+    public func send(_ request: any CQLRequest, tracing: Bool = false, customPayload: [String: [UInt8]]? = nil,
+                     knownMetadata: CQLRowsMetadata? = nil) async throws -> CQLResponseFrame {
+        let response = try await self.sendRaw(request, tracing: tracing, customPayload: customPayload, knownMetadata: knownMetadata)
+        if case .error(let error) = response.message { throw error }
+        return response
+    }
+
+    /// Replaces the event callback.
+    public func setEventHandler(_ handler: (@Sendable (CQLEvent) -> Void)?) {
+        self.eventSink.sink.withLock { $0 = handler }
+    }
+
+    /// Requests currently in flight or waiting for a stream id.
+    public func inFlightCount() async -> Int {
+        (try? await self.channel.eventLoop.submit { self.handler.value.inFlightCount }.get()) ?? 0
+    }
+
+    /// Closes the connection; in-flight requests fail with ``CQLConnectionError/closed``.
+    public func close() async {
+        try? await self.channel.close()
+    }
+}
+
+/// Double-quotes a CQL identifier.
+func quoteIdentifier(_ name: String) -> String {
+    "\"" + name.replacingOccurrences(of: "\"", with: "\"\"") + "\""
+}
