@@ -49,8 +49,9 @@ struct ChatServerCommand: AsyncParsableCommand {
         configuration.tokenLifetimeSeconds = tokenLifetime
         configuration.adminToken = adminToken ?? Environment().get("CHAT_ADMIN_TOKEN")
         configuration.synchronousFull = synchronousFull
+        let (host, dataDirectory) = (configuration.host, configuration.dataDirectory)
         let app = try await ChatServer.makeApplication(configuration: configuration, logger: logger) { port in
-            logger.info("chat server listening", metadata: ["url": "http://\(configuration.host):\(port)/", "dataDir": "\(configuration.dataDirectory)"])
+            logger.info("chat server listening", metadata: ["url": "http://\(host):\(port)/", "dataDir": "\(dataDirectory)"])
         }
         try await app.runService()
     }

@@ -70,8 +70,8 @@ final class Inbox: Sendable {
 
     init(_ realtime: ChatRealtimeConnection) {
         self.realtime = realtime
-        Task { [items] in
-            for await n in realtime.notifications { items.withLock { $0.append(n) } }
+        Task { [self] in
+            for await n in realtime.notifications { self.items.withLock { $0.append(n) } }
         }
     }
 

@@ -9,6 +9,13 @@ public struct Identity: Sendable, Hashable {
     public var userName: String
     /// The device/session ID (`actor`), one per log-in.
     public var clientID: String
+
+    /// An identity.
+    public init(userID: Int64, userName: String, clientID: String) {
+        self.userID = userID
+        self.userName = userName
+        self.clientID = clientID
+    }
 }
 
 /// Why a token was refused.
@@ -23,7 +30,8 @@ public enum TokenError: Error, Sendable, Hashable {
 /// `iss`, `aud`, `iat`, `nbf`, `exp`. Validation checks the signature (constant-time HMAC
 /// comparison), issuer, audience and lifetime with a 5 s clock skew, like the reference.
 public struct TokenService: Sendable {
-    let key: SymmetricKey
+    let secret: [UInt8]
+    var key: SymmetricKey { SymmetricKey(data: secret) }
     /// Issuer claim.
     public var issuer: String
     /// Audience claim.
@@ -33,7 +41,7 @@ public struct TokenService: Sendable {
 
     /// A token service signing with `secret` (at least 32 bytes recommended).
     public init(secret: [UInt8], issuer: String = "wirestack-chat", audience: String = "wirestack-chat", lifetimeSeconds: Int64 = 1800) {
-        self.key = SymmetricKey(data: secret)
+        self.secret = secret
         self.issuer = issuer
         self.audience = audience
         self.lifetimeSeconds = lifetimeSeconds

@@ -23,7 +23,7 @@ struct APIError: HTTPResponseError {
 
     func response(from request: Request, context: some RequestContext) throws -> Response {
         var body = ByteBuffer()
-        body.writeBytes((try? JSONEncoder().encode(problem)) ?? Array("{}".utf8))
+        body.writeBytes((try? JSONEncoder().encode(problem)) ?? Data("{}".utf8))
         return Response(status: status, headers: [.contentType: "application/problem+json"], body: .init(byteBuffer: body))
     }
 }
@@ -36,7 +36,7 @@ struct ProblemMiddleware<Context: RequestContext>: RouterMiddleware {
             return try await next(request, context)
         } catch let error as APIError {
             return try error.response(from: request, context: context)
-        } catch let error as HTTPResponseError {
+        } catch let error as any HTTPResponseError {
             let title = (error as? HTTPError)?.body ?? error.status.reasonPhrase
             return try APIError(error.status, title).response(from: request, context: context)
         } catch {
