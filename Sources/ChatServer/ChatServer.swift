@@ -1,0 +1,103 @@
+import ChatWire
+import Foundation
+import Hummingbird
+import HummingbirdWebSocket
+import Logging
+import Metrics
+import NIOCore
+import ServiceLifecycle
+
+/// Settings of one chat server process.
+public struct ChatServerConfiguration: Sendable {
+    /// Address to bind (loopback by default).
+    public var host = "127.0.0.1"
+    /// Port to bind; 0 picks a free port.
+    public var port = 8080
+    /// Where SQLite files, uploaded files and the token secret live.
+    public var dataDirectory = "./chat-data"
+    /// HMAC secret for tokens; by default a random secret persisted in the data directory.
+    public var tokenSecret: [UInt8]?
+    /// Token lifetime in seconds.
+    public var tokenLifetimeSeconds: Int64 = 1800
+    /// PBKDF2 rounds for new password hashes.
+    public var passwordRounds = 210_000
+    /// Bearer token for the admin API (`/api/config`); `nil` disables it.
+    public var adminToken: String?
+    /// `PRAGMA synchronous=FULL` (power-loss safe) instead of NORMAL (process-crash safe).
+    public var synchronousFull = false
+    /// Snowflake generator ID of this process (0...255).
+    public var generatorID = 0
+    /// Address clients are told to use for real-time (default `http://host:port`).
+    public var publicAddress: String?
+
+    /// Defaults: 127.0.0.1:8080, `./chat-data`.
+    public init() {}
+}
+
+/// The reference chat server assembled on its embedded default: SQLite (GRDB) for users,
+/// connections, files metadata, history, chat state and config; an in-process partitioned
+/// backplane persisted in SQLite; an in-process LRU user cache; files on local disk.
+public enum ChatServer {
+    /// Builds the application (HTTP API, WebSocket, web page, metrics) and the services it runs.
+    /// - Parameter onServerRunning: called with the bound port once the server listens.
+    public static func makeApplication(
+        configuration: ChatServerConfiguration,
+        logger: Logger,
+        onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
+    ) async throws -> some ApplicationProtocol {
+        let data = configuration.dataDirectory
+        try FileManager.default.createDirectory(atPath: data, withIntermediateDirectories: true)
+        let databases = try SQLiteDatabases(directory: data, synchronousFull: configuration.synchronousFull)
+        let metrics = PrometheusMetrics()
+        let address = configuration.publicAddress ?? "http://\(configuration.host):\(configuration.port)"
+
+        let configStore = try SQLiteConfigStore(db: databases.users, defaults: DynamicConfig.defaults(address: address))
+        let config = DynamicConfig(store: configStore, logger: logger)
+        let failures = try await config.reload()
+        if !failures.isEmpty { logger.warning("stored dynamic config is invalid; using defaults", metadata: ["failures": "\(failures)"]) }
+
+        let backplane = EmbeddedBackplane(db: databases.backplane, partitionCount: config.values.partitionCount, logger: logger)
+        config.onChange { section, values in
+            if section == "partitioning" { backplane.setPartitionCount(values.partitionCount) }
+        }
+        let chatStore = SQLiteChatStore(db: databases.chats)
+        try await ChatsMaterializer(store: chatStore, backplane: backplane, logger: logger).start()
+
+        let registry = ClientRegistry()
+        let messaging = MessagingService(registry: registry, backplane: backplane, ids: SnowflakeGenerator(generatorID: configuration.generatorID),
+                                         metrics: metrics, logger: logger)
+        let services = ChatServices(
+            users: SQLiteUserStore(db: databases.users), chats: chatStore, cache: LRUUserCache(), config: config, configStore: configStore,
+            backplane: backplane, tokens: TokenService(secret: try configuration.tokenSecret ?? loadSecret(directory: data), lifetimeSeconds: configuration.tokenLifetimeSeconds),
+            passwords: PasswordHasher(rounds: configuration.passwordRounds), files: try FileStorage(root: data + "/files"),
+            registry: registry, messaging: messaging, adminToken: configuration.adminToken, logger: logger)
+
+        let router = Router(context: ChatRequestContext.self)
+        router.add(middleware: ProblemMiddleware())
+        router.add(middleware: RequestMetricsMiddleware(metrics: metrics))
+        APIRoutes(services: services).register(on: router)
+        OperationalRoutes(services: services, metrics: metrics, databases: databases).register(on: router)
+        let wsRouter = Router(context: ChatRequestContext.self)
+        wsRouter.add(middleware: ProblemMiddleware())
+        WebSocketEndpoint(services: services).register(on: wsRouter)
+
+        return Application(
+            router: router,
+            server: .http1WebSocketUpgrade(webSocketRouter: wsRouter, configuration: .init(ws: .init(maxFrameSize: WebSocketEndpoint.maxFrame))),
+            configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "wirestack-chat"),
+            services: [backplane],
+            onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? configuration.port) },
+            logger: logger
+        )
+    }
+
+    /// The token secret stored in `directory/token.secret`, created on first start.
+    static func loadSecret(directory: String) throws -> [UInt8] {
+        let path = directory + "/token.secret"
+        if let data = FileManager.default.contents(atPath: path), data.count >= 32 { return [UInt8](data) }
+        var rng = SystemRandomNumberGenerator()
+        let secret = (0..<32).map { _ in UInt8.random(in: 0...255, using: &rng) }
+        _ = FileManager.default.createFile(atPath: path, contents: Data(secret), attributes: [.posixPermissions: 0o600])
+        return secret
+    }
+}

@@ -1,0 +1,125 @@
+import ChatWire
+import Foundation
+import HTTPTypes
+import Hummingbird
+import HummingbirdWebSocket
+import Logging
+import NIOCore
+import SwiftProtobuf
+
+/// The real-time API over WebSocket at `/api/realtime`.
+///
+/// Authenticate with `Authorization: Bearer <token>` or, from browsers, `?access_token=<token>`.
+/// Frames are ``Chatwire_ClientFrame`` / ``Chatwire_ServerFrame``: protobuf binary when the URL
+/// has `format=binary`, otherwise proto3 JSON text frames. Each connection has a bounded outbound
+/// queue; a client that falls that far behind is disconnected (it catches up from history).
+struct WebSocketEndpoint {
+    let services: ChatServices
+    /// Largest accepted inbound frame.
+    static let maxFrame = 16 * 1024
+    /// Notifications queued for one slow client before it is disconnected.
+    static let maxQueued = 4096
+
+    func register(on router: Router<ChatRequestContext>) {
+        let tokens = services.tokens
+        router.ws("api/realtime", shouldUpgrade: { request, _ in
+            guard authenticate(request, tokens: tokens) != nil else { throw APIError.unauthorized }
+            return .upgrade([:])
+        }, onUpgrade: { inbound, outbound, context in
+            try await handle(inbound: inbound, outbound: outbound, request: context.request, logger: context.logger)
+        })
+    }
+
+    func handle(inbound: WebSocketInboundStream, outbound: WebSocketOutboundWriter, request: Request, logger: Logger) async throws {
+        guard let identity = authenticate(request, tokens: services.tokens) else {
+            try await outbound.close(.policyViolation, reason: "unauthorized")
+            return
+        }
+        let binary = request.uri.queryParameters.get("format") == "binary"
+        let (frames, sink) = AsyncStream<Chatwire_ServerFrame>.makeStream(bufferingPolicy: .bufferingOldest(Self.maxQueued))
+        let session = ClientSession(userID: identity.userID, clientID: identity.clientID, connectionID: UUID().uuidString) { frame in
+            if case .enqueued = sink.yield(frame) { return true }
+            sink.finish()
+            return false
+        }
+        guard services.registry.add(session, limit: services.config.values.maxDevicesPerUser) else {
+            try await outbound.close(.policyViolation, reason: "too many devices")
+            return
+        }
+        defer { services.registry.remove(session) }
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask {
+                for await frame in frames {
+                    if binary {
+                        let bytes: [UInt8] = try frame.serializedBytes()
+                        try await outbound.writeBinaryMessage(ByteBuffer(bytes: bytes))
+                    } else {
+                        try await outbound.writeTextMessage(try frame.jsonString())
+                    }
+                }
+                // The queue overflowed or the reader finished: close the socket.
+                try? await outbound.close(.goingAway, reason: nil)
+            }
+            do {
+                for try await message in inbound.messages(maxSize: Self.maxFrame) {
+                    let response = respond(to: message, session: session)
+                    if case .enqueued = sink.yield(response) { continue }
+                    break
+                }
+            } catch {
+                logger.debug("websocket read ended", metadata: ["error": "\(error)"])
+            }
+            sink.finish()
+            try await group.waitForAll()
+        }
+    }
+
+    func respond(to message: WebSocketMessage, session: ClientSession) -> Chatwire_ServerFrame {
+        var response = Chatwire_ServerFrame()
+        let frame: Chatwire_ClientFrame
+        do {
+            switch message {
+            case .binary(let buffer): frame = try Chatwire_ClientFrame(serializedBytes: Array(buffer.readableBytesView))
+            case .text(let text): frame = try Chatwire_ClientFrame(jsonString: text)
+            }
+        } catch {
+            var e = Chatwire_ErrorResponse()
+            e.code = 400
+            e.message = "Malformed frame: \(error)"
+            response.payload = .error(e)
+            return response
+        }
+        response.requestID = frame.requestID
+        do throws(MessagingError) {
+            response.payload = try dispatch(frame, session: session)
+        } catch {
+            response.payload = .error(error.frame)
+        }
+        return response
+    }
+
+    func dispatch(_ frame: Chatwire_ClientFrame, session: ClientSession) throws(MessagingError) -> Chatwire_ServerFrame.OneOf_Payload {
+        let messaging = services.messaging
+        switch frame.request {
+        case .sendPlainText(let r):
+            var out = Chatwire_SendPlainTextResponse()
+            out.messageID = try messaging.sendPlainText(r, from: session)
+            return .sendPlainText(out)
+        case .sendFile(let r):
+            var out = Chatwire_SendFileResponse()
+            out.messageID = try messaging.sendFile(r, from: session)
+            return .sendFile(out)
+        case .react(let r):
+            try messaging.react(r, from: session)
+            return .react(Chatwire_ReactResponse())
+        case .unReact(let r):
+            try messaging.unreact(r, from: session)
+            return .unReact(Chatwire_UnReactResponse())
+        case .ack(let r):
+            try messaging.acknowledge(r, from: session)
+            return .ack(Chatwire_AckResponse())
+        case .none:
+            throw MessagingError(code: 400, message: "The frame carries no request.", errors: [])
+        }
+    }
+}

@@ -1,0 +1,63 @@
+import ChatWire
+import Logging
+
+/// Everything the front ends (HTTP, WebSocket, gRPC) call: the services wired to their ports.
+public final class ChatServices: Sendable {
+    public let users: any UserStore
+    public let chats: any ChatStore
+    public let cache: any UserCache
+    public let config: DynamicConfig
+    public let configStore: any ConfigStore
+    public let backplane: any Backplane
+    public let tokens: TokenService
+    public let passwords: PasswordHasher
+    public let files: FileStorage
+    public let registry: ClientRegistry
+    public let messaging: MessagingService
+    public let logger: Logger
+    /// The bearer token of the admin API (`/api/config`); `nil` disables the admin API.
+    public let adminToken: String?
+
+    /// Wires the services.
+    public init(users: any UserStore, chats: any ChatStore, cache: any UserCache, config: DynamicConfig, configStore: any ConfigStore,
+                backplane: any Backplane, tokens: TokenService, passwords: PasswordHasher, files: FileStorage,
+                registry: ClientRegistry, messaging: MessagingService, adminToken: String?, logger: Logger) {
+        self.users = users
+        self.chats = chats
+        self.cache = cache
+        self.config = config
+        self.configStore = configStore
+        self.backplane = backplane
+        self.tokens = tokens
+        self.passwords = passwords
+        self.files = files
+        self.registry = registry
+        self.messaging = messaging
+        self.adminToken = adminToken
+        self.logger = logger
+    }
+
+    /// Public profiles by ID through the cache (misses read from the store, then cached).
+    func publicProfiles(_ ids: [Int64]) async throws -> [ProfilePublic] {
+        var found: [ProfilePublic] = []
+        var missing: [Int64] = []
+        for id in Set(ids).sorted() {
+            if let cached = cache.profile(id) { found.append(cached) } else { missing.append(id) }
+        }
+        if !missing.isEmpty {
+            let loaded = try await users.publicProfiles(ids: missing)
+            for profile in loaded { cache.store(profile) }
+            found += loaded
+        }
+        return found.sorted { $0.userId < $1.userId }
+    }
+
+    /// Profile search through the cache.
+    func search(_ pattern: String) async throws -> [ProfilePublic] {
+        let key = pattern.lowercased()
+        if let cached = cache.search(key) { return cached }
+        let result = try await users.searchProfiles(pattern: key, limit: config.values.profileCount)
+        cache.store(search: key, result)
+        return result
+    }
+}

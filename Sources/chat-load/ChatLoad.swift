@@ -1,0 +1,305 @@
+import ArgumentParser
+import ChatWire
+import Logging
+import NIOCore
+import NIOPosix
+import Synchronization
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// `chat-load`: the load tester. N users with friends; sessions that open the all-chats screen,
+/// open one chat (history page) and send messages; delivered receipts; a progress line; a final
+/// report of connect time, sent/acknowledged/delivered/lost, end-to-end latency percentiles and errors.
+@main
+struct ChatLoad: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "chat-load", abstract: "Load tester for the Wirestack chat server.")
+
+    @Option(help: "Server host.") var host = "127.0.0.1"
+    @Option(help: "Server port.") var port = 8080
+    @Option(help: "Number of users (clients).") var users = 200
+    @Option(help: "Friends per user.") var friends = 5
+    @Option(help: "Sessions per user.") var sessions = 3
+    @Option(help: "Messages per session.") var messages = 4
+    @Option(help: "Milliseconds to wait between a client's messages (the reference waits 3000-5000).") var thinkTimeMs = 0
+    @Option(help: "Messages a client keeps in flight at once.") var inflight = 1
+    @Option(help: "Parallelism of the set-up and connect phases.") var connectParallelism = 8
+    @Option(help: "Seconds to wait for outstanding deliveries at the end.") var drainSeconds = 10
+    @Flag(help: "Receivers acknowledge every message as delivered.") var acks = false
+    @Option(help: "Only connect this many listening clients, hold them for --hold-seconds, and report (connection test).") var listenOnly: Int?
+    @Option(help: "Seconds to hold listening clients in --listen-only mode.") var holdSeconds = 10
+    @Option(help: "User-name prefix (unique per run unless reused).") var prefix = "load"
+    @Option(help: "Password of load-test users.") var password = "load-test-password"
+
+    func run() async throws {
+        var limit = rlimit()
+        getrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit)
+        limit.rlim_cur = limit.rlim_max
+        setrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit)
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+        let runner = LoadRunner(options: self, group: group)
+        try await runner.run()
+        try await group.shutdownGracefully()
+    }
+}
+
+/// Shared counters of a run.
+final class LoadStats: Sendable {
+    let sent = Atomic<Int>(0)
+    let acked = Atomic<Int>(0)
+    let lost = Atomic<Int>(0)
+    let delivered = Atomic<Int>(0)
+    let receipts = Atomic<Int>(0)
+    let errors = Atomic<Int>(0)
+    let httpCalls = Atomic<Int>(0)
+    private let latencies = Mutex<[Double]>([])
+    private let sendTimes = Mutex<[Int64: ContinuousClock.Instant]>([:])
+    private let firstError = Mutex<String?>(nil)
+
+    func recordSend(_ id: Int64, at instant: ContinuousClock.Instant) { sendTimes.withLock { $0[id] = instant } }
+
+    func recordDelivery(_ id: Int64, at instant: ContinuousClock.Instant) {
+        guard let start = sendTimes.withLock({ $0[id] }) else { return }
+        let d = instant - start
+        let ms = Double(d.components.seconds) * 1000 + Double(d.components.attoseconds) / 1e15
+        latencies.withLock { $0.append(ms) }
+    }
+
+    func error(_ text: String) {
+        errors.add(1, ordering: .relaxed)
+        firstError.withLock { if $0 == nil { $0 = text } }
+    }
+
+    var first: String? { firstError.withLock { $0 } }
+    var sortedLatencies: [Double] { latencies.withLock { $0 }.sorted() }
+}
+
+struct LoadUser: Sendable {
+    var index: Int
+    var name: String
+    var id: Int64 = 0
+    var friends: [Int64] = []
+}
+
+struct LoadRunner {
+    let options: ChatLoad
+    let group: any EventLoopGroup
+    let stats = LoadStats()
+
+    func log(_ line: String) { print(line) }
+
+    func run() async throws {
+        let runID = String(UInt32.random(in: 0...UInt32.max), radix: 36)
+        let count = options.listenOnly ?? options.users
+        log("chat-load: \(count) users at \(options.host):\(options.port) (run \(runID))")
+
+        // Set-up: register and log in every user.
+        let setupStart = ContinuousClock.now
+        // A few set-up connections register and log everyone in; each user then gets its own
+        // client (its HTTP connection opens lazily on first use).
+        let setupClients = (0..<max(1, options.connectParallelism)).map { _ in
+            ChatClient(host: options.host, port: options.port, eventLoopGroup: group, logger: Logger(label: "chat-load"))
+        }
+        let clients: [(LoadUser, ChatClient)] = try await parallelMap(0..<count, parallelism: options.connectParallelism) { i in
+            let name = "\(options.prefix)\(runID)u\(i)"
+            let setup = setupClients[i % setupClients.count]
+            try await setup.register(RegistrationRequest(userName: name, password: options.password, displayName: "Load \(i)", phone: "0888\(String(100000 + i % 900000))", email: "\(name)@load.test"))
+            let session: SessionResponse = try await setup.call(.POST, "/api/session", body: SessionRequest(userName: name, password: options.password), authorized: false)
+            let client = ChatClient(host: options.host, port: options.port, eventLoopGroup: group, logger: Logger(label: "chat-load"))
+            client.adopt(session: session)
+            var user = LoadUser(index: i, name: name)
+            user.id = session.profile.userId
+            return (user, client)
+        }
+        for setup in setupClients { await setup.close() }
+        log("registered and logged in \(clients.count) users in \(format(ContinuousClock.now - setupStart))")
+
+        if options.listenOnly != nil {
+            try await listenOnly(clients)
+            return
+        }
+
+        // Friendships: user i invites i+1...i+friends (ring), the friend approves.
+        var users = clients.map(\.0)
+        let ids = users.map(\.id)
+        let friendCount = min(options.friends, max(0, count - 1))
+        for i in users.indices {
+            users[i].friends = (1...max(1, friendCount)).prefix(friendCount).flatMap { k in [ids[(i + k) % count], ids[(i - k + count) % count]] }
+            users[i].friends = Array(Set(users[i].friends).subtracting([ids[i]]))
+        }
+        let friendStart = ContinuousClock.now
+        _ = try await parallelMap(0..<count, parallelism: options.connectParallelism) { i -> Int in
+            for k in 1...max(1, friendCount) where friendCount > 0 {
+                let j = (i + k) % count
+                guard j != i else { continue }
+                let version = try await clients[i].1.invite(ids[j])
+                _ = try await clients[j].1.approve(ids[i], version: version)
+            }
+            return 0
+        }
+        log("befriended in \(format(ContinuousClock.now - friendStart))")
+
+        // Connect every client's real-time stream.
+        let connectStart = ContinuousClock.now
+        let realtimes: [ChatRealtimeConnection] = try await parallelMap(0..<count, parallelism: options.connectParallelism) { i in
+            try await clients[i].1.connectRealtime()
+        }
+        let connectTime = ContinuousClock.now - connectStart
+        log("connected \(realtimes.count) real-time clients in \(format(connectTime))")
+
+        // Listeners: latency, delivered receipts, acks.
+        var listeners: [Task<Void, Never>] = []
+        for (i, realtime) in realtimes.enumerated() {
+            let me = ids[i]
+            listeners.append(Task { [stats, acks = options.acks] in
+                for await n in realtime.notifications {
+                    switch n.type {
+                    case .plainText where n.receiverID == me:
+                        stats.recordDelivery(n.messageID, at: .now)
+                        stats.delivered.add(1, ordering: .relaxed)
+                        if acks {
+                            do { try await realtime.acknowledge(messageID: n.messageID, senderID: n.senderID, status: .delivered) } catch { stats.error("ack: \(error)") }
+                        }
+                    case .deliveryStatus:
+                        switch n.status {
+                        case .processed: stats.acked.add(1, ordering: .relaxed)
+                        case .lost: stats.lost.add(1, ordering: .relaxed)
+                        case .delivered, .seen: stats.receipts.add(1, ordering: .relaxed)
+                        default: break
+                        }
+                    default: break
+                    }
+                }
+            })
+        }
+
+        // Run phase.
+        let total = count * options.sessions * options.messages
+        let runStart = ContinuousClock.now
+        let progress = Task { [stats] in
+            while !Task.isCancelled {
+                try? await Task.sleep(for: .seconds(1))
+                let elapsed = ContinuousClock.now - runStart
+                let secs = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+                let d = stats.delivered.load(ordering: .relaxed)
+                print("  [\(String(format1(secs)))s] sent \(stats.sent.load(ordering: .relaxed))/\(total) acked \(stats.acked.load(ordering: .relaxed)) delivered \(d) lost \(stats.lost.load(ordering: .relaxed)) errors \(stats.errors.load(ordering: .relaxed)) (\(Int(Double(d) / max(secs, 0.001))) msg/s)")
+            }
+        }
+        await withTaskGroup(of: Void.self) { group in
+            for i in 0..<count {
+                let user = users[i]
+                let client = clients[i].1
+                let realtime = realtimes[i]
+                group.addTask { await session(user: user, client: client, realtime: realtime) }
+            }
+        }
+        let sendDone = ContinuousClock.now
+        // Drain: wait until everything sent is delivered, or the drain time passes.
+        let deadline = ContinuousClock.now + .seconds(options.drainSeconds)
+        while ContinuousClock.now < deadline, stats.delivered.load(ordering: .relaxed) < stats.sent.load(ordering: .relaxed) {
+            try? await Task.sleep(for: .milliseconds(50))
+        }
+        let runEnd = ContinuousClock.now
+        progress.cancel()
+        for realtime in realtimes { await realtime.close() }
+        for listener in listeners { listener.cancel() }
+        for (_, client) in clients { await client.close() }
+
+        let elapsed = runEnd - runStart
+        let secs = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+        let lat = stats.sortedLatencies
+        func pct(_ p: Double) -> String { lat.isEmpty ? "-" : format1(lat[min(lat.count - 1, Int(Double(lat.count) * p))]) + " ms" }
+        let delivered = stats.delivered.load(ordering: .relaxed)
+        log("")
+        log("== chat-load report ==")
+        log("clients: \(count), friends each: \(friendCount * 2), sessions: \(options.sessions), messages/session: \(options.messages), inflight: \(options.inflight), think time: \(options.thinkTimeMs) ms")
+        log("connect time: \(format(connectTime)) (\(realtimes.count) real-time clients)")
+        log("messages: total \(total), sent \(stats.sent.load(ordering: .relaxed)), acknowledged (processed) \(stats.acked.load(ordering: .relaxed)), delivered \(delivered), lost \(stats.lost.load(ordering: .relaxed)), receipts \(stats.receipts.load(ordering: .relaxed))")
+        log("send phase: \(format(sendDone - runStart)), until drained: \(format1(secs)) s, delivered throughput: \(Int(Double(delivered) / max(secs, 0.001))) msg/s")
+        log("end-to-end latency: p50 \(pct(0.50)), p95 \(pct(0.95)), p99 \(pct(0.99)), max \(lat.last.map { format1($0) + " ms" } ?? "-") (\(lat.count) samples)")
+        log("http calls: \(stats.httpCalls.load(ordering: .relaxed)), errors: \(stats.errors.load(ordering: .relaxed))\(stats.first.map { " (first: \($0))" } ?? "")")
+    }
+
+    func session(user: LoadUser, client: ChatClient, realtime: ChatRealtimeConnection) async {
+        for _ in 0..<options.sessions {
+            do {
+                _ = try await client.allChatsScreen(includeProfiles: true)
+                if let friend = user.friends.randomElement() {
+                    _ = try await client.oneChatScreen(with: friend)
+                }
+                stats.httpCalls.add(2, ordering: .relaxed)
+            } catch {
+                stats.error("screens: \(error)")
+            }
+            guard !user.friends.isEmpty else { continue }
+            await withTaskGroup(of: Void.self) { group in
+                let perLane = options.messages / max(1, options.inflight)
+                let extra = options.messages % max(1, options.inflight)
+                for lane in 0..<max(1, options.inflight) {
+                    let n = perLane + (lane < extra ? 1 : 0)
+                    group.addTask { [stats, friends = user.friends, think = options.thinkTimeMs] in
+                        for k in 0..<n {
+                            if think > 0 { try? await Task.sleep(for: .milliseconds(think)) }
+                            let friend = friends[(lane + k) % friends.count]
+                            let start = ContinuousClock.now
+                            do {
+                                let id = try await realtime.sendPlainText(to: friend, text: "m\(k) \(start)")
+                                stats.recordSend(id, at: start)
+                                stats.sent.add(1, ordering: .relaxed)
+                            } catch {
+                                stats.error("send: \(error)")
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    func listenOnly(_ clients: [(LoadUser, ChatClient)]) async throws {
+        let connectStart = ContinuousClock.now
+        let realtimes: [ChatRealtimeConnection] = try await parallelMap(clients.indices, parallelism: options.connectParallelism) { i in
+            try await clients[i].1.connectRealtime()
+        }
+        log("connected \(realtimes.count) listening clients in \(format(ContinuousClock.now - connectStart))")
+        log("holding for \(options.holdSeconds) s (measure the server's memory now: e.g. ps -o rss= -p <pid>)")
+        try await Task.sleep(for: .seconds(options.holdSeconds))
+        for realtime in realtimes { await realtime.close() }
+        for (_, client) in clients { await client.close() }
+        log("closed")
+    }
+}
+
+/// Runs `body` over `range` with at most `parallelism` at once, results in order; throws the first error.
+func parallelMap<C: Collection & Sendable, T: Sendable>(_ items: C, parallelism: Int, _ body: @escaping @Sendable (C.Element) async throws -> T) async throws -> [T] where C.Element: Sendable {
+    let array = Array(items)
+    var results = [T?](repeating: nil, count: array.count)
+    try await withThrowingTaskGroup(of: (Int, T).self) { group in
+        var next = 0
+        for _ in 0..<min(parallelism, array.count) {
+            let i = next
+            group.addTask { (i, try await body(array[i])) }
+            next += 1
+        }
+        while let (i, value) = try await group.next() {
+            results[i] = value
+            if next < array.count {
+                let j = next
+                group.addTask { (j, try await body(array[j])) }
+                next += 1
+            }
+        }
+    }
+    return results.map { $0! }
+}
+
+func format(_ d: Duration) -> String {
+    let s = Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18
+    return format1(s) + " s"
+}
+
+func format1(_ v: Double) -> String {
+    let r = (v * 10).rounded() / 10
+    return String(r)
+}

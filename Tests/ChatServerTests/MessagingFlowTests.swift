@@ -1,0 +1,134 @@
+import ChatServer
+import ChatWire
+import Testing
+
+@Suite(.serialized) struct MessagingFlowTests {
+    /// Flows 3–6, 11, 12 plus receipts and multi-device: send, Processed ack, delivery to every
+    /// device of the receiver and to the sender's other devices, Delivered/Seen receipts end to end
+    /// and in chat state, history and screens.
+    @Test func sendDeliverAcknowledgeAndPersist() async throws {
+        try await TestServer.run { port in
+            let a = try await TestUser.make("alice", port: port)
+            let a2 = try await a.newDevice(port: port)
+            let b = try await TestUser.make("bobby", port: port)
+            let b2 = try await b.newDevice(port: port)
+            #expect(a.session.clientId != a2.session.clientId)
+            let aRT = try await a.client.connectRealtime()
+            let aInbox = Inbox(aRT)
+            let a2Inbox = Inbox(try await a2.client.connectRealtime())
+            let bRT = try await b.client.connectRealtime()
+            let bInbox = Inbox(bRT)
+            let b2Inbox = Inbox(try await b2.client.connectRealtime())
+
+            let id = try await aRT.sendPlainText(to: b.id, text: "hello \"bob\" \u{1F44B}")
+            #expect(Snowflake.unixMilliseconds(of: id) <= ChatTimestamp.now().microseconds / 1000)
+            let processed = try await aInbox.take { $0.type == .deliveryStatus && $0.messageID == id }
+            #expect(processed.status == .processed)
+            _ = try await a2Inbox.take { $0.type == .deliveryStatus && $0.messageID == id && $0.status == .processed }
+            // The sender's other device sees the message itself; the sending device does not.
+            #expect(try await a2Inbox.take { $0.type == .plainText && $0.messageID == id }.plainText.text == "hello \"bob\" \u{1F44B}")
+            for inbox in [bInbox, b2Inbox] {
+                let n = try await inbox.take { $0.type == .plainText && $0.messageID == id }
+                #expect(n.senderID == a.id && n.receiverID == b.id)
+                #expect(n.plainText.text == "hello \"bob\" \u{1F44B}")
+            }
+            #expect(aInbox.count { $0.type == .plainText && $0.messageID == id } == 0)
+
+            // Receipts: B's device acknowledges Delivered, then Seen; both of A's devices hear it.
+            try await bRT.acknowledge(messageID: id, senderID: a.id, status: .delivered)
+            #expect(try await aInbox.take { $0.type == .deliveryStatus && $0.status == .delivered }.messageID == id)
+            _ = try await a2Inbox.take { $0.type == .deliveryStatus && $0.status == .delivered && $0.messageID == id }
+            try await bRT.acknowledge(messageID: id, senderID: a.id, status: .seen)
+            #expect(try await aInbox.take { $0.type == .deliveryStatus && $0.status == .seen }.messageID == id)
+
+            // Chat state reflects the receipts on the sender's side.
+            let chatID = ChatID(a.id, b.id).description
+            try await eventually {
+                let chats = try await a.client.userChats()
+                return chats.first { $0.chatId == chatID }.map { $0.newestMessage == id && $0.otherUserDelivered == id && $0.otherUserSeen == id } ?? false
+            }
+            let bChats = try await b.client.userChats()
+            #expect(bChats.first?.newestMessage == id)
+
+            // History for both participants.
+            try await eventually { try await b.client.history(with: a.id).first?.messageId == id }
+            let history = try await a.client.history(with: b.id)
+            #expect(history.first?.text == "hello \"bob\" \u{1F44B}")
+            #expect(history.first?.type == .plainText)
+
+            // Screens.
+            let screen = try await a.client.allChatsScreen()
+            #expect(screen.chats.map(\.chatId) == [chatID])
+            #expect(screen.profiles.map(\.userId) == [b.id])
+            let one = try await b.client.oneChatScreen(with: a.id)
+            #expect(one.messages.map(\.messageId) == [id])
+            #expect(one.profile?.userId == a.id)
+            #expect(one.connection == nil)
+            let noProfile = try await b.client.oneChatScreen(with: a.id, includeProfile: false, includeConnection: false)
+            #expect(noProfile.profile == nil)
+        }
+    }
+
+    /// Flow 12: history pages of `history.message-count`, newest first, paged with olderThan.
+    @Test func historyPaging() async throws {
+        try await TestServer.run { port in
+            let a = try await TestUser.make("alice", port: port)
+            let b = try await TestUser.make("bobby", port: port)
+            let aRT = try await a.client.connectRealtime()
+            let aInbox = Inbox(aRT)
+            var ids: [Int64] = []
+            for i in 0..<40 {
+                ids.append(try await aRT.sendPlainText(to: b.id, text: "message \(i)"))
+            }
+            for id in ids { _ = try await aInbox.take { $0.type == .deliveryStatus && $0.messageID == id } }
+            try await eventually { try await a.client.history(with: b.id).count == 32 }
+            let first = try await a.client.history(with: b.id)
+            #expect(first.map(\.messageId) == Array(ids.reversed().prefix(32)))
+            // Next page: older than the oldest shown (its millisecond).
+            let oldest = first.last!.messageId
+            let bound = ChatTimestamp(microseconds: Snowflake.unixMilliseconds(of: oldest) * 1000)
+            let second = try await a.client.history(with: b.id, olderThan: bound)
+            #expect(second.allSatisfy { $0.messageId < oldest })
+            #expect(Set(first.map(\.messageId) + second.map(\.messageId)).count == first.count + second.count)
+        }
+    }
+
+    /// Flow 7: react and unreact; only participants may react.
+    @Test func reactions() async throws {
+        try await TestServer.run { port in
+            let a = try await TestUser.make("alice", port: port)
+            let b = try await TestUser.make("bobby", port: port)
+            let c = try await TestUser.make("carla", port: port)
+            let aRT = try await a.client.connectRealtime()
+            let aInbox = Inbox(aRT)
+            let bRT = try await b.client.connectRealtime()
+            let bInbox = Inbox(bRT)
+            let cRT = try await c.client.connectRealtime()
+            let id = try await aRT.sendPlainText(to: b.id, text: "react to me")
+            _ = try await bInbox.take { $0.messageID == id && $0.type == .plainText }
+
+            try await bRT.react(messageID: id, senderID: a.id, receiverID: b.id, reaction: "👍")
+            let reaction = try await aInbox.take { $0.type == .reaction }
+            #expect(reaction.reaction.reactorID == b.id && reaction.reaction.reaction == "👍")
+            _ = try await bInbox.take { $0.type == .deliveryStatus && $0.status == .processed && $0.messageID == id }
+            try await eventually { try await a.client.history(with: b.id).first?.reactions == [String(b.id): "👍"] }
+
+            try await bRT.unreact(messageID: id, senderID: a.id, receiverID: b.id)
+            #expect(try await aInbox.take { $0.type == .reaction }.reaction.reaction == "")
+            try await eventually { try await a.client.history(with: b.id).first?.reactions.isEmpty == true }
+
+            do {
+                try await cRT.react(messageID: id, senderID: a.id, receiverID: b.id, reaction: "👎")
+                Issue.record("a non-participant reacted")
+            } catch let ChatClientError.rejected(code, _, _) {
+                #expect(code == 403)
+            }
+            do {
+                try await bRT.react(messageID: id, senderID: a.id, receiverID: b.id, reaction: "way-too-long")
+                Issue.record("an invalid reaction was accepted")
+            } catch let ChatClientError.rejected(code, _, _) {
+                #expect(code == 400)
+            }
+        }
+    }
+}
