@@ -11,11 +11,11 @@ let package = Package(
     platforms: [.macOS(.v15)],
     products: [
         .library(name: "WireCore", targets: ["WireCore"]),
-        .library(name: "KafkaWire", targets: ["KafkaWire"]),
-        .library(name: "CQLClient", targets: ["CQLClient"]),
         .library(name: "GRPCWire", targets: ["GRPCWire"]),
         .library(name: "RedisWire", targets: ["RedisWire"]),
         .library(name: "PGWire", targets: ["PGWire"]),
+        .library(name: "KafkaWire", targets: ["KafkaWire"]),
+        .library(name: "CQLClient", targets: ["CQLClient"]),
         .library(name: "ChatWire", targets: ["ChatWire"]),
         .library(name: "ChatServer", targets: ["ChatServer"]),
         .executable(name: "chat-server", targets: ["chat-server"]),
@@ -26,17 +26,13 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.6"),
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
         .package(url: "https://github.com/apple/swift-atomics.git", from: "1.3.0"),
-        .package(url: "https://github.com/apple/swift-crypto.git", from: "3.12.3"),
         .package(url: "https://github.com/apple/swift-collections.git", from: "1.6.0"),
         .package(url: "https://github.com/apple/swift-nio-http2.git", from: "1.46.0"),
         .package(url: "https://github.com/apple/swift-protobuf.git", from: "1.39.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
         .package(url: "https://github.com/apple/swift-crypto.git", "3.12.3"..<"5.0.0"),
-        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
         .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
-        .package(url: "https://github.com/apple/swift-crypto.git", from: "3.12.3"),
-        .package(url: "https://github.com/apple/swift-protobuf.git", from: "1.39.0"),
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
-        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
         .package(url: "https://github.com/hummingbird-project/hummingbird-websocket.git", from: "2.8.1"),
         .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.10.0"),
@@ -48,15 +44,12 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
-                .product(name: "NIOTLS", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Atomics", package: "swift-atomics"),
-                .product(name: "DequeModule", package: "swift-collections"),
                 "CWireCRC", "CZlib", "CLZ4", "CSnappy", "CZstd",
             ],
             swiftSettings: swiftSettings
         ),
-        // core-codec: hardware CRC32C shim and the system compression libraries (Debian -dev packages).
         .target(name: "CWireCRC"),
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"]), .brew(["zlib"])]),
         .systemLibrary(name: "CLZ4", pkgConfig: "liblz4", providers: [.apt(["liblz4-dev"]), .brew(["lz4"])]),
@@ -64,13 +57,7 @@ let package = Package(
         .systemLibrary(name: "CZstd", pkgConfig: "libzstd", providers: [.apt(["libzstd-dev"]), .brew(["zstd"])]),
         .testTarget(
             name: "WireCoreTests",
-            dependencies: [
-                "WireCore",
-                .product(name: "NIOCore", package: "swift-nio"),
-                .product(name: "NIOPosix", package: "swift-nio"),
-                .product(name: "NIOSSL", package: "swift-nio-ssl"),
-                .product(name: "Logging", package: "swift-log"),
-            ],
+            dependencies: ["WireCore"],
             swiftSettings: swiftSettings
         ),
         .target(
@@ -88,22 +75,6 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
-        .target(
-            name: "CQLClient",
-            dependencies: [
-                "WireCore",
-                .product(name: "NIOCore", package: "swift-nio"),
-                .product(name: "NIOPosix", package: "swift-nio"),
-                .product(name: "Logging", package: "swift-log"),
-                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
-            ],
-            swiftSettings: swiftSettings
-        ),
-        .testTarget(
-            name: "CQLClientTests",
-            dependencies: ["CQLClient"],
-            swiftSettings: swiftSettings
-        ),
         .testTarget(
             name: "GRPCWireTests",
             dependencies: [
@@ -118,14 +89,27 @@ let package = Package(
         ),
         .target(
             name: "RedisWire",
-            name: "PGWire",
-            name: "KafkaWire",
             dependencies: [
                 "WireCore",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "RedisWireTests",
+            dependencies: ["RedisWire"],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "PGWire",
+            dependencies: [
+                "WireCore",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "NIOTLS", package: "swift-nio"),
@@ -137,19 +121,52 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(
-            name: "RedisWireTests",
-            dependencies: ["RedisWire"],
             name: "PGWireTests",
             dependencies: [
                 "PGWire",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "KafkaWire",
+            dependencies: [
+                "WireCore",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Atomics", package: "swift-atomics"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
             name: "KafkaWireTests",
             dependencies: [
                 "KafkaWire",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "CQLClient",
+            dependencies: [
+                "WireCore",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "CQLClientTests",
+            dependencies: ["CQLClient"],
             swiftSettings: swiftSettings
         ),
         .target(
@@ -211,5 +228,6 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // core-codec: hardware CRC32C shim and the system compression libraries (Debian -dev packages).
     ]
 )
