@@ -12,7 +12,11 @@ import Testing
         tracker: ConnectionTracker,
         keepAlive: (@Sendable (TestConnection) async throws -> Void)? = nil
     ) -> ConnectionPool<TestConnection> {
-        ConnectionPool(configuration: configuration, logger: logger, factory: { try await tracker.make() }, keepAlive: keepAlive)
+        // Tests that leave leaseTimeout at its 10 s default are not about timeouts: give them 60 s so
+        // a test process starved by blocking work in other suites does not fail them spuriously.
+        var configuration = configuration
+        if configuration.leaseTimeout == .seconds(10) { configuration.leaseTimeout = .seconds(60) }
+        return ConnectionPool(configuration: configuration, logger: logger, factory: { try await tracker.make() }, keepAlive: keepAlive)
     }
 
     @Test func twoHundredTasksNeverExceedMaxConnections() async throws {
