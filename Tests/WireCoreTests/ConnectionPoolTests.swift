@@ -12,7 +12,11 @@ import Testing
         tracker: ConnectionTracker,
         keepAlive: (@Sendable (TestConnection) async throws -> Void)? = nil
     ) -> ConnectionPool<TestConnection> {
-        ConnectionPool(configuration: configuration, logger: logger, factory: { try await tracker.make() }, keepAlive: keepAlive)
+        // Tests that leave leaseTimeout at its 10 s default are not about timeouts: give them 60 s so
+        // a test process starved by blocking work in other suites does not fail them spuriously.
+        var configuration = configuration
+        if configuration.leaseTimeout == .seconds(10) { configuration.leaseTimeout = .seconds(60) }
+        return ConnectionPool(configuration: configuration, logger: logger, factory: { try await tracker.make() }, keepAlive: keepAlive)
     }
 
     @Test func twoHundredTasksNeverExceedMaxConnections() async throws {
@@ -115,7 +119,7 @@ import Testing
             return false
         }
         pool.release(leased.removeLast())
-        let again = try await pool.lease(deadline: .after(.seconds(1)))
+        let again = try await pool.lease(deadline: .after(.seconds(60)))
         leased.append(again)
         #expect(tracker.snapshot.created == 2)
         for connection in leased { pool.release(connection) }
@@ -148,7 +152,7 @@ import Testing
     @Test func leaseTimesOut() async throws {
         let tracker = ConnectionTracker()
         let pool = makePool(.init(maxConnections: 1, leaseTimeout: .milliseconds(80)), tracker: tracker)
-        let held = try await pool.lease(deadline: .after(.seconds(10)))
+        let held = try await pool.lease(deadline: .after(.seconds(60)))
         let start = ContinuousClock.now
         await #expect {
             _ = try await pool.lease()  // the configured leaseTimeout
@@ -165,7 +169,7 @@ import Testing
         }
         #expect(pool.statistics.waiters == 0)
         pool.release(held)
-        let again = try await pool.lease(deadline: .after(.seconds(10)))
+        let again = try await pool.lease(deadline: .after(.seconds(60)))
         #expect(again === held)
         pool.release(again)
         await pool.shutdown()
@@ -186,7 +190,7 @@ import Testing
         #expect(pool.statistics.waiters == 0)
         // The connection goes to the next caller, not to the cancelled one.
         pool.release(held)
-        let next = try await pool.lease(deadline: .after(.seconds(1)))
+        let next = try await pool.lease(deadline: .after(.seconds(60)))
         #expect(next === held)
         pool.release(next)
         await pool.shutdown()
@@ -348,7 +352,7 @@ import Testing
         let pool = makePool(.init(maxConnections: 2), tracker: tracker)
         let held = try await pool.lease()
         let extra = try await pool.lease()
-        let queued = Task { try await pool.lease(deadline: .after(.seconds(10))) }
+        let queued = Task { try await pool.lease(deadline: .after(.seconds(60))) }
         #expect(await eventually { pool.statistics.waiters == 1 })
 
         let finished = Locked(false)
@@ -405,7 +409,7 @@ import Testing
             try await pool.withConnection { _ in throw InjectedConnectError() }
         }
         #expect(pool.statistics.leases == 0)
-        let value = try await pool.withConnection(deadline: .after(.seconds(1))) { $0.id }
+        let value = try await pool.withConnection(deadline: .after(.seconds(60))) { $0.id }
         #expect(value == 1)
         await pool.shutdown()
     }

@@ -9,8 +9,8 @@ import Testing
 @Suite struct TLSConnectTests {
     let certificates: TestCertificates
 
-    init() throws {
-        certificates = try TestCertificates.load()
+    init() async throws {
+        certificates = try await TestCertificates.load()
     }
 
     func serverTLS(
@@ -79,6 +79,18 @@ import Testing
         let chainOnly = TLSSettings(trustRoots: .file(certificates.caFile), verification: .noHostname)
         #expect(try await echoRoundTrip(configuration(server, chainOnly), text: "by ip") == "by ip")
         #expect(server.receivedServerNames == [nil, nil])
+    }
+
+    @Test func tlsOverUnixSocketUsesServerName() async throws {
+        let path = "/tmp/wirestack-tls-\(UUID().uuidString.prefix(8)).sock"
+        let server = try await EchoServer.start(unixSocketPath: path, tls: serverTLS())
+        defer {
+            Task { await server.stop() }
+            try? FileManager.default.removeItem(atPath: path)
+        }
+        let tls = TLSSettings(trustRoots: .file(certificates.caFile), serverName: "localhost")
+        #expect(try await echoRoundTrip(configuration(server, tls), text: "unix tls") == "unix tls")
+        #expect(server.receivedServerNames == ["localhost"])
     }
 
     @Test func wrongCAFailsWithTLSError() async throws {

@@ -38,6 +38,9 @@ public struct TLSSettings: Sendable {
     /// How much of the server's certificate is checked.
     public var verification: Verification
     /// The name sent in SNI and checked against the certificate; defaults to the endpoint's host.
+    ///
+    /// Set it for TLS over a Unix socket (which has no host name) and when connecting to an IP
+    /// address whose certificate names a host.
     public var serverName: String?
     /// ALPN protocols offered, most preferred first (for example `["h2"]`).
     public var applicationProtocols: [String]

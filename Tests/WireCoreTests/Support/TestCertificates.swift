@@ -11,10 +11,17 @@ struct TestCertificates: Sendable {
     var clientKeyFile: String { directory + "/client.key" }
     var otherCAFile: String { directory + "/other-ca.pem" }
 
-    /// Generated once per test process.
-    static let shared: Result<TestCertificates, any Error> = Result { try TestCertificates.generate() }
+    /// Generated once per test process, on a Dispatch thread: running `openssl` blocks, and blocking
+    /// the (two-thread) cooperative pool would starve every other test in the process.
+    private static let generation = Task {
+        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<TestCertificates, any Error>) in
+            DispatchQueue.global().async {
+                continuation.resume(with: Result { try TestCertificates.generate() })
+            }
+        }
+    }
 
-    static func load() throws -> TestCertificates { try shared.get() }
+    static func load() async throws -> TestCertificates { try await generation.value }
 
     private static func generate() throws -> TestCertificates {
         let directory = NSTemporaryDirectory() + "wirestack-tls-\(UUID().uuidString.prefix(8))"

@@ -93,8 +93,9 @@ final class ConnectionTracker: Sendable {
 
 struct InjectedConnectError: Error, Equatable {}
 
-/// Polls `condition` every few milliseconds for up to `timeout`.
-func eventually(timeout: Duration = .seconds(5), _ condition: () -> Bool) async -> Bool {
+/// Polls `condition` every few milliseconds for up to `timeout` (generous: the whole test process
+/// shares two cores with other test suites).
+func eventually(timeout: Duration = .seconds(15), _ condition: () -> Bool) async -> Bool {
     let deadline = ContinuousClock.now.advanced(by: timeout)
     while ContinuousClock.now < deadline {
         if condition() { return true }
