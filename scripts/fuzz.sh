@@ -16,8 +16,11 @@ SECONDS_TO_RUN=${2:-30}
 shift $(( $# >= 2 ? 2 : 1 ))
 [[ -d "$ROOT/Fuzz/$TARGET" ]] || { echo "no fuzz target Fuzz/$TARGET (see scripts/fuzz.sh --list)" >&2; exit 2; }
 
-MODULES=$(sed -n 's#^\s*//\s*fuzz-modules:\s*##p' "$ROOT"/Fuzz/"$TARGET"/*.swift | head -1)
-MODULES=${MODULES:-WireCore}
+if [[ "${FUZZ_SKIP_SWIFT_BUILD:-0}" != 1 && ! -f "$ROOT/.build/debug.yaml" ]]; then
+    (cd "$ROOT" && swift build -j 1 --target WireCore >/dev/null)
+fi
+# The `// fuzz-modules:` line, or else the package modules the target imports (+ their package deps).
+MODULES=$(python3 "$ROOT/scripts/fuzz_build.py" "$ROOT" "$TARGET" --print-modules)
 if [[ "${FUZZ_SKIP_SWIFT_BUILD:-0}" != 1 ]]; then
     for module in $MODULES; do
         (cd "$ROOT" && swift build -j 1 --target "$module" >/dev/null) || { echo "swift build of $module failed" >&2; exit 1; }

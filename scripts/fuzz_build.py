@@ -33,6 +33,38 @@ def module_args(manifest_text, module):
     return json.loads(match.group(1))
 
 
+def resolve_modules(root, manifest, imports):
+    """Package modules to instrument when the target has no `// fuzz-modules:` line: the package
+    modules it imports plus their package-module dependencies, dependencies first."""
+    sources_dir = os.path.join(root, "Sources")
+    package = {name for name in os.listdir(sources_dir)
+               if glob.glob(os.path.join(sources_dir, name, "**", "*.swift"), recursive=True)}
+
+    def dependencies(module):
+        match = re.search(r'^  "C\.' + re.escape(module) + r'-[^"]*debug\.module":\n    tool: .*\n    inputs: (\[.*\])$',
+                          manifest, re.M)
+        if not match:
+            return []
+        inputs = json.loads(match.group(1))
+        names = [os.path.basename(i)[:-len(".swiftmodule")] for i in inputs if i.endswith(".swiftmodule")]
+        return [n for n in names if n in package and n != module]
+
+    ordered, visiting = [], set()
+
+    def visit(module):
+        if module in ordered or module in visiting:
+            return
+        visiting.add(module)
+        for dep in dependencies(module):
+            visit(dep)
+        ordered.append(module)
+
+    for name in ["WireCore"] + imports:
+        if name in package:
+            visit(name)
+    return ordered
+
+
 def instrumented_compile_args(args, out_dir, module):
     """Rewrites SwiftPM's incremental per-file compile into one whole-module instrumented compile."""
     drop_with_value = {"-output-file-map", "-index-store-path", "-emit-module-path", "-emit-objc-header-path"}
@@ -68,15 +100,24 @@ def main():
     target_sources = sorted(glob.glob(os.path.join(target_dir, "*.swift")))
     if not target_sources:
         sys.exit(f"fuzz_build: no Swift sources in {target_dir}")
-    modules = ["WireCore"]
+    with open(os.path.join(root, ".build", "debug.yaml")) as f:
+        manifest = f.read()
+    modules = None
+    imports = []
     for source in target_sources:
         with open(source) as f:
             for line in f:
                 match = re.match(r"\s*//\s*fuzz-modules:\s*(.+)", line)
                 if match:
                     modules = match.group(1).split()
-    with open(os.path.join(root, ".build", "debug.yaml")) as f:
-        manifest = f.read()
+                match = re.match(r"\s*(?:@testable\s+)?import\s+(?:struct\s+|enum\s+|class\s+)?(\w+)", line)
+                if match:
+                    imports.append(match.group(1))
+    if modules is None:
+        modules = resolve_modules(root, manifest, imports)
+    if len(sys.argv) > 3 and sys.argv[3] == "--print-modules":
+        print(" ".join(modules))
+        return
     build_dir = os.path.realpath(os.path.join(root, ".build", "debug"))
     out_dir = os.path.join(root, "Fuzz", "out", target)
     os.makedirs(out_dir, exist_ok=True)
