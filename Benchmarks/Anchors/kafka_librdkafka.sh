@@ -14,9 +14,10 @@ import json, subprocess, sys, uuid
 root, b, out = sys.argv[1], sys.argv[2], sys.argv[3]
 from confluent_kafka.admin import AdminClient, NewTopic
 results = []
+admin = AdminClient({"bootstrap.servers": b})  # keep a reference: a collected client cancels its futures
 for codec in ["none", "lz4"]:
     t = "anchor-" + uuid.uuid4().hex[:8]
-    AdminClient({"bootstrap.servers": b}).create_topics([NewTopic(t, 1, 1)])[t].result(10)
+    admin.create_topics([NewTopic(t, 1, 1)])[t].result(10)
     r = json.loads(subprocess.check_output([sys.executable, root + "/scripts/oracles/kafka/bench_librdkafka.py", b, t, "200000", codec, "all"]).decode().strip().splitlines()[-1])
     results.append({"name": f"librdkafka produce 200k x 100B acks=all {codec}", "opsPerSecond": r["produce_msgs_per_s"]})
     if codec == "none":
