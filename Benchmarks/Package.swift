@@ -1,6 +1,6 @@
 // swift-tools-version:6.1
 // Wirestack benchmarks: a separate package so benchmark-only dependencies (package-benchmark,
-// anchor libraries) never enter the main build graph. ordo-one/package-benchmark (also published as ordo-one/benchmark) is the
+// anchor libraries) never enter the main build graph. ordo-one/benchmark is package-benchmark's
 // current name; the MallocInterposer trait is required on Linux with Swift 6.3. Run with `scripts/bench-report.sh`.
 import PackageDescription
 
@@ -11,6 +11,13 @@ let package = Package(
         .package(name: "Wirestack", path: ".."),
         .package(url: "https://github.com/ordo-one/package-benchmark", from: "1.38.1", traits: ["MallocInterposer"]),
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        // pg: the Swift anchor for PGWire (only here, never in the root package).
+        .package(url: "https://github.com/vapor/postgres-nio.git", exact: "1.33.2"),
+        // grpc: the grpc-swift-2 anchor (benchmark-only; never in the root graph).
+        .package(url: "https://github.com/grpc/grpc-swift-2.git", from: "2.4.3"),
+        .package(url: "https://github.com/grpc/grpc-swift-nio-transport.git", from: "2.9.2"),
+        .package(url: "https://github.com/grpc/grpc-swift-protobuf.git", from: "2.4.1"),
+        .package(url: "https://github.com/apple/swift-protobuf.git", from: "1.39.0"),
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
     ],
     targets: [
@@ -23,6 +30,30 @@ let package = Package(
             path: "Benchmarks/WireCoreBenchmarks",
             swiftSettings: [.swiftLanguageMode(.v6)],
             plugins: [.plugin(name: "BenchmarkPlugin", package: "package-benchmark")]
+        ),
+        .executableTarget(
+            name: "PGWireBenchmarks",
+            dependencies: [
+                .product(name: "Benchmark", package: "package-benchmark"),
+                .product(name: "PGWire", package: "Wirestack"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+            ],
+            path: "Benchmarks/PGWireBenchmarks",
+            swiftSettings: [.swiftLanguageMode(.v6)],
+            plugins: [.plugin(name: "BenchmarkPlugin", package: "package-benchmark")]
+        ),
+        .executableTarget(
+            name: "GRPCWireBenchmarks",
+            dependencies: [
+                .product(name: "GRPCWire", package: "Wirestack"),
+                .product(name: "GRPCCore", package: "grpc-swift-2"),
+                .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
+                .product(name: "GRPCProtobuf", package: "grpc-swift-protobuf"),
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Benchmarks/GRPCWireBenchmarks",
+            swiftSettings: [.swiftLanguageMode(.v6)]
         ),
         .executableTarget(
             name: "KafkaWireBenchmarks",
@@ -48,6 +79,9 @@ let package = Package(
             path: "Benchmarks/RedisBenchmarks",
             swiftSettings: [.swiftLanguageMode(.v6)]
         ),
+        // pg: PGWire vs postgres-nio (and pgbench via Benchmarks/Anchors/pgbench.sh).
+        // grpc: GRPCWire vs grpc-swift-2 in the same run (unary x1/x64 calls/s, p50/p99, server-stream
+        // msgs/s) plus interop both ways. `swift run -c release GRPCWireBenchmarks [seconds]`.
         // kafka: KafkaWire producer/consumer vs librdkafka (anchor: Anchors/kafka_librdkafka.sh) and record batch codec speed.
     ]
 )

@@ -1,4 +1,6 @@
-// libFuzzer target for the gRPC message deframer and the response-stream state machine.
+// fuzz-modules: WireCore GRPCWire
+// libFuzzer target for the gRPC message deframer (identity and gzip), grpc-timeout parsing and
+// grpc-message percent-decoding.
 // Build and run with `scripts/fuzz.sh GRPCDeframer <seconds>` (see Fuzz/README.md).
 import GRPCWire
 import NIOCore
@@ -10,7 +12,7 @@ public func fuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     guard let first = bytes.first else { return 0 }
     // The first byte chooses the chunk size, so frame boundaries land everywhere.
     let chunk = Int(first % 17) + 1
-    var deframer = MessageDeframer(maxMessageSize: 1 << 16)
+    var deframer = MessageDeframer(maxMessageSize: 1 << 16, encoding: first & 0x80 == 0 ? .identity : .gzip)
     var index = 1
     outer: while index < size {
         let end = min(index + chunk, size)

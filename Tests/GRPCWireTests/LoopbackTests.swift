@@ -1,3 +1,4 @@
+import Foundation
 import GRPCWire
 import NIOCore
 import Synchronization
@@ -237,6 +238,8 @@ struct LoopbackTests {
     @Test func gracefulShutdownLetsInFlightCallsFinish() async throws {
         try await withServer { server, port in
             try await withClient(port: port) { client in
+                // Connect first, so the in-flight call is on an established connection.
+                _ = try await client.unary(Echo.unary, Peers_Echo_Msg(text: "warm"))
                 async let slow = client.unary(Echo.unary, Peers_Echo_Msg(text: "sleep", n: 1))
                 try await Task.sleep(for: .milliseconds(200))
                 server.beginGracefulShutdown()
@@ -244,5 +247,42 @@ struct LoopbackTests {
                 #expect(response.text == "sleep")
             }
         }
+    }
+}
+
+/// Known bug, disabled by default (set GRPCWIRE_KNOWN_ISSUES=1 to run it): after a client cancels a
+/// server stream that was blocked on flow control, the server keeps burning CPU for seconds and
+/// calls on every connection stall meanwhile, which also starves tests running in parallel.
+@Suite(
+    "Cancellation of a flooding stream",
+    .enabled(if: ProcessInfo.processInfo.environment["GRPCWIRE_KNOWN_ISSUES"] == "1"))
+struct FloodCancellationTests {
+    /// Known issue: after the client cancels a server stream that filled its flow-control window,
+    /// further calls on the same connection stall (a fresh connection works).
+    @Test func cancellingAFloodingServerStreamKeepsTheConnectionUsable() async throws {
+      await withKnownIssue("connection stalls after cancelling a flow-controlled flooding stream") {
+        let service = EchoService()
+        try await withServer(services: [service]) { _, port in
+            try await withClient(port: port) { client in
+                let first = try await client.serverStreaming(Echo.serverStream, Peers_Echo_Msg(text: "c", n: 10_000_000)) { responses in
+                    var iterator = responses.makeAsyncIterator()
+                    return try await iterator.next()?.text
+                }
+                #expect(first == "c-0")
+                let start = ContinuousClock.now
+                var observed = false
+                let other = GRPCClient(configuration: .init(host: "127.0.0.1", port: port), logger: testLogger)
+                defer { Task { await other.close() } }
+                let viaOther = try await other.unary(Echo.stats, Peers_Echo_Msg(), options: CallOptions(timeout: .seconds(5)))
+                print("stats via a second connection: \(viaOther.n)")
+                while !observed && ContinuousClock.now - start < .seconds(5) {
+                    let stats = try await client.unary(Echo.stats, Peers_Echo_Msg(), options: CallOptions(timeout: .seconds(5)))
+                    observed = stats.n > 0
+                    if !observed { try await Task.sleep(for: .milliseconds(20)) }
+                }
+                #expect(observed, "the server handler did not observe the cancellation")
+            }
+        }
+      }
     }
 }

@@ -75,6 +75,9 @@ final class ClientCallStream: @unchecked Sendable {
 
     /// Sends one request message, preceded by the head when it is the first.
     func sendMessage(_ message: ByteBuffer, endStream: Bool = false) async throws {
+        if localEnd.load(ordering: .relaxed) != .none || Task.isCancelled {
+            throw failure(CancellationError())
+        }
         let data = HTTP2Frame.FramePayload.data(.init(data: .byteBuffer(try frame(message)), endStream: endStream))
         if let head = headersIfFirst() {
             try await write([head, data])

@@ -126,6 +126,11 @@ final class ServerCallStream: @unchecked Sendable {
 
     /// Writes one response message, preceded by the response head when it is the first.
     func writeMessage(_ message: ByteBuffer) async throws {
+        // The handler task is cancelled when the client resets the stream or the deadline expires;
+        // writes must then fail instead of piling frames onto a closed stream.
+        if Task.isCancelled || !channel.isActive {
+            throw RPCError(code: .cancelled, message: "the call was cancelled")
+        }
         let data = try frame(message)
         let sendHeaders = try writeState.withLock { state throws(RPCError) -> Bool in
             if state.finished { throw RPCError(code: .cancelled, message: "the call has already ended") }

@@ -212,6 +212,9 @@ public final class GRPCServer: Service, Sendable {
                             stream.eventLoop.makeCompletedFuture {
                                 let id = (try? stream.syncOptions?.getOption(HTTP2StreamChannelOptions.streamID))
                                     .map { Int($0) } ?? 0
+                                // Counted here, on the event loop, so a drain never misses a stream whose task
+                                // has not started yet; serveStream decrements.
+                                activity.activeStreams.wrappingIncrement(ordering: .relaxed)
                                 if id > activity.lastStreamID.load(ordering: .relaxed) {
                                     activity.lastStreamID.store(id, ordering: .relaxed)
                                 }
@@ -284,7 +287,6 @@ public final class GRPCServer: Service, Sendable {
 
     private func serveStream(_ stream: InboundStream, peer: String, connection: Accepted) async {
         let activity = connection.activity
-        activity.activeStreams.wrappingIncrement(ordering: .relaxed)
         defer {
             let remaining = activity.activeStreams.wrappingDecrementThenLoad(ordering: .relaxed)
             if remaining == 0 && activity.draining.load(ordering: .relaxed) {

@@ -21,9 +21,13 @@ else:
 st = rpc.EchoStub(ch)
 failed = 0
 
+ONLY = set(filter(None, os.environ.get("GRPCWIRE_ORACLE_CASES", "").split(",")))
+
 def case(name):
     def wrap(f):
         global failed
+        if ONLY and name not in ONLY:
+            return f
         try:
             f()
             print(f"OK {name}", flush=True)
@@ -98,18 +102,6 @@ def _():
     if time.time() - t0 > 5:
         raise AssertionError("deadline took too long")
 
-@case("cancellation")
-def _():
-    before = st.Stats(pb.Msg(), timeout=5).n
-    it = st.ServerStream(pb.Msg(text="c", n=10**7), timeout=30)
-    next(it)
-    it.cancel()
-    for _ in range(200):
-        if st.Stats(pb.Msg(), timeout=5).n > before:
-            return
-        time.sleep(0.02)
-    raise AssertionError("server did not observe the cancellation")
-
 @case("compression_gzip")
 def _():
     r, call = st.Unary.with_call(pb.Msg(text="z" * 10000), compression=grpc.Compression.Gzip,
@@ -134,5 +126,17 @@ def _():
     w = h.Watch(health_pb2.HealthCheckRequest(service=""), timeout=5)
     eq(next(w).status, health_pb2.HealthCheckResponse.SERVING)
     w.cancel()
+
+@case("cancellation")
+def _():
+    before = st.Stats(pb.Msg(), timeout=5).n
+    it = st.ServerStream(pb.Msg(text="c", n=10**7), timeout=30)
+    next(it)
+    it.cancel()
+    for _ in range(200):
+        if st.Stats(pb.Msg(), timeout=5).n > before:
+            return
+        time.sleep(0.02)
+    raise AssertionError("server did not observe the cancellation")
 
 sys.exit(1 if failed else 0)
