@@ -81,7 +81,8 @@ import Testing
             #expect(await status { try await c.client.approve(a.id, version: pending) } == 404) // no such connection
 
             let connected = try await b.client.approve(a.id, version: pending)
-            #expect(try await aInbox.take { $0.type == .connection && $0.connection.status == .connected }.receiverID == b.id)
+            let approved = try await aInbox.take { $0.type == .connection && $0.connection.status == .connected }
+            #expect(approved.senderID == b.id && approved.receiverID == a.id) // sender = the actor
             _ = try await bInbox.take { $0.type == .connection && $0.connection.status == .connected }
             #expect(await status { try await a.client.removeConnection(b.id, version: pending) } == 409) // stale version
             let removed = try await a.client.removeConnection(b.id, version: connected)

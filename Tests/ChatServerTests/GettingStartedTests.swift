@@ -13,7 +13,7 @@ import Testing
 
             let bob = ChatClient(host: "127.0.0.1", port: port)
             try await bob.register(RegistrationRequest(
-                userName: "bobby", password: "battery-staple", displayName: "Bob",
+                userName: "bobby", password: "battery-staple", displayName: "Bobby",
                 phone: "0888654321", email: "bob@example.com"))
             let bobSession = try await bob.logIn(userName: "bobby", password: "battery-staple")
 

@@ -41,7 +41,7 @@ public final class PrometheusMetrics: MetricsFactory, Sendable {
 
     private static func render(_ dimensions: [(String, String)]) -> String {
         guard !dimensions.isEmpty else { return "" }
-        let body = dimensions.map { key, value in
+        let body = dimensions.map { key, value -> String in
             let escaped = value.replacing("\\", with: "\\\\").replacing("\"", with: "\\\"").replacing("\n", with: "\\n")
             return "\(sanitize(key))=\"\(escaped)\""
         }.joined(separator: ",")

@@ -5,6 +5,7 @@ import Hummingbird
 import HummingbirdWebSocket
 import Logging
 import NIOCore
+import ServiceLifecycle
 import SwiftProtobuf
 
 /// The real-time API over WebSocket at `/api/realtime`.
@@ -47,6 +48,17 @@ struct WebSocketEndpoint {
             return
         }
         defer { services.registry.remove(session) }
+        // On graceful shutdown the outbound queue is finished: the writer closes the socket with
+        // "going away" after flushing what is queued, and the client reconnects elsewhere.
+        try await withGracefulShutdownHandler {
+            try await serve(inbound: inbound, outbound: outbound, frames: frames, sink: sink, session: session, binary: binary, logger: logger)
+        } onGracefulShutdown: {
+            sink.finish()
+        }
+    }
+
+    private func serve(inbound: WebSocketInboundStream, outbound: WebSocketOutboundWriter, frames: AsyncStream<Chatwire_ServerFrame>,
+                       sink: AsyncStream<Chatwire_ServerFrame>.Continuation, session: ClientSession, binary: Bool, logger: Logger) async throws {
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask {
                 for await frame in frames {

@@ -206,6 +206,7 @@ async function selfTest() {
   } catch (e) {
     out.textContent = "SELFTEST FAIL after " + steps.join(",") + ": " + e.message;
   }
+  console.log(out.textContent);
 }
 if (new URLSearchParams(location.search).get("selftest") === "1") selfTest();
 </script>
