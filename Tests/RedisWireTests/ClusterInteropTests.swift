@@ -69,6 +69,44 @@ struct ClusterInteropTests {
         }
     }
 
+    @Test func shardedPubSubRoutesBySlot() async throws {
+        let p = PeerEnvironment.prefix()
+        _ = try await Self.withCluster { cluster in
+            // Two shard channels on different masters.
+            let shards = try await cluster.shards()
+            var channels: [String] = []
+            var owners: Set<RedisNodeAddress> = []
+            var i = 0
+            while channels.count < 2 && i < 1000 {
+                let name = p + "sch\(i)"
+                let slot = RedisHashSlot.slot(for: name)
+                if let owner = shards.first(where: { $0.slots.contains { $0.contains(slot) } })?.master, !owners.contains(owner) {
+                    owners.insert(owner)
+                    channels.append(name)
+                }
+                i += 1
+            }
+            try #require(channels.count == 2)
+            try await cluster.subscribe(to: channels, kind: .shardChannel) { messages in
+                for c in channels {
+                    let receivers = try await cluster.spublish("to-\(c)", to: c)
+                    #expect(receivers == 1)
+                }
+                var it = messages.makeAsyncIterator()
+                var got: Set<String> = []
+                for _ in 0..<2 { if let m = try await it.next() { got.insert(m.channel + "=" + m.string) } }
+                #expect(got == Set(channels.map { "\($0)=to-\($0)" }))
+            }
+            try await cluster.subscribe(to: [p + "broadcast"]) { messages in
+                let receivers = try await cluster.publish("all", to: p + "broadcast")
+                #expect(receivers == 1)
+                var it = messages.makeAsyncIterator()
+                let text = try await it.next()?.string
+                #expect(text == "all")
+            }
+        }
+    }
+
     @Test func readsFromReplicas() async throws {
         let p = PeerEnvironment.prefix()
         _ = try await Self.withCluster(readFromReplicas: true) { cluster in

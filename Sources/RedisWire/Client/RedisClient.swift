@@ -199,18 +199,6 @@ public final class RedisClient: Service, RedisCommandExecutor, Sendable {
             throw error
         }
     }
-
-    /// `PUBLISH channel message`; returns how many subscribers received it.
-    @discardableResult
-    public func publish(_ message: some RedisArgumentConvertible, to channel: String) async throws -> Int {
-        try await send(RedisCommand("PUBLISH", [.string(channel), message.redisArgument]), as: Int.self)
-    }
-
-    /// `SPUBLISH shardchannel message`; returns how many subscribers received it.
-    @discardableResult
-    public func spublish(_ message: some RedisArgumentConvertible, to channel: String) async throws -> Int {
-        try await send(RedisCommand("SPUBLISH", [.string(channel), message.redisArgument], keyIndices: [0]), as: Int.self)
-    }
 }
 
 extension RedisConnection: PooledConnection {}

@@ -21,4 +21,16 @@ extension RedisCommandExecutor {
     public func send<T: RESPValueDecodable>(_ command: RedisCommand, as type: T.Type) async throws -> T {
         try T(fromRESP: try await send(command))
     }
+
+    /// `PUBLISH channel message`; returns how many subscribers received it.
+    @discardableResult
+    public func publish(_ message: some RedisArgumentConvertible, to channel: String) async throws -> Int {
+        try await send(RedisCommand("PUBLISH", [.string(channel), message.redisArgument]), as: Int.self)
+    }
+
+    /// `SPUBLISH shardchannel message`; returns how many subscribers received it.
+    @discardableResult
+    public func spublish(_ message: some RedisArgumentConvertible, to channel: String) async throws -> Int {
+        try await send(RedisCommand("SPUBLISH", [.string(channel), message.redisArgument], keyIndices: [0]), as: Int.self)
+    }
 }

@@ -66,6 +66,9 @@ public final class RedisClusterClient: Service, RedisCommandExecutor, Sendable {
     private let refreshRequests: AsyncStream<Void>
     private let refreshContinuation: AsyncStream<Void>.Continuation
     private let refreshCount = Mutex(0)
+    private let subscriptionManagers = Mutex<[RedisNodeAddress: RedisSubscriptionManager]>([:])
+    private let newManagers: AsyncStream<RedisSubscriptionManager>
+    private let newManagersContinuation: AsyncStream<RedisSubscriptionManager>.Continuation
 
     /// Creates a cluster client; the slot map is read on first use.
     public init(configuration: RedisClusterConfiguration, logger: Logger,
@@ -75,6 +78,7 @@ public final class RedisClusterClient: Service, RedisCommandExecutor, Sendable {
         self.eventLoopGroup = eventLoopGroup
         (newPools, newPoolsContinuation) = AsyncStream.makeStream(of: ConnectionPool<RedisConnection>.self)
         (refreshRequests, refreshContinuation) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
+        (newManagers, newManagersContinuation) = AsyncStream.makeStream(of: RedisSubscriptionManager.self)
     }
 
     /// Runs node pools, periodic topology refresh and refresh-on-redirect until cancelled or
@@ -84,6 +88,11 @@ public final class RedisClusterClient: Service, RedisCommandExecutor, Sendable {
             group.addTask {
                 await withTaskGroup(of: Void.self) { pools in
                     for await pool in self.newPools { pools.addTask { await pool.run() } }
+                }
+            }
+            group.addTask {
+                await withTaskGroup(of: Void.self) { managers in
+                    for await manager in self.newManagers { managers.addTask { await manager.run() } }
                 }
             }
             group.addTask {
@@ -102,8 +111,15 @@ public final class RedisClusterClient: Service, RedisCommandExecutor, Sendable {
             try? await gracefulShutdown()
             newPoolsContinuation.finish()
             refreshContinuation.finish()
+            newManagersContinuation.finish()
             group.cancelAll()
         }
+        let managers = subscriptionManagers.withLock { m in
+            let all = Array(m.values)
+            m = [:]
+            return all
+        }
+        for manager in managers { await manager.shutdown() }
         let all = pools.withLock { p in
             let all = Array(p.values)
             p = [:]
@@ -368,6 +384,57 @@ public final class RedisClusterClient: Service, RedisCommandExecutor, Sendable {
             for try await part in group { for (i, r) in part { results[i] = r } }
         }
         return results.map { $0! }
+    }
+
+    private func subscriptionManager(for address: RedisNodeAddress) -> RedisSubscriptionManager {
+        subscriptionManagers.withLock { managers in
+            if let m = managers[address] { return m }
+            var nodeConfig = configuration.connection
+            nodeConfig.transport.endpoint = .tcp(host: address.host, port: address.port)
+            let config = nodeConfig
+            let logger = self.logger
+            let group = self.eventLoopGroup
+            let manager = RedisSubscriptionManager(logger: logger, backoff: configuration.retryBackoff) { onPush in
+                try await RedisConnection.connect(configuration: config, logger: logger, eventLoopGroup: group, onPush: onPush)
+            }
+            managers[address] = manager
+            newManagersContinuation.yield(manager)
+            return manager
+        }
+    }
+
+    /// Subscribes for the duration of `body`. Shard channels (`SSUBSCRIBE`) are subscribed on
+    /// the master that owns each channel's slot; channels and patterns on one master (cluster
+    /// pub/sub is broadcast to every node). Subscriptions to one node share one connection and
+    /// are restored after it is lost.
+    public func subscribe<T>(to names: [String], kind: RedisSubscriptionKind = .channel,
+                             _ body: (RedisSubscription) async throws -> T) async throws -> T {
+        let (stream, continuation) = AsyncThrowingStream.makeStream(of: RedisPubSubMessage.self, throwing: (any Error).self)
+        var byNode: [RedisNodeAddress: [String]] = [:]
+        for name in names {
+            let slot = kind == .shardChannel ? RedisHashSlot.slot(for: name) : nil
+            let address = try await target(slot: slot, readOnly: false)
+            byNode[address, default: []].append(name)
+        }
+        var registered: [(RedisSubscriptionManager, UInt64, [SubscriptionRouter.Key])] = []
+        func unsubscribeAll() async {
+            for (manager, id, keys) in registered { await manager.unsubscribe(id, keys: keys) }
+            continuation.finish()
+        }
+        do {
+            for (address, group) in byNode {
+                let manager = subscriptionManager(for: address)
+                let keys = group.map { SubscriptionRouter.Key(kind: kind, name: $0) }
+                let id = try await manager.subscribe(keys, continuation: continuation)
+                registered.append((manager, id, keys))
+            }
+            let result = try await body(RedisSubscription(stream: stream))
+            await unsubscribeAll()
+            return result
+        } catch {
+            await unsubscribeAll()
+            throw error
+        }
     }
 
     /// Sends a command to every master (e.g. `SCRIPT LOAD`, `FLUSHDB` on a test cluster).
