@@ -94,7 +94,7 @@ import WireCore
                        "-keyout", dir.appendingPathComponent("k.pem").path, "-out", dir.appendingPathComponent("ca.pem").path]
         p.standardError = FileHandle.nullDevice
         try p.run()
-        p.waitUntilExit()
+        while p.isRunning { try await Task.sleep(for: .milliseconds(50)) }
         var c = PeerEnvironment.config(user: "ssl_user", password: "sslpass", tlsMode: .verifyCA)
         c.tls.trustRoots = .file(dir.appendingPathComponent("ca.pem").path)
         do {

@@ -156,7 +156,7 @@ import WireCore
                 p.executableURL = URL(fileURLWithPath: "/bin/bash")
                 p.arguments = ["\(root)/scripts/pg-private.sh", "restart"]
                 try p.run()
-                p.waitUntilExit()
+                while p.isRunning { try await Task.sleep(for: .milliseconds(50)) }
                 #expect(p.terminationStatus == 0)
                 // Give the pool time to recover, then stop the workers.
                 try await Task.sleep(for: .seconds(3))
