@@ -84,7 +84,7 @@ let package = Package(
         ),
         .testTarget(
             name: "CQLClientTests",
-            dependencies: ["CQLClient"],
+            dependencies: ["CQLClient", "WireCore"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

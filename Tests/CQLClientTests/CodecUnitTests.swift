@@ -1,5 +1,6 @@
 import NIOCore
 import Testing
+import WireCore
 @testable import CQLClient
 
 /// Byte-level unit tests: no network, no peers.
@@ -53,10 +54,11 @@ struct CodecUnitTests {
         var ids = Set<Int16>()
         while let id = pool.acquire() { ids.insert(id) }
         #expect(ids.count == 32768 && pool.inFlight == 32768)
-        #expect(pool.release(100))
-        #expect(!pool.release(100))
-        #expect(pool.acquire() == 100)
-        #expect(!pool.release(-1))
+        let released = pool.release(100)
+        let releasedTwice = pool.release(100)
+        let reacquired = pool.acquire()
+        let negative = pool.release(-1)
+        #expect(released && !releasedTwice && reacquired == 100 && !negative)
     }
 
     @Test("handshake: v5 rejected -> retry v4; compression chosen from SUPPORTED; auth; USE and REGISTER")
