@@ -166,7 +166,7 @@ let package = Package(
         ),
         .testTarget(
             name: "CQLClientTests",
-            dependencies: ["CQLClient"],
+            dependencies: ["CQLClient", "WireCore"],
             swiftSettings: swiftSettings
         ),
         .target(

@@ -355,8 +355,11 @@ struct GoldenVectorTests {
     func murmur3MatchesDriver() throws {
         guard let vectors = try Self.vectors() else { return }
         for vector in vectors["murmur3"] as! [[String: Any]] {
-            #expect(String(CQLTokenRing.token(forKey: bytes(hex: vector["key_hex"] as! String))) == vector["token"] as? String,
-                    "\(vector["key_hex"]!)")
+            let key = bytes(hex: vector["key_hex"] as! String)
+            // Cassandra's Murmur3Partitioner.getToken maps the empty key to the minimum token; the
+            // driver's raw murmur3() returns the bare hash (0) for it
+            let expected = key.isEmpty ? String(Int64.min) : vector["token"] as? String
+            #expect(String(CQLTokenRing.token(forKey: key)) == expected, "\(vector["key_hex"]!)")
         }
     }
 }
