@@ -6,7 +6,9 @@
 #   scripts/peers.sh stop    # stop everything started here
 #   scripts/peers.sh status
 #
-# Ports: PostgreSQL 55432, Redis 16379 (TLS 16380), Tansu 19092, noida-db 19093.
+# Ports: PostgreSQL 55432 (private restartable one 55533), Redis 16379 (TLS 16380, Unix socket),
+# Redis cluster 17000-17005, Redis sentinel 16400/16401 + 26379-26381, Tansu 19092, noida-db 19093,
+# CQL test node 19042.
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 VENV="$ROOT/.venv"
@@ -94,6 +96,7 @@ start_redis() {
   mkdir -p "$dir"
   redis-server --bind 127.0.0.1 --port $REDIS_PORT --daemonize no --save "" --appendonly no \
     --enable-debug-command local --dir "$dir" --logfile "$dir/redis.log" \
+    --unixsocket "$dir/redis.sock" --unixsocketperm 777 \
     --tls-port $REDIS_TLS_PORT --tls-cert-file "$STATE/certs/server.crt" --tls-key-file "$STATE/certs/server.key" \
     --tls-ca-cert-file "$STATE/certs/ca.crt" --tls-auth-clients optional \
     --user default on nopass '~*' '&*' '+@all' --user swift on '>swiftpass' '~*' '&*' '+@all' \
@@ -136,6 +139,7 @@ start_noida() {
 
 write_env() {
   mkdir -p "$(dirname "$ENVFILE")"
+  local extra="$1"
   cat > "$ENVFILE" <<ENV
 export WIRESTACK_ROOT='$ROOT'
 export WIRESTACK_PY='$VENV/bin/python'
@@ -154,6 +158,10 @@ export WIRESTACK_KAFKA_TANSU=127.0.0.1:$TANSU_PORT
 export WIRESTACK_KAFKA_NOIDA=127.0.0.1:$NOIDA_PORT
 export WIRESTACK_TANSU_BIN='$(tansu_bin)'
 export WIRESTACK_NOIDA_BIN='$VENV/bin/noida-db'
+export WIRESTACK_REDIS_UNIX='$STATE/redis/redis.sock'
+export WIRESTACK_PG_PRIVATE_PORT=55533
+export WIRESTACK_CHROMIUM='$(command -v chromium || true)'
+$extra
 ENV
   log "addresses written to $ENVFILE"
 }
@@ -178,8 +186,22 @@ case "${1:-}" in
     mkdir -p "$STATE"; chmod 755 "$STATE"
     make_certs
     start_pg; start_redis; start_tansu; start_noida
-    write_env ;;
-  stop) stop_all ;;
+    # Written to a file, not captured with $(...): servers started here keep the output open.
+    {
+      bash "$ROOT/scripts/pg-private.sh" start
+      bash "$ROOT/scripts/redis-cluster.sh" start
+      bash "$ROOT/scripts/redis-sentinel.sh" stop >/dev/null 2>&1 || true
+      bash "$ROOT/scripts/redis-sentinel.sh" start
+      bash "$ROOT/scripts/cql-node/start.sh" "$VENV/bin/python" "$STATE/cql"
+      echo "export WIRESTACK_GOCQL_BIN='$(bash "$ROOT/scripts/oracles/cql/gocql/build.sh" "$STATE/gocql/gocql-chat")'"
+    } > "$STATE/extra.env"
+    write_env "$(cat "$STATE/extra.env")" ;;
+  stop)
+    bash "$ROOT/scripts/cql-node/stop.sh" "$STATE/cql" >/dev/null 2>&1 || true
+    bash "$ROOT/scripts/redis-sentinel.sh" stop >/dev/null 2>&1 || true
+    bash "$ROOT/scripts/redis-cluster.sh" stop >/dev/null 2>&1 || true
+    bash "$ROOT/scripts/pg-private.sh" stop >/dev/null 2>&1 || true
+    stop_all ;;
   status)
     for f in "$STATE"/*/*.pid; do [ -f "$f" ] && { alive "$f" && echo "up   $f" || echo "down $f"; }; done
     runuser -u postgres -- /usr/lib/postgresql/15/bin/pg_ctl -D "$STATE/pg/data" status 2>/dev/null | head -1 ;;
