@@ -219,11 +219,12 @@ extension ByteBuffer {
     }
 
     mutating func readCQLConsistency(field: @autoclosure () -> String = "consistency") throws(WireDecodingError) -> CQLConsistency {
-        let raw = try self.readCheckedInteger(as: UInt16.self, field: field())
+        var copy = self
+        let raw = try copy.readCheckedInteger(as: UInt16.self, field: field())
         guard let level = CQLConsistency(rawValue: raw) else {
-            self.moveReaderIndex(forwardBy: -2)
             throw .invalidValue(field: field(), reason: "unknown consistency 0x\(String(raw, radix: 16))")
         }
+        self = copy
         return level
     }
 }
