@@ -48,6 +48,11 @@ final class ClientCallStream: @unchecked Sendable {
         self.maxSendMessageSize = maxSendMessageSize
     }
 
+    deinit {
+        // NIO traps when an outbound writer is deinitialised unfinished (a call abandoned early).
+        outbound.finish()
+    }
+
     // MARK: sending
 
     private func frame(_ message: ByteBuffer) throws(RPCError) -> ByteBuffer {
