@@ -46,6 +46,7 @@ let package = Package(
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Atomics", package: "swift-atomics"),
+                .product(name: "Crypto", package: "swift-crypto"),
                 "CWireCRC", "CZlib", "CLZ4", "CSnappy", "CZstd",
             ],
             swiftSettings: swiftSettings
