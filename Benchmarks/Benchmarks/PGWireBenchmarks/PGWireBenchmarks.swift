@@ -6,6 +6,7 @@ import NIOPosix
 import PGWire
 import PostgresNIO
 
+
 // PGWire against postgres-nio (the Swift anchor), same server, same run. Names are referenced by
 // Benchmarks/Report/pgwire.json; pgbench numbers come from Benchmarks/Anchors/pgbench.sh.
 // Needs WIRESTACK_PG_HOST/PORT (scripts/peers.sh) and the `pgwire_bench` database that
@@ -73,6 +74,39 @@ let benchmarks: @Sendable () -> Void = {
         try await conn.close()
     }
 
+    // 1b. The same with the calling task on the connection's event loop (a task executor
+    // preference): no thread hop per query, the way pgbench's single thread works. Both clients.
+    Benchmark("PGWire point select 1 conn, event-loop executor", configuration: configuration) { benchmark in
+        let conn = try await pgwire()
+        let stmt = try await conn.prepare("SELECT abalance FROM pgbench_accounts WHERE aid = $1")
+        try await withTaskExecutorPreference(conn.taskExecutor) {
+            var aid: Int32 = 1
+            benchmark.startMeasurement()
+            for _ in benchmark.scaledIterations {
+                var b = PGWire.PostgresBindings()
+                b.append(aid)
+                aid = aid % 100_000 + 1
+                blackHole(try await conn.execute(stmt, b).rows[0].decode(column: 0, as: Int32.self))
+            }
+            benchmark.stopMeasurement()
+        }
+        await conn.close()
+    }
+    Benchmark("postgres-nio point select 1 conn, event-loop executor", configuration: configuration) { benchmark in
+        let conn = try await nio()
+        try await withTaskExecutorPreference(EventLoopTaskExecutor(conn.eventLoop)) {
+            var aid: Int32 = 1
+            benchmark.startMeasurement()
+            for _ in benchmark.scaledIterations {
+                let rows = try await conn.execute(PointSelect(aid: aid), logger: logger)
+                aid = aid % 100_000 + 1
+                for try await v in rows { blackHole(v) }
+            }
+            benchmark.stopMeasurement()
+        }
+        try await conn.close()
+    }
+
     // 2. Prepared point select, 16 connections (one iteration = 1,024 queries).
     Benchmark("PGWire point select 16 conns", configuration: slow) { benchmark in
         var conns: [PGWire.PostgresConnection] = []
@@ -88,6 +122,33 @@ let benchmarks: @Sendable () -> Void = {
             try await withThrowingTaskGroup(of: Void.self) { group in
                 for (i, (c, s)) in pairs.enumerated() {
                     group.addTask {
+                        for q in 0..<(concurrentQueries / 16) {
+                            var b = PGWire.PostgresBindings()
+                            b.append(Int32((i * 6151 + q * 97) % 100_000 + 1))
+                            blackHole(try await c.execute(s, b).rows.count)
+                        }
+                    }
+                }
+                try await group.waitForAll()
+            }
+        }
+        benchmark.stopMeasurement()
+        for c in conns { await c.close() }
+    }
+    Benchmark("PGWire point select 16 conns, event-loop executor", configuration: slow) { benchmark in
+        var conns: [PGWire.PostgresConnection] = []
+        var stmts: [PGWire.PostgresPreparedStatement] = []
+        for _ in 0..<16 {
+            let c = try await pgwire()
+            conns.append(c)
+            stmts.append(try await c.prepare("SELECT abalance FROM pgbench_accounts WHERE aid = $1"))
+        }
+        let pairs = Array(zip(conns, stmts))
+        benchmark.startMeasurement()
+        for _ in benchmark.scaledIterations {
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for (i, (c, s)) in pairs.enumerated() {
+                    group.addTask(executorPreference: c.taskExecutor) {
                         for q in 0..<(concurrentQueries / 16) {
                             var b = PGWire.PostgresBindings()
                             b.append(Int32((i * 6151 + q * 97) % 100_000 + 1))
