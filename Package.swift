@@ -61,7 +61,7 @@ let package = Package(
     targets: [
         .target(
             name: "WireCore",
-            dependencies: [nioCore, nioPosix, nioSSL, logging, atomics, "CWireCRC", "CZlib", "CLZ4", "CSnappy", "CZstd"],
+            dependencies: [nioCore, nioPosix, nioSSL, logging, atomics, crypto, "CWireCRC", "CZlib", "CLZ4", "CSnappy", "CZstd"],
             swiftSettings: swiftSettings
         ),
         .target(name: "CWireCRC"),
