@@ -212,8 +212,7 @@ extension CassandraSession {
     private func runSpeculatively<T: Sendable>(plan: [CQLHost], policy: CQLSpeculativeExecutionPolicy, consistency: CQLConsistency,
                                                isIdempotent: Bool,
                                                _ body: @escaping @Sendable (CQLConnection, CQLConsistency) async throws -> T) async throws -> T {
-        enum Outcome: Sendable { case answer(T), failed(any Error), delayElapsed }
-        return try await withThrowingTaskGroup(of: Outcome.self) { group in
+        try await withThrowingTaskGroup(of: SpeculativeOutcome<T>.self) { group in
             let executions = min(policy.maxExecutions + 1, plan.count)
             var started = 0
             var running = 0
@@ -307,4 +306,11 @@ extension CassandraSession {
         }
         throw CQLConnectionError.noHostAvailable(errors)
     }
+}
+
+/// What one child of a speculative run reports.
+enum SpeculativeOutcome<T: Sendable>: Sendable {
+    case answer(T)
+    case failed(any Error)
+    case delayElapsed
 }
