@@ -260,6 +260,35 @@ struct SessionTests {
         }
     }
 
+    @Test("topology and status events arrive on the events AsyncSequence; the session re-reads its hosts on topology changes")
+    func topologyEvents() async throws {
+        _ = try await withTestNode(["--nodes", "3"]) { node, _ in
+            try await CassandraSession.withSession(configuration: sessionConfiguration(node), logger: testLogger()) { session in
+                #expect(session.hosts.count == 3)
+                let events = session.events()
+                let third = "127.0.0.3"
+                try await node.hook(#"WIRESTACK EVENT {"type": "STATUS_CHANGE", "change": "DOWN", "addr": "\#(third)"}"#)
+                try await node.hook(#"WIRESTACK EVENT {"type": "TOPOLOGY_CHANGE", "change": "REMOVED_NODE", "addr": "\#(third)"}"#)
+                var received: [String] = []
+                for await event in events {
+                    switch event {
+                    case .statusChange(let change, let address): received.append("status \(change) \(address.address)")
+                    case .topologyChange(let change, let address): received.append("topology \(change) \(address.address)")
+                    case .schemaChange: break
+                    }
+                    if received.count == 2 { break }
+                }
+                #expect(received == ["status DOWN \(third)", "topology REMOVED_NODE \(third)"])
+                // the refresh runs in the background after the event: wait for it (bounded)
+                for _ in 0..<200 where session.hosts.count != 2 { try await Task.sleep(for: .milliseconds(50)) }
+                #expect(Set(session.hosts.map(\.address)) == ["127.0.0.1", "127.0.0.2"])
+                try await node.hook(#"WIRESTACK EVENT {"type": "TOPOLOGY_CHANGE", "change": "NEW_NODE", "addr": "\#(third)"}"#)
+                for _ in 0..<200 where session.hosts.count != 3 { try await Task.sleep(for: .milliseconds(50)) }
+                #expect(Set(session.hosts.map(\.address)) == ["127.0.0.1", "127.0.0.2", third])
+            }
+        }
+    }
+
     @Test("request timeout and typed errors with extra fields")
     func errors() async throws {
         _ = try await withTestNode { node, _ in

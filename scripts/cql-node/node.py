@@ -23,6 +23,9 @@ data requests -- QUERY/EXECUTE/BATCH other than system tables and hooks -- of th
   WIRESTACK STATS   -> rows (node text, requests int, consistency int): data requests received per
                        address and the consistency of the latest one
   WIRESTACK RESET   -> clears faults and counters
+  WIRESTACK EVENT {"type": "TOPOLOGY_CHANGE"|"STATUS_CHANGE", "change": "REMOVED_NODE"|"NEW_NODE"|"UP"|"DOWN", "addr": "127.0.0.3"}
+                    -> sends that EVENT to every connection REGISTERed for it; REMOVED_NODE / NEW_NODE
+                       also hide / show the address in system.peers(_v2)
 """
 import argparse, asyncio, datetime, hashlib, io, json, os, ssl, struct, subprocess, sys, uuid
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "oracles", "cql"))
@@ -57,6 +60,7 @@ CONNECTIONS = set()
 SCHEMA_V = uuid.UUID("e84b6a60-24cf-30ca-9b58-452d92911703")
 FAULTS = {}   # address -> list of fault dicts (applied in order, each `count` times)
 STATS = {}    # address -> [data requests received, consistency of the latest]
+HIDDEN = set()  # addresses left out of system.peers(_v2) (WIRESTACK EVENT ... REMOVED_NODE)
 
 
 def log(s):
@@ -102,10 +106,12 @@ def system_query(addr, ql, V):
                str(V), "org.apache.cassandra.dht.Murmur3Partitioner", "rack1", "4.1.3", addr, args.port, SCHEMA_V, [TOKENS[addr]]]
         return project(ql, "system", "local", LOCAL_COLS, [row], V)
     if " from system.peers_v2" in ql:
-        rows = [[a, 7000, args.datacenter, NODE_IDS[a], a, args.port, "rack1", "4.1.3", SCHEMA_V, [TOKENS[a]]] for a in ADDRS if a != addr]
+        rows = [[a, 7000, args.datacenter, NODE_IDS[a], a, args.port, "rack1", "4.1.3", SCHEMA_V, [TOKENS[a]]] for a in ADDRS
+                if a != addr and a not in HIDDEN]
         return project(ql, "system", "peers_v2", PEERS_V2_COLS, rows, V)
     if " from system.peers" in ql:
-        rows = [[a, args.datacenter, NODE_IDS[a], "rack1", "4.1.3", a, SCHEMA_V, [TOKENS[a]]] for a in ADDRS if a != addr]
+        rows = [[a, args.datacenter, NODE_IDS[a], "rack1", "4.1.3", a, SCHEMA_V, [TOKENS[a]]] for a in ADDRS
+                if a != addr and a not in HIDDEN]
         return project(ql, "system", "peers", PEERS_COLS, rows, V)
     if "system_schema." in ql or "system_virtual_schema." in ql:
         tbl = ql.split("from", 1)[1].split()[0]
@@ -156,6 +162,14 @@ def hook_query(q, V):
         return W.body_result_rows("system", "wirestack_stats", STATS_COLS, rows, V)
     if cmd == "RESET":
         FAULTS.clear(); STATS.clear()
+        return W.body_result_void()
+    if cmd == "EVENT":
+        e = json.loads(rest)
+        if e["type"] == "TOPOLOGY_CHANGE" and e["change"] == "REMOVED_NODE": HIDDEN.add(e["addr"])
+        if e["type"] == "TOPOLOGY_CHANGE" and e["change"] == "NEW_NODE": HIDDEN.discard(e["addr"])
+        for c in list(CONNECTIONS):
+            try: c.node_event(e["type"], e["change"], e["addr"])
+            except Exception: pass
         return W.body_result_void()
     raise cqlparse.CQLSyntaxError(f"unknown hook {cmd}")
 
@@ -234,6 +248,10 @@ class Conn:
     def event(self, change, target, ks, name):
         if "SCHEMA_CHANGE" in self.events and self.version:
             self.send_frame(self.version, -1, W.OP["EVENT"], W.body_event("SCHEMA_CHANGE", change=change, target=target, ks=ks, name=name))
+
+    def node_event(self, kind, change, addr):
+        if kind in self.events and self.version:
+            self.send_frame(self.version, -1, W.OP["EVENT"], W.body_event(kind, change=change, addr=addr, port=args.port))
 
     def handle(self, V, flags, stream, op, body):
         f = io.BytesIO(body)

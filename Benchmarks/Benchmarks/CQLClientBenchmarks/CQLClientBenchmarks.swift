@@ -4,6 +4,10 @@
 //   swift run -c release --package-path Benchmarks CQLClientBenchmarks [--seconds 5] [--node host:port]
 //       [--python PATH] [--gocql PATH]
 //
+// Without --node it starts a private node (scripts/cql-node/node.py) with the Python from --python
+// or WIRESTACK_PY, so shared peers are not disturbed; without --gocql it builds the gocql anchor
+// with Benchmarks/Anchors/cql_gocql/build.sh.
+//
 // Measures, for each client on protocol v4 with one connection to the node:
 //   - prepared EXECUTE ops/s with 1 request in flight and with 64 in flight (one connection),
 //   - rows/s reading a 5000-row partition of a 20-column table in pages of 1000 (typed decode),
@@ -23,10 +27,6 @@ struct Options {
     var python = ProcessInfo.processInfo.environment["WIRESTACK_PY"] ?? "python3"
     var gocql: String?
     init() {
-        if let env = ProcessInfo.processInfo.environment["WIRESTACK_CQL_NODE"], let colon = env.lastIndex(of: ":"),
-           let port = Int(env[env.index(after: colon)...]) {
-            node = (String(env[..<colon]), port)
-        }
         var args = CommandLine.arguments.dropFirst()
         while let a = args.popFirst() {
             switch a {
@@ -107,7 +107,7 @@ final class PrivateNode: @unchecked Sendable {
 struct WideRow: Decodable {
     var pk: Int32, ck: Int32, c_text1: String, c_text2: String, c_big1: Int64, c_big2: Int64, c_int: Int32
     var c_double: Double, c_float: Float, c_bool: Bool, c_uuid: UUID, c_timeuuid: UUID, c_ts: Date, c_date: CQLDate
-    var c_blob: [UInt8], c_small: Int16, c_tiny: Int8, c_dec: CQLDecimal, c_inet: CQLInet, c_varint: CQLVarint
+    var c_blob: CQLBlob, c_small: Int16, c_tiny: Int8, c_dec: CQLDecimal, c_inet: CQLInet, c_varint: CQLVarint
 }
 
 func wideValues(_ ck: Int32) -> [CQLValue] {
@@ -195,9 +195,11 @@ struct CQLClientBenchmarks {
         }
         defer { privateNode?.stop() }
         let (host, port) = options.node!
-        let gocql: String? = try? await options.gocql ?? run("/bin/bash", [
-            root.appendingPathComponent("Benchmarks/Anchors/cql_gocql/build.sh").path,
-        ]).trimmingCharacters(in: .whitespacesAndNewlines)
+        var gocql = options.gocql
+        if gocql == nil {
+            gocql = try? await run("/bin/bash", [root.appendingPathComponent("Benchmarks/Anchors/cql_gocql/build.sh").path])
+                .trimmingCharacters(in: .whitespacesAndNewlines)
+        }
         let keyspace = "cqlbench_\(ProcessInfo.processInfo.processIdentifier)"
         let duration = options.seconds
 

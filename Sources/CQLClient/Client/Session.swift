@@ -32,6 +32,9 @@ public final class CassandraSession: Service, Sendable {
         var keyspace: String?
         var shutDown = false
         var version: CQLProtocolVersion?
+        /// A topology refresh is running / another one was asked for meanwhile.
+        var refreshing = false
+        var refreshAgain = false
     }
 
     public init(configuration: CassandraSessionConfiguration, logger: Logger) {
@@ -221,19 +224,46 @@ public final class CassandraSession: Service, Sendable {
         self.broadcaster.publish(event)
         switch event {
         case .topologyChange, .statusChange:
-            guard let control = self.state.withLock({ $0.control }), let first = self.configuration.contactPoints.first else { return }
-            Task {
-                do {
-                    try await self.refreshTopology(control: control, contactHost: control.host, contactPort: control.port)
-                } catch {
-                    self.logger.debug("topology refresh failed", metadata: ["error": "\(error)", "contact": "\(first.host)"])
-                }
-            }
+            self.scheduleTopologyRefresh()
         case .schemaChange(let change):
             // prepared ids survive schema changes; v5 metadata ids and UNPREPARED handling cover the
             // rest. Dropped tables / keyspaces invalidate their cached statements.
             if change.change == "DROPPED" {
                 self.preparedCache.withLock { $0.removeAll() }
+            }
+        }
+    }
+
+    /// Re-reads the topology after an event. Refreshes run one at a time; events that arrive
+    /// during a refresh cause exactly one more, so the last refresh always starts after the last event.
+    private func scheduleTopologyRefresh() {
+        let start = self.state.withLock { s -> Bool in
+            if s.refreshing {
+                s.refreshAgain = true
+                return false
+            }
+            s.refreshing = true
+            return true
+        }
+        guard start else { return }
+        Task {
+            repeat {
+                guard let control = self.state.withLock({ $0.control }) else {
+                    self.state.withLock { $0.refreshing = false; $0.refreshAgain = false }
+                    return
+                }
+                do {
+                    try await self.refreshTopology(control: control, contactHost: control.host, contactPort: control.port)
+                } catch {
+                    self.logger.debug("topology refresh failed", metadata: ["error": "\(error)", "control": "\(control.host)"])
+                }
+            } while self.state.withLock { s -> Bool in
+                if s.refreshAgain {
+                    s.refreshAgain = false
+                    return true
+                }
+                s.refreshing = false
+                return false
             }
         }
     }
