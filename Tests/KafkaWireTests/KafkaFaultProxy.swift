@@ -160,13 +160,13 @@ final class KafkaFaultProxy: @unchecked Sendable {
                 delay = proxy.responseDelay
             }
             let previous = tail ?? context.eventLoop.makeSucceededVoidFuture()
-            let (action, delay) = (action, delay)
+            let chosenAction = action, chosenDelay = delay
             tail = previous.flatMap {
-                let wait: EventLoopFuture<Void> = delay > .zero
-                    ? upstream.eventLoop.scheduleTask(in: delay) {}.futureResult
+                let wait: EventLoopFuture<Void> = chosenDelay > .zero
+                    ? upstream.eventLoop.scheduleTask(in: chosenDelay) {}.futureResult
                     : upstream.eventLoop.makeSucceededVoidFuture()
                 return wait.map {
-                    switch action {
+                    switch chosenAction {
                     case .forward:
                         client.writeAndFlush(frame, promise: nil)
                     case .dropConnection:

@@ -279,11 +279,22 @@ public final class KafkaConsumer: Service, Sendable {
                 await listener.onAssigned(Array(added).sorted())
             }
             owned = assigned
-            if membership.isCooperative && !revoked.isEmpty { continue }
+            // Cooperative protocol: having given partitions up, the member rejoins so they can be
+            // handed to others. It does so on its next heartbeat tick, not within microseconds of its
+            // own SyncGroup: the other members' SyncGroup answers for this generation must go out
+            // first. noida-db 0.2.3 otherwise leaves a follower's SyncGroup unanswered when the
+            // rejoin arrives right behind the leader's SyncGroup, and waits out the rebalance timeout
+            // for that follower (seen as a group balancing 10+ s late). Java and librdkafka rejoin
+            // on their next poll, which has the same effect.
+            var rejoinAfterTick = membership.isCooperative && !revoked.isEmpty
             // Heartbeat until a rebalance is needed.
             while !Task.isCancelled {
                 try? await Task.sleep(for: configuration.heartbeatInterval)
                 if Task.isCancelled { break }
+                if rejoinAfterTick {
+                    rejoinAfterTick = false
+                    break
+                }
                 do {
                     try await membership.heartbeat()
                 } catch is KafkaGroupRebalanceNeeded {
