@@ -26,6 +26,9 @@ let hummingbird: Target.Dependency = .product(name: "Hummingbird", package: "hum
 let hummingbirdWebSocket: Target.Dependency = .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket")
 let hummingbirdWSClient: Target.Dependency = .product(name: "HummingbirdWSClient", package: "hummingbird-websocket")
 let grdb: Target.Dependency = .product(name: "GRDB", package: "GRDB.swift")
+let tracing: Target.Dependency = .product(name: "Tracing", package: "swift-distributed-tracing")
+let metricsTestKit: Target.Dependency = .product(name: "MetricsTestKit", package: "swift-metrics")
+let inMemoryTracing: Target.Dependency = .product(name: "InMemoryTracing", package: "swift-distributed-tracing")
 
 let package = Package(
     name: "Wirestack",
@@ -57,6 +60,7 @@ let package = Package(
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
         .package(url: "https://github.com/hummingbird-project/hummingbird-websocket.git", from: "2.8.1"),
         .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.10.0"),
+        .package(url: "https://github.com/apple/swift-distributed-tracing.git", from: "1.7.3"),
     ],
     targets: [
         .target(
@@ -106,12 +110,12 @@ let package = Package(
         ),
         .target(
             name: "KafkaWire",
-            dependencies: ["WireCore", nioCore, nioPosix, nioSSL, logging, atomics, crypto, lifecycle],
+            dependencies: ["WireCore", nioCore, nioPosix, nioSSL, logging, atomics, crypto, lifecycle, metrics, tracing],
             swiftSettings: swiftSettings
         ),
         .testTarget(
             name: "KafkaWireTests",
-            dependencies: ["KafkaWire", nioCore, logging],
+            dependencies: ["KafkaWire", "WireCore", nioCore, nioPosix, logging, metrics, metricsTestKit, tracing, inMemoryTracing],
             swiftSettings: swiftSettings
         ),
         .target(
