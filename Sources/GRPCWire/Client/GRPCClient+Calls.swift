@@ -63,6 +63,8 @@ extension GRPCClient {
         let bytes = try serialize(descriptor, request)
         return try await perform(descriptor, options: options) { stream in
             try await stream.sendMessage(bytes, endStream: true)
+            // Known to be on the wire before `handle` runs, so a refused stream can be retried.
+            try await stream.sendHead()
             return try await handle(ResponseStream(stream: stream, deserialize: descriptor.deserializeResponse))
         }
     }
@@ -74,6 +76,7 @@ extension GRPCClient {
         requests: (RequestWriter<Request>) async throws -> Void
     ) async throws -> ClientResponse<Response> {
         try await perform(descriptor, options: options) { stream in
+            try await stream.sendHead()
             try await requests(RequestWriter(stream: stream, serialize: descriptor.serializeRequest))
             try await stream.finishSending()
             return try await Self.readSingleResponse(stream, descriptor.deserializeResponse)

@@ -17,7 +17,7 @@ final class ClientCallStream: @unchecked Sendable {
     }
 
     let channel: any Channel
-    private let outbound: NIOAsyncChannelOutboundWriter<HTTP2Frame.FramePayload>
+    private let writer: StreamFrameWriter
     private var inbound: NIOAsyncChannelInboundStream<HTTP2Frame.FramePayload>.AsyncIterator
     private var machine: ResponseStreamMachine
     private let requestHead: HPACKHeaders
@@ -25,6 +25,11 @@ final class ClientCallStream: @unchecked Sendable {
     private let maxSendMessageSize: Int
     private let headSent = ManagedAtomic(false)
     let localEnd = ManagedAtomic(LocalEnd.none)
+    /// HTTP/2 refused to open the stream because the server had already sent GOAWAY: the server
+    /// never saw this call, so it may be retried on a new connection (a transparent retry).
+    let refusedAfterGoAway = ManagedAtomic(false)
+    /// Completes when the request head has been written to the connection (fails when it was not).
+    private var headWritten: EventLoopFuture<Void>?
 
     private var head: ResponseHead?
     /// The trailers, once the call has ended.
@@ -34,23 +39,17 @@ final class ClientCallStream: @unchecked Sendable {
     init(
         channel: any Channel,
         inbound: NIOAsyncChannelInboundStream<HTTP2Frame.FramePayload>,
-        outbound: NIOAsyncChannelOutboundWriter<HTTP2Frame.FramePayload>,
         requestHead: RequestHead,
         maxReceiveMessageSize: Int,
         maxSendMessageSize: Int
     ) {
         self.channel = channel
-        self.outbound = outbound
+        self.writer = StreamFrameWriter(channel: channel)
         self.inbound = inbound.makeAsyncIterator()
         self.machine = ResponseStreamMachine(maxMessageSize: maxReceiveMessageSize)
         self.requestHead = requestHead.encode()
         self.compression = requestHead.encoding
         self.maxSendMessageSize = maxSendMessageSize
-    }
-
-    deinit {
-        // NIO traps when an outbound writer is deinitialised unfinished (a call abandoned early).
-        outbound.finish()
     }
 
     // MARK: sending
@@ -66,15 +65,42 @@ final class ClientCallStream: @unchecked Sendable {
         return buffer
     }
 
-    private func headersIfFirst() -> HTTP2Frame.FramePayload? {
-        if headSent.exchange(true, ordering: .relaxed) { return nil }
-        return .headers(.init(headers: requestHead))
+    /// Queues the request head (and `then`, e.g. a unary request's only message) for one
+    /// event-loop hop and one flush, remembering whether HTTP/2 refused to open the stream
+    /// after a GOAWAY.
+    private func writeHead(endStream: Bool = false, then data: HTTP2Frame.FramePayload? = nil) throws {
+        let head = HTTP2Frame.FramePayload.headers(.init(headers: requestHead, endStream: endStream))
+        let headPromise = channel.eventLoop.makePromise(of: Void.self)
+        let refused = refusedAfterGoAway
+        headPromise.futureResult.whenFailure { error in
+            if error is NIOHTTP2Errors.CreatedStreamAfterGoaway { refused.store(true, ordering: .relaxed) }
+        }
+        var items = [StreamFrameWriter.Item(frame: head, promise: headPromise)]
+        if let data {
+            let last = channel.eventLoop.makePromise(of: Void.self)
+            items.append(.init(frame: data, promise: last))
+            headWritten = last.futureResult
+        } else {
+            headWritten = headPromise.futureResult
+        }
+        do {
+            try writer.enqueue(items)
+        } catch {
+            throw failure(error)
+        }
     }
 
-    /// Sends the request head now (bidirectional calls announce themselves before any message).
+    /// Sends the request head now (streaming calls announce themselves before any message) and
+    /// waits until it is on the connection, so a stream refused after a GOAWAY is known before any
+    /// request message of the caller's is taken.
     func sendHead() async throws {
-        if let head = headersIfFirst() {
-            try await write([head])
+        if !headSent.exchange(true, ordering: .relaxed) {
+            try writeHead()
+        }
+        do {
+            try await headWritten?.get()
+        } catch {
+            throw failure(error)
         }
     }
 
@@ -84,8 +110,8 @@ final class ClientCallStream: @unchecked Sendable {
             throw failure(CancellationError())
         }
         let data = HTTP2Frame.FramePayload.data(.init(data: .byteBuffer(try frame(message)), endStream: endStream))
-        if let head = headersIfFirst() {
-            try await write([head, data])
+        if !headSent.exchange(true, ordering: .relaxed) {
+            try writeHead(then: data)
         } else {
             try await write([data])
         }
@@ -97,13 +123,13 @@ final class ClientCallStream: @unchecked Sendable {
         if headSent.exchange(true, ordering: .relaxed) {
             try await write([.data(.init(data: .byteBuffer(ByteBuffer()), endStream: true))])
         } else {
-            try await write([.headers(.init(headers: requestHead, endStream: true))])
+            try writeHead(endStream: true)
         }
     }
 
     private func write(_ frames: [HTTP2Frame.FramePayload]) async throws {
         do {
-            try await outbound.write(contentsOf: frames)
+            try await writer.write(frames.map { StreamFrameWriter.Item(frame: $0) })
         } catch {
             throw failure(error)
         }
