@@ -296,7 +296,7 @@ public final class GRPCClient: Service, Sendable {
         let configuration = self.configuration
         return try await streamChannel.executeThenClose { inbound in
             let stream = ClientCallStream(
-                channel: streamChannel.channel, inbound: inbound, requestHead: head,
+                channel: streamChannel.channel, inbound: inbound, requestHead: head, connection: connection.state,
                 maxReceiveMessageSize: configuration.maxReceiveMessageSize,
                 maxSendMessageSize: configuration.maxSendMessageSize)
             let timer = timeout.map { timeout in
@@ -310,7 +310,7 @@ public final class GRPCClient: Service, Sendable {
                     return try await body(stream)
                 } catch {
                     let rpcError = (error as? RPCError) ?? stream.failure(error)
-                    if stream.refusedAfterGoAway.load(ordering: .relaxed) {
+                    if stream.neverProcessed {
                         throw RefusedAfterGoAway(error: rpcError)
                     }
                     throw rpcError

@@ -28,6 +28,14 @@ final class ClientCallStream: @unchecked Sendable {
     /// HTTP/2 refused to open the stream because the server had already sent GOAWAY: the server
     /// never saw this call, so it may be retried on a new connection (a transparent retry).
     let refusedAfterGoAway = ManagedAtomic(false)
+    /// The stream's HTTP/2 ID once its head was written; 0 before.
+    let streamID = ManagedAtomic(0)
+    /// Whether any frame arrived on the stream.
+    private(set) var receivedAnyFrame = false
+    /// Set before the caller's own code (request writer, response handler) runs: from then on a
+    /// retry would run that code twice, so none is made.
+    var handedToCaller = false
+    private let connection: ClientConnectionState
     /// Completes when the request head has been written to the connection (fails when it was not).
     private var headWritten: EventLoopFuture<Void>?
 
@@ -40,11 +48,18 @@ final class ClientCallStream: @unchecked Sendable {
         channel: any Channel,
         inbound: NIOAsyncChannelInboundStream<HTTP2Frame.FramePayload>,
         requestHead: RequestHead,
+        connection: ClientConnectionState,
         maxReceiveMessageSize: Int,
         maxSendMessageSize: Int
     ) {
         self.channel = channel
-        self.writer = StreamFrameWriter(channel: channel)
+        self.connection = connection
+        // RFC 9113 6.8: no new stream after GOAWAY. Checked on the event loop that also reads the
+        // GOAWAY, right before the HEADERS go out, so a call that picked this connection just
+        // before the GOAWAY arrived never opens a stream the server would not process.
+        self.writer = StreamFrameWriter(channel: channel, gate: {
+            connection.draining.load(ordering: .relaxed) ? ConnectionGoingAway() : nil
+        })
         self.inbound = inbound.makeAsyncIterator()
         self.machine = ResponseStreamMachine(maxMessageSize: maxReceiveMessageSize)
         self.requestHead = requestHead.encode()
@@ -72,8 +87,19 @@ final class ClientCallStream: @unchecked Sendable {
         let head = HTTP2Frame.FramePayload.headers(.init(headers: requestHead, endStream: endStream))
         let headPromise = channel.eventLoop.makePromise(of: Void.self)
         let refused = refusedAfterGoAway
-        headPromise.futureResult.whenFailure { error in
-            if error is NIOHTTP2Errors.CreatedStreamAfterGoaway { refused.store(true, ordering: .relaxed) }
+        let streamID = self.streamID
+        let channel = self.channel
+        headPromise.futureResult.whenComplete { result in
+            switch result {
+            case .success:
+                if let id = try? channel.syncOptions?.getOption(HTTP2StreamChannelOptions.streamID) {
+                    streamID.store(Int(id), ordering: .relaxed)
+                }
+            case .failure(let error):
+                if error is NIOHTTP2Errors.CreatedStreamAfterGoaway || error is ConnectionGoingAway {
+                    refused.store(true, ordering: .relaxed)
+                }
+            }
         }
         var items = [StreamFrameWriter.Item(frame: head, promise: headPromise)]
         if let data {
@@ -227,10 +253,22 @@ final class ClientCallStream: @unchecked Sendable {
 
     private func nextFrame() async throws -> HTTP2Frame.FramePayload? {
         do {
-            return try await inbound.next()
+            let frame = try await inbound.next()
+            if frame != nil { receivedAnyFrame = true }
+            return frame
         } catch {
             throw failure(error)
         }
+    }
+
+    /// Whether the server provably never processed this call and the caller's code has not run,
+    /// so it may be retried on another connection (gRFC A6 transparent retry): HTTP/2 refused to open the stream after a GOAWAY,
+    /// or the stream was above the last stream ID of a GOAWAY and nothing came back on it.
+    var neverProcessed: Bool {
+        if handedToCaller { return false }
+        if refusedAfterGoAway.load(ordering: .relaxed) { return true }
+        let id = streamID.load(ordering: .relaxed)
+        return !receivedAnyFrame && id > connection.goAwayLastStreamID.load(ordering: .relaxed)
     }
 
     private func endedWithoutTrailers() -> RPCError {
@@ -266,4 +304,9 @@ final class ClientCallStream: @unchecked Sendable {
         case .none: return RPCError(code: .unavailable, message: "stream failed: \(error)")
         }
     }
+}
+
+/// A stream was not opened because its connection had received GOAWAY.
+struct ConnectionGoingAway: Error, CustomStringConvertible {
+    var description: String { "the connection received GOAWAY before the call started" }
 }

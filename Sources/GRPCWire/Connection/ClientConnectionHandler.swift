@@ -49,8 +49,12 @@ final class ClientConnectionHandler: ChannelInboundHandler, RemovableChannelHand
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         let frame = unwrapInboundIn(data)
         switch frame.payload {
-        case .goAway(_, let errorCode, let debugData):
+        case .goAway(let lastStreamID, let errorCode, let debugData):
             state.draining.store(true, ordering: .relaxed)
+            let last = Int(lastStreamID)
+            if last < state.goAwayLastStreamID.load(ordering: .relaxed) {
+                state.goAwayLastStreamID.store(last, ordering: .relaxed)
+            }
             // gRFC A8: the server refused our ping rate; the client doubles its keepalive interval.
             if errorCode == .enhanceYourCalm, let debugData,
                 debugData.getString(at: debugData.readerIndex, length: debugData.readableBytes) == "too_many_pings"
@@ -95,6 +99,9 @@ final class ClientConnectionHandler: ChannelInboundHandler, RemovableChannelHand
 /// Shared, thread-safe facts about one client connection.
 final class ClientConnectionState: Sendable {
     let draining = ManagedAtomic(false)
+    /// The lowest last-stream ID of the GOAWAY frames received: the server processes no stream
+    /// above it, so calls on such streams may be retried elsewhere.
+    let goAwayLastStreamID = ManagedAtomic(Int.max)
     /// The server sent GOAWAY `ENHANCE_YOUR_CALM` with `too_many_pings`.
     let tooManyPings = ManagedAtomic(false)
     let closed = ManagedAtomic(false)
