@@ -14,6 +14,7 @@ let nioTLS: Target.Dependency = .product(name: "NIOTLS", package: "swift-nio")
 let nioHTTP1: Target.Dependency = .product(name: "NIOHTTP1", package: "swift-nio")
 let nioSSL: Target.Dependency = .product(name: "NIOSSL", package: "swift-nio-ssl")
 let nioHTTP2: Target.Dependency = .product(name: "NIOHTTP2", package: "swift-nio-http2")
+let nioHPACK: Target.Dependency = .product(name: "NIOHPACK", package: "swift-nio-http2")
 let logging: Target.Dependency = .product(name: "Logging", package: "swift-log")
 let atomics: Target.Dependency = .product(name: "Atomics", package: "swift-atomics")
 let protobuf: Target.Dependency = .product(name: "SwiftProtobuf", package: "swift-protobuf")
@@ -85,7 +86,7 @@ let package = Package(
         ),
         .testTarget(
             name: "GRPCWireTests",
-            dependencies: ["GRPCWire", "WireCore", nioCore, nioPosix, protobuf, lifecycle],
+            dependencies: ["GRPCWire", "WireCore", nioCore, nioPosix, nioHTTP2, nioHPACK, nioSSL, protobuf, lifecycle],
             swiftSettings: swiftSettings
         ),
         .target(
