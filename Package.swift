@@ -185,6 +185,8 @@ let package = Package(
             name: "ChatServer",
             dependencies: [
                 "ChatWire",
+                // dist (issue 9): the distributed adapters.
+                "PGWire", "CQLClient", "RedisWire", "WireCore",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
                 .product(name: "GRDB", package: "GRDB.swift"),
@@ -224,6 +226,7 @@ let package = Package(
             dependencies: [
                 "ChatServer",
                 "ChatWire",
+                "PGWire", "RedisWire",
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             swiftSettings: swiftSettings

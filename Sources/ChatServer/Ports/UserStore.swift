@@ -17,7 +17,7 @@ public enum VersionedUpdate: Sendable, Hashable {
 }
 
 /// A friendship row: the pair (smaller ID first), status, version, and who must approve.
-public struct ConnectionRecord: Sendable, Hashable {
+public struct ConnectionRecord: Sendable, Hashable, Codable {
     public var user1: Int64
     public var user2: Int64
     public var status: ConnectionState
