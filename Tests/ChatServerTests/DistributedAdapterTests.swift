@@ -46,12 +46,12 @@ import Testing
 
     @Test func postgresMigrationsAreIdempotentAndBuildTheReferenceSchema() async throws {
         let dir = TestServer.temporaryDirectory()
-        _ = try await Self.withAdapters(dataDirectory: dir) { adapters in
+        _ = try await Self.withAdapters(dataDirectory: dir) { (adapters: AdapterSet) async throws in
             #expect(adapters.summary.contains("users=postgres"))
             #expect(try await Self.register(adapters.users, "anna") != nil)
         }
         // A second start on the same database applies nothing again and keeps the data.
-        _ = try await Self.withAdapters(dataDirectory: dir) { adapters in
+        _ = try await Self.withAdapters(dataDirectory: dir) { (adapters: AdapterSet) async throws in
             #expect(try await adapters.users.user(named: "anna")?.profile.userId == 1)
         }
         guard let postgres = PeerEnvironment.postgres else { return }
@@ -70,7 +70,7 @@ import Testing
     }
 
     @Test func postgresMapsSQLStatesToConflicts() async throws {
-        _ = try await Self.withAdapters { adapters in
+        _ = try await Self.withAdapters { (adapters: AdapterSet) async throws in
             let users = adapters.users
             let anna = try #require(try await Self.register(users, "anna"))
             let bert = try #require(try await Self.register(users, "bert"))
@@ -137,7 +137,7 @@ import Testing
         var deployment = try #require(PeerEnvironment.deployment(for: dir))
         // Port 1 on loopback refuses connections: the first host is down, the second serves.
         deployment.postgres = "127.0.0.1:1," + postgres
-        _ = try await Self.withAdapters(deployment, dataDirectory: dir) { adapters in
+        _ = try await Self.withAdapters(deployment, dataDirectory: dir) { (adapters: AdapterSet) async throws in
             #expect(try await Self.register(adapters.users, "carl") != nil)
             try await adapters.readiness()
         }
@@ -157,7 +157,7 @@ import Testing
     }
 
     @Test func cassandraHistoryReactionsAndChatState() async throws {
-        _ = try await Self.withAdapters { adapters in
+        _ = try await Self.withAdapters { (adapters: AdapterSet) async throws in
             let store = adapters.chats
             #expect(adapters.summary.contains("chats=cassandra"))
             #expect(try await store.committedOffset() == 0)
@@ -233,7 +233,7 @@ import Testing
     }
 
     @Test func redisCachesAndInvalidates() async throws {
-        _ = try await Self.withAdapters { adapters in
+        _ = try await Self.withAdapters { (adapters: AdapterSet) async throws in
             let cache = adapters.cache
             #expect(adapters.summary.contains("cache=redis"))
             let anna = ProfilePublic(userId: 11, userName: "anna", displayName: "Anna", avatarUrl: "a")
@@ -263,8 +263,11 @@ import Testing
     @Test func twoInstancesShareStateAndConfigChanges() async throws {
         guard PeerEnvironment.requireAll() else { return }
         let shared = try #require(PeerEnvironment.deployment(for: TestServer.temporaryDirectory()))
-        var second = shared
-        second.serverID = 1
+        let second = { () -> ChatDeployment in
+            var deployment = shared
+            deployment.serverID = 1
+            return deployment
+        }()
         try await TestServer.run(deployment: shared) { portA in
             try await TestServer.run(deployment: second) { portB in
                 let a = try await TestUser.make("alice", port: portA)

@@ -25,6 +25,15 @@ public struct ConnectionRecord: Sendable, Hashable, Codable {
     /// The invitee while pending, else 0.
     public var targetID: Int64
 
+    /// A row.
+    public init(user1: Int64, user2: Int64, status: ConnectionState, version: ChatTimestamp, targetID: Int64) {
+        self.user1 = user1
+        self.user2 = user2
+        self.status = status
+        self.version = version
+        self.targetID = targetID
+    }
+
     /// The caller's view of this row.
     public func info(for userID: Int64) -> ConnectionInfo {
         ConnectionInfo(connectionId: userID == user1 ? user2 : user1, version: version, status: status, targetUserId: targetID)

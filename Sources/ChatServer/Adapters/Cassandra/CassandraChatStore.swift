@@ -114,10 +114,10 @@ public struct CassandraChatStore: ChatStore {
 
     /// A history row; nil for a row holding only reactions (a reaction whose message was never written).
     static func message(_ row: CQLRow) throws -> HistoryMessageInfo? {
-        let (id, sender, receiver, type, text, file, reactions) = try row.decode((Int64, Int64?, Int64?, Int8?, String?, CQLValue, [Int64: String]?).self)
+        let (id, sender, receiver, type, text, file, reactions) = try row.decode((Int64, Int64?, Int64?, Int8?, String?, CQLValue?, [Int64: String]?).self)
         guard let sender, let receiver else { return nil }
         var fileData: FileData?
-        if case .udt(let fields) = file {
+        if case .udt(let fields)? = file {
             func field(_ name: String) -> String? {
                 if case .text(let value)? = fields.first(where: { $0.name == name })?.value { return value }
                 return nil

@@ -91,6 +91,7 @@ public struct RedisUserCache: UserCache {
             _ = try await client.delete(profileKey(userID))
             // Search results may embed the old display name.
             let searches = try await client.smembers(searchIndexKey)
+            guard !searches.isEmpty else { return }
             for key in searches { _ = try await client.delete(key) }
             _ = try await client.srem(searchIndexKey, Array(searches))
         }
