@@ -39,7 +39,14 @@ public struct CassandraChatStore: ChatStore {
         var chatID: String
     }
 
+    /// Statements in flight at once while applying a batch.
+    static let concurrency = 32
+
     public func apply(_ batch: [Chatwire_BackplaneMessage], committing offset: Int64) async throws {
+        var writes: [CQLQuery] = []
+        // Reaction set/unset are overwrites of one map element: only the last per element matters.
+        var reactions: [String: CQLQuery] = [:]
+        var reactionOrder: [String] = []
         var state: [StateKey: StateChange] = [:]
         func raise(_ user: Int64, _ other: Int64, _ chat: String, _ change: (inout StateChange) -> Void) {
             change(&state[StateKey(userID: user, chatID: chat), default: StateChange(otherUserID: other)])
@@ -48,31 +55,26 @@ public struct CassandraChatStore: ChatStore {
             let chatID = ChatID(m.senderID, m.receiverID).description
             switch m.messageData {
             case .plainText(let text):
-                try await session.execute("""
+                writes.append("""
                     INSERT INTO \(unescaped: messages) (chat_id, message_id, sender_id, receiver_id, type, text)
                     VALUES (\(chatID), \(m.messageID), \(m.senderID), \(m.receiverID), \(Int8(0)), \(text.text))
-                    """, options: Self.write)
+                    """)
                 raise(m.senderID, m.receiverID, chatID) { $0.newest = max($0.newest, m.messageID) }
                 raise(m.receiverID, m.senderID, chatID) { $0.newest = max($0.newest, m.messageID) }
             case .file(let file):
                 let data = CQLValue.udt([CQLUDTField(name: "bucket", value: .text(file.bucket)), CQLUDTField(name: "path", value: .text(file.path))])
-                try await session.execute("""
+                writes.append("""
                     INSERT INTO \(unescaped: messages) (chat_id, message_id, sender_id, receiver_id, type, text, file)
                     VALUES (\(chatID), \(m.messageID), \(m.senderID), \(m.receiverID), \(Int8(1)), \(file.text), \(data))
-                    """, options: Self.write)
+                    """)
                 raise(m.senderID, m.receiverID, chatID) { $0.newest = max($0.newest, m.messageID) }
                 raise(m.receiverID, m.senderID, chatID) { $0.newest = max($0.newest, m.messageID) }
             case .reaction(let reaction):
-                if reaction.reaction.isEmpty {
-                    try await session.execute("""
-                        DELETE reactions[\(reaction.reactorID)] FROM \(unescaped: messages) WHERE chat_id = \(chatID) AND message_id = \(m.messageID)
-                        """, options: Self.write)
-                } else {
-                    try await session.execute("""
-                        UPDATE \(unescaped: messages) SET reactions[\(reaction.reactorID)] = \(reaction.reaction)
-                        WHERE chat_id = \(chatID) AND message_id = \(m.messageID)
-                        """, options: Self.write)
-                }
+                let element = "\(chatID)/\(m.messageID)/\(reaction.reactorID)"
+                if reactions[element] == nil { reactionOrder.append(element) }
+                reactions[element] = reaction.reaction.isEmpty
+                    ? "DELETE reactions[\(reaction.reactorID)] FROM \(unescaped: messages) WHERE chat_id = \(chatID) AND message_id = \(m.messageID)"
+                    : "UPDATE \(unescaped: messages) SET reactions[\(reaction.reactorID)] = \(reaction.reaction) WHERE chat_id = \(chatID) AND message_id = \(m.messageID)"
             case .status(let status):
                 // A receipt from the receiver, targeted at the sender: raise the sender's view.
                 raise(m.senderID, m.receiverID, chatID) { change in
@@ -83,12 +85,27 @@ public struct CassandraChatStore: ChatStore {
                 break
             }
         }
-        for (key, change) in state {
-            try await raiseState(key, change)
-        }
+        writes += reactionOrder.compactMap { reactions[$0] }
+        // Every write touches a different row or map element, so they commute: run them concurrently.
+        try await Self.forEach(writes) { try await session.execute($0, options: Self.write) }
+        try await Self.forEach(Array(state)) { key, change in try await raiseState(key, change) }
         try await session.execute("""
             UPDATE \(unescaped: keyspace).consumer_offsets SET committed = \(offset) WHERE name = \(consumerName)
             """, options: Self.write)
+    }
+
+    /// Runs `body` for every item, at most ``concurrency`` at once; throws the first error.
+    static func forEach<Item: Sendable>(_ items: [Item], _ body: @escaping @Sendable (Item) async throws -> Void) async throws {
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            var iterator = items.makeIterator()
+            for _ in 0..<concurrency {
+                guard let item = iterator.next() else { break }
+                group.addTask { try await body(item) }
+            }
+            while try await group.next() != nil {
+                if let item = iterator.next() { group.addTask { try await body(item) } }
+            }
+        }
     }
 
     /// Read-before-write: raises newest/delivered/seen of one row to at least the batch's values.
