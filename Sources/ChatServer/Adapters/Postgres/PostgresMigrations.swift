@@ -7,8 +7,8 @@ import WireCore
 /// Migrations are versioned in `schema_migrations` and applied under a transaction-scoped
 /// advisory lock, so several instances starting at once apply each migration exactly once.
 /// The trigram index needs the `pg_trgm` extension; where the server lacks it (or refuses to
-/// create it) the migration is skipped with a warning and retried at the next start, and search
-/// falls back to a sequential `LIKE` scan.
+/// create it, or cannot build a GIN trigram index) the migration is skipped with a warning and
+/// retried at the next start, and search falls back to a sequential `LIKE` scan.
 enum PostgresMigrations {
     struct Migration: Sendable {
         var version: Int32
@@ -70,8 +70,9 @@ enum PostgresMigrations {
                         """)
                     return true
                 }
-            } catch let error as PostgresError where error.sqlState == .insufficientPrivilege {
-                logger.warning("no privilege to create pg_trgm; user search runs without the trigram index", metadata: ["error": "\(error)"])
+            } catch let error as PostgresError where error.sqlState != nil {
+                // No privilege for the extension, or a server without GIN trigram indexes (YugabyteDB's ybgin).
+                logger.warning("cannot build the trigram index; user search runs without it", metadata: ["error": "\(error)"])
                 return false
             }
         },
@@ -81,7 +82,13 @@ enum PostgresMigrations {
     @discardableResult
     static func apply(on client: PostgresClient, logger: Logger) async throws -> [Int32] {
         try await client.withTransaction { conn in
-            _ = try await conn.execute("SELECT pg_advisory_xact_lock(\(lockKey))")
+            do {
+                _ = try await conn.withSavepoint { try await $0.execute("SELECT pg_advisory_xact_lock(\(lockKey))") }
+            } catch let error as PostgresError where error.sqlState == .featureNotSupported {
+                // YugabyteDB before advisory locks: concurrent first starts may race; a loser's
+                // CREATE TABLE fails, its transaction rolls back and start-up reports the error.
+                logger.warning("advisory locks unsupported; applying migrations without the lock")
+            }
             _ = try await conn.simpleQuery("""
                 CREATE TABLE IF NOT EXISTS schema_migrations (
                   version integer PRIMARY KEY,
