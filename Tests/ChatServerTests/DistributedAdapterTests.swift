@@ -232,10 +232,18 @@ import Testing
         }
     }
 
-    @Test func redisCachesAndInvalidates() async throws {
-        _ = try await Self.withAdapters { (adapters: AdapterSet) async throws in
+    /// The cache on one Redis server and on the Redis cluster (as the reference deploys it).
+    @Test(arguments: [false, true]) func redisCachesAndInvalidates(cluster: Bool) async throws {
+        guard PeerEnvironment.requireAll() else { return }
+        let dir = TestServer.temporaryDirectory()
+        var deployment = try #require(PeerEnvironment.deployment(for: dir))
+        if cluster {
+            guard let seeds = PeerEnvironment.require(PeerEnvironment.redisCluster, "WIRESTACK_REDIS_CLUSTER") else { return }
+            deployment.redis = seeds
+        }
+        _ = try await Self.withAdapters(deployment, dataDirectory: dir) { (adapters: AdapterSet) async throws in
             let cache = adapters.cache
-            #expect(adapters.summary.contains("cache=redis"))
+            #expect(adapters.summary.contains(cluster ? "cache=redis-cluster" : "cache=redis "))
             let anna = ProfilePublic(userId: 11, userName: "anna", displayName: "Anna", avatarUrl: "a")
             let bert = ProfilePublic(userId: 12, userName: "bert", displayName: "Bert", avatarUrl: "b")
             #expect(await cache.profiles([11, 12]).isEmpty)
@@ -255,6 +263,19 @@ import Testing
             #expect(await cache.connections(of: 12) == [row])
             await cache.invalidateConnections(of: [11, 12])
             #expect(await cache.connections(of: 12) == nil)
+
+            // Config changes announced by one feed reach another instance's feed.
+            guard let feed = adapters.configFeed as? RedisConfigChangeFeed else { Issue.record("no Redis config feed"); return }
+            let other = AdapterSetProbe()
+            let second = try await Self.withAdapters(deployment, dataDirectory: TestServer.temporaryDirectory()) { (peer: AdapterSet) async throws -> Set<String> in
+                let peerFeed = try #require(peer.configFeed as? RedisConfigChangeFeed)
+                peerFeed.onChange { sections in other.record(sections) }
+                await peerFeed.waitUntilSubscribed()
+                try await feed.announce(["history", "partitioning"])
+                try await eventually { other.received != [] }
+                return other.received
+            }
+            #expect(second == ["history", "partitioning"])
         }
     }
 
@@ -291,4 +312,11 @@ import Testing
             }
         }
     }
+}
+
+/// Collects the sections a config feed delivered.
+final class AdapterSetProbe: Sendable {
+    private let sections = Mutex2<Set<String>>([])
+    func record(_ new: Set<String>) { sections.set(sections.get().union(new)) }
+    var received: Set<String> { sections.get() }
 }

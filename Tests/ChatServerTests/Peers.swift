@@ -19,6 +19,8 @@ enum PeerEnvironment {
     static var cassandra: String? { value("WIRESTACK_CQL_NODE") }
     /// `redis://host:port` of the shared Redis 7.
     static var redis: String? { value("WIRESTACK_REDIS_URL") }
+    /// `host:port,...` seed nodes of the shared Redis cluster (3 masters, 3 replicas).
+    static var redisCluster: String? { value("WIRESTACK_REDIS_CLUSTER") }
 
     /// True when the peers are configured; otherwise records a skip (locally) or a failure (CI).
     static func requireAll(sourceLocation: SourceLocation = #_sourceLocation) -> Bool {
@@ -30,6 +32,17 @@ enum PeerEnvironment {
             print("SKIP: distributed chat-server test needs \(missing.joined(separator: ", ")) (source .peers/peers.env)")
         }
         return false
+    }
+
+    /// Returns the value, or records a skip (locally) / failure (CI) and returns nil.
+    static func require<T>(_ value: T?, _ what: String, sourceLocation: SourceLocation = #_sourceLocation) -> T? {
+        if let value { return value }
+        if isCI {
+            Issue.record("\(what) is not configured but CI=true", sourceLocation: sourceLocation)
+        } else {
+            print("SKIP: \(what) not configured; set it to run this test")
+        }
+        return nil
     }
 
     /// A name unique to `seed` (a data directory), usable as a PostgreSQL database, CQL keyspace

@@ -76,8 +76,14 @@ public struct AdapterSet: Sendable {
 
         var cache: any UserCache = LRUUserCache(ttlSeconds: Int64(deployment.cacheTTLSeconds))
         var feed: (any ConfigChangeFeed)?
-        if let url = deployment.redisURL {
-            let client = try RedisClient(url: url, logger: logger)
+        if let redis = deployment.redis {
+            let client: any ChatRedisClient
+            if deployment.isRedisCluster {
+                let seeds = try ChatDeployment.hostList(redis, defaultPort: 6379).map { RedisNodeAddress(host: $0.host, port: $0.port) }
+                client = RedisClusterClient(configuration: RedisClusterConfiguration(seeds: seeds), logger: logger)
+            } else {
+                client = try RedisClient(url: deployment.redisURL ?? redis, logger: logger)
+            }
             _ = try await client.ping()
             cache = RedisUserCache(client: client, prefix: deployment.redisPrefix, ttlSeconds: deployment.cacheTTLSeconds, logger: logger)
             let redisFeed = RedisConfigChangeFeed(client: client, prefix: deployment.redisPrefix, logger: logger)
@@ -86,7 +92,7 @@ public struct AdapterSet: Sendable {
             services.append(client)
             services.append(redisFeed)
             checks.append { _ = try await client.ping() }
-            summary.append("cache=redis config-changes=redis")
+            summary.append(deployment.isRedisCluster ? "cache=redis-cluster config-changes=redis-cluster" : "cache=redis config-changes=redis")
         } else {
             summary.append("cache=lru")
         }

@@ -21,7 +21,8 @@ public struct ChatDeployment: Sendable, Hashable {
     public var cassandraKeyspace = "chats"
     /// The keyspace's replication map, e.g. `{'class': 'NetworkTopologyStrategy', 'dc1': 3}`.
     public var cassandraReplication = "{'class': 'SimpleStrategy', 'replication_factor': 1}"
-    /// User cache and config-change notifications on Redis: a `redis://` URL or `host:port`.
+    /// User cache and config-change notifications on Redis: a `redis://` URL or `host:port` for
+    /// one server, or `host:port,host:port[,...]` seed nodes of a Redis cluster.
     public var redis: String?
     /// Prefix of every Redis key and channel (several deployments can share one Redis).
     public var redisPrefix = ""
@@ -119,9 +120,12 @@ public struct ChatDeployment: Sendable, Hashable {
         return configuration
     }
 
-    /// The RedisWire URL for ``redis``.
+    /// The RedisWire URL for a single-server ``redis`` (nil for a cluster).
     var redisURL: String? {
-        guard let redis else { return nil }
+        guard let redis, !isRedisCluster else { return nil }
         return redis.contains("://") ? redis : "redis://" + redis
     }
+
+    /// True when ``redis`` lists several seed nodes (a Redis cluster).
+    var isRedisCluster: Bool { redis.map { !$0.contains("://") && $0.contains(",") } ?? false }
 }

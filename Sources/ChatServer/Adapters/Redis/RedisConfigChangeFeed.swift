@@ -16,7 +16,7 @@ public final class RedisConfigChangeFeed: ConfigChangeFeed, Service {
         var sections: [String]
     }
 
-    let client: RedisClient
+    let client: any ChatRedisClient
     /// The channel announcements go to.
     public let channel: String
     let origin = UUID().uuidString
@@ -25,7 +25,7 @@ public final class RedisConfigChangeFeed: ConfigChangeFeed, Service {
     private let subscribed = Mutex<[CheckedContinuation<Void, Never>]?>([])
 
     /// A feed on `client`, channel `<prefix>config-changes`.
-    public init(client: RedisClient, prefix: String = "", logger: Logger) {
+    public init(client: any ChatRedisClient, prefix: String = "", logger: Logger) {
         self.client = client
         self.channel = prefix + "config-changes"
         self.logger = logger
@@ -64,7 +64,7 @@ public final class RedisConfigChangeFeed: ConfigChangeFeed, Service {
         await cancelWhenGracefulShutdown {
             while !Task.isCancelled {
                 do {
-                    try await self.client.subscribe(to: [self.channel]) { messages in
+                    try await self.client.subscribe(to: [self.channel], kind: .channel) { messages in
                         self.markSubscribed()
                         for try await message in messages {
                             guard let announcement = try? JSONDecoder().decode(Announcement.self, from: Data(message.string.utf8)),

@@ -8,18 +8,26 @@ import RedisWire
 /// `connections:{<userId>}` (a set with one member per connection; the braces are a literal
 /// hash tag keeping a user's keys on one cluster slot). Values are JSON (the reference stores
 /// protobuf; this server's profile DTOs are Codable structs). Entries expire after the TTL;
-/// unlike the reference, edits invalidate them. Redis errors become cache misses.
+/// unlike the reference, edits invalidate them. Redis errors become cache misses. Every command
+/// touches one key (or one hash-tagged user), so the cache runs on a cluster as well.
 public struct RedisUserCache: UserCache {
-    let client: RedisClient
+    let client: any ChatRedisClient
     let prefix: String
     let ttlSeconds: Int
     let logger: Logger
+
+    /// `DEL key; SADD key members...; EXPIRE key ttl` in one step.
+    static let replaceSet = RedisScript("""
+        redis.call('DEL', KEYS[1])
+        redis.call('SADD', KEYS[1], unpack(ARGV, 2))
+        return redis.call('EXPIRE', KEYS[1], ARGV[1])
+        """)
 
     /// Marks a cached connection list, so an empty list is cached too.
     static let listMarker = "-"
 
     /// A cache on `client`, keys under `prefix`, entries living `ttlSeconds`.
-    public init(client: RedisClient, prefix: String = "", ttlSeconds: Int = 300, logger: Logger) {
+    public init(client: any ChatRedisClient, prefix: String = "", ttlSeconds: Int = 300, logger: Logger) {
         self.client = client
         self.prefix = prefix
         self.ttlSeconds = ttlSeconds
@@ -50,10 +58,13 @@ public struct RedisUserCache: UserCache {
     public func profiles(_ ids: [Int64]) async -> [Int64: ProfilePublic] {
         guard !ids.isEmpty else { return [:] }
         return await attempt("profiles", [:]) {
-            let values = try await client.mget(ids.map(profileKey))
+            // One GET per key, pipelined (keys of different users live on different cluster slots).
+            let replies = try await client.pipeline(ids.map { RedisCommand("GET", [.string(profileKey($0))], keyIndices: [0], isReadOnly: true) })
             var found: [Int64: ProfilePublic] = [:]
-            for (id, value) in zip(ids, values) {
-                if let value, let profile = Self.decode(ProfilePublic.self, value), profile.userId == id { found[id] = profile }
+            for (id, reply) in zip(ids, replies) {
+                if let text = try String?(fromRESP: try reply.get()), let profile = Self.decode(ProfilePublic.self, text), profile.userId == id {
+                    found[id] = profile
+                }
             }
             return found
         }
@@ -63,7 +74,7 @@ public struct RedisUserCache: UserCache {
         guard !profiles.isEmpty else { return }
         await attempt("store profiles", ()) {
             let commands = profiles.compactMap { profile in
-                Self.encode(profile).map { RedisCommand("SET", [.string(profileKey(profile.userId)), .string($0), "EX", .integer(Int64(ttlSeconds))]) }
+                Self.encode(profile).map { RedisCommand("SET", [.string(profileKey(profile.userId)), .string($0), "EX", .integer(Int64(ttlSeconds))], keyIndices: [0]) }
             }
             _ = try await client.pipeline(commands)
         }
@@ -78,11 +89,9 @@ public struct RedisUserCache: UserCache {
     public func store(search pattern: String, _ profiles: [ProfilePublic]) async {
         guard let value = Self.encode(profiles) else { return }
         await attempt("store search", ()) {
-            _ = try await client.pipeline([
-                RedisCommand("SET", [.string(searchKey(pattern)), .string(value), "EX", .integer(Int64(ttlSeconds))]),
-                RedisCommand("SADD", [.string(searchIndexKey), .string(searchKey(pattern))]),
-                RedisCommand("EXPIRE", [.string(searchIndexKey), .integer(Int64(ttlSeconds))]),
-            ])
+            try await client.set(searchKey(pattern), to: value, expiration: .seconds(ttlSeconds))
+            _ = try await client.sadd(searchIndexKey, [searchKey(pattern)])
+            _ = try await client.expire(searchIndexKey, after: .seconds(ttlSeconds))
         }
     }
 
@@ -114,11 +123,8 @@ public struct RedisUserCache: UserCache {
         let members = [Self.listMarker] + connections.compactMap { Self.encode($0) }
         let key = connectionsKey(userID)
         await attempt("store connections", ()) {
-            _ = try await client.transaction { tx in
-                tx.queue(RedisCommand("DEL", [.string(key)]))
-                tx.queue(RedisCommand("SADD", [.string(key)] + members.map { .string($0) }))
-                tx.queue(RedisCommand("EXPIRE", [.string(key), .integer(Int64(ttlSeconds))]))
-            }
+            // Replace the set atomically (one key: also atomic on a cluster).
+            _ = try await Self.replaceSet.run(on: client, keys: [key], arguments: [ttlSeconds] + members)
         }
     }
 
