@@ -6,6 +6,27 @@ let swiftSettings: [SwiftSetting] = [
     .enableUpcomingFeature("ExistentialAny"),
 ]
 
+// Products of the dependencies, named once.
+let nioCore: Target.Dependency = .product(name: "NIOCore", package: "swift-nio")
+let nioPosix: Target.Dependency = .product(name: "NIOPosix", package: "swift-nio")
+let nioConcurrencyHelpers: Target.Dependency = .product(name: "NIOConcurrencyHelpers", package: "swift-nio")
+let nioTLS: Target.Dependency = .product(name: "NIOTLS", package: "swift-nio")
+let nioHTTP1: Target.Dependency = .product(name: "NIOHTTP1", package: "swift-nio")
+let nioSSL: Target.Dependency = .product(name: "NIOSSL", package: "swift-nio-ssl")
+let nioHTTP2: Target.Dependency = .product(name: "NIOHTTP2", package: "swift-nio-http2")
+let logging: Target.Dependency = .product(name: "Logging", package: "swift-log")
+let atomics: Target.Dependency = .product(name: "Atomics", package: "swift-atomics")
+let protobuf: Target.Dependency = .product(name: "SwiftProtobuf", package: "swift-protobuf")
+let lifecycle: Target.Dependency = .product(name: "ServiceLifecycle", package: "swift-service-lifecycle")
+let crypto: Target.Dependency = .product(name: "Crypto", package: "swift-crypto")
+let cryptoExtras: Target.Dependency = .product(name: "_CryptoExtras", package: "swift-crypto")
+let metrics: Target.Dependency = .product(name: "Metrics", package: "swift-metrics")
+let argumentParser: Target.Dependency = .product(name: "ArgumentParser", package: "swift-argument-parser")
+let hummingbird: Target.Dependency = .product(name: "Hummingbird", package: "hummingbird")
+let hummingbirdWebSocket: Target.Dependency = .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket")
+let hummingbirdWSClient: Target.Dependency = .product(name: "HummingbirdWSClient", package: "hummingbird-websocket")
+let grdb: Target.Dependency = .product(name: "GRDB", package: "GRDB.swift")
+
 let package = Package(
     name: "Wirestack",
     platforms: [.macOS(.v15)],
@@ -40,14 +61,7 @@ let package = Package(
     targets: [
         .target(
             name: "WireCore",
-            dependencies: [
-                .product(name: "NIOCore", package: "swift-nio"),
-                .product(name: "NIOPosix", package: "swift-nio"),
-                .product(name: "NIOSSL", package: "swift-nio-ssl"),
-                .product(name: "Logging", package: "swift-log"),
-                .product(name: "Atomics", package: "swift-atomics"),
-                "CWireCRC", "CZlib", "CLZ4", "CSnappy", "CZstd",
-            ],
+            dependencies: [nioCore, nioPosix, nioSSL, logging, atomics, "CWireCRC", "CZlib", "CLZ4", "CSnappy", "CZstd"],
             swiftSettings: swiftSettings
         ),
         .target(name: "CWireCRC"),
@@ -62,41 +76,17 @@ let package = Package(
         ),
         .target(
             name: "GRPCWire",
-            dependencies: [
-                "WireCore",
-                .product(name: "NIOCore", package: "swift-nio"),
-                .product(name: "NIOPosix", package: "swift-nio"),
-                .product(name: "NIOHTTP2", package: "swift-nio-http2"),
-                .product(name: "NIOSSL", package: "swift-nio-ssl"),
-                .product(name: "Logging", package: "swift-log"),
-                .product(name: "Atomics", package: "swift-atomics"),
-                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
-                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
-            ],
+            dependencies: ["WireCore", nioCore, nioPosix, nioHTTP2, nioSSL, logging, atomics, protobuf, lifecycle],
             swiftSettings: swiftSettings
         ),
         .testTarget(
             name: "GRPCWireTests",
-            dependencies: [
-                "GRPCWire",
-                "WireCore",
-                .product(name: "NIOCore", package: "swift-nio"),
-                .product(name: "NIOPosix", package: "swift-nio"),
-                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
-                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
-            ],
+            dependencies: ["GRPCWire", "WireCore", nioCore, nioPosix, protobuf, lifecycle],
             swiftSettings: swiftSettings
         ),
         .target(
             name: "RedisWire",
-            dependencies: [
-                "WireCore",
-                .product(name: "NIOCore", package: "swift-nio"),
-                .product(name: "NIOPosix", package: "swift-nio"),
-                .product(name: "NIOSSL", package: "swift-nio-ssl"),
-                .product(name: "Logging", package: "swift-log"),
-                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
-            ],
+            dependencies: ["WireCore", nioCore, nioPosix, nioSSL, logging, lifecycle],
             swiftSettings: swiftSettings
         ),
         .testTarget(
@@ -106,62 +96,27 @@ let package = Package(
         ),
         .target(
             name: "PGWire",
-            dependencies: [
-                "WireCore",
-                .product(name: "NIOCore", package: "swift-nio"),
-                .product(name: "NIOPosix", package: "swift-nio"),
-                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
-                .product(name: "NIOSSL", package: "swift-nio-ssl"),
-                .product(name: "NIOTLS", package: "swift-nio"),
-                .product(name: "Logging", package: "swift-log"),
-                .product(name: "Atomics", package: "swift-atomics"),
-                .product(name: "Crypto", package: "swift-crypto"),
-                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
-            ],
+            dependencies: ["WireCore", nioCore, nioPosix, nioConcurrencyHelpers, nioSSL, nioTLS, logging, atomics, crypto, lifecycle],
             swiftSettings: swiftSettings
         ),
         .testTarget(
             name: "PGWireTests",
-            dependencies: [
-                "PGWire",
-                .product(name: "NIOCore", package: "swift-nio"),
-                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
-                .product(name: "Logging", package: "swift-log"),
-            ],
+            dependencies: ["PGWire", nioCore, nioConcurrencyHelpers, logging],
             swiftSettings: swiftSettings
         ),
         .target(
             name: "KafkaWire",
-            dependencies: [
-                "WireCore",
-                .product(name: "NIOCore", package: "swift-nio"),
-                .product(name: "NIOPosix", package: "swift-nio"),
-                .product(name: "NIOSSL", package: "swift-nio-ssl"),
-                .product(name: "Logging", package: "swift-log"),
-                .product(name: "Atomics", package: "swift-atomics"),
-                .product(name: "Crypto", package: "swift-crypto"),
-                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
-            ],
+            dependencies: ["WireCore", nioCore, nioPosix, nioSSL, logging, atomics, crypto, lifecycle],
             swiftSettings: swiftSettings
         ),
         .testTarget(
             name: "KafkaWireTests",
-            dependencies: [
-                "KafkaWire",
-                .product(name: "NIOCore", package: "swift-nio"),
-                .product(name: "Logging", package: "swift-log"),
-            ],
+            dependencies: ["KafkaWire", nioCore, logging],
             swiftSettings: swiftSettings
         ),
         .target(
             name: "CQLClient",
-            dependencies: [
-                "WireCore",
-                .product(name: "NIOCore", package: "swift-nio"),
-                .product(name: "NIOPosix", package: "swift-nio"),
-                .product(name: "Logging", package: "swift-log"),
-                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
-            ],
+            dependencies: ["WireCore", nioCore, nioPosix, logging, lifecycle],
             swiftSettings: swiftSettings
         ),
         .testTarget(
@@ -171,49 +126,23 @@ let package = Package(
         ),
         .target(
             name: "ChatWire",
-            dependencies: [
-                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
-                .product(name: "NIOCore", package: "swift-nio"),
-                .product(name: "NIOPosix", package: "swift-nio"),
-                .product(name: "NIOHTTP1", package: "swift-nio"),
-                .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),
-                .product(name: "Logging", package: "swift-log"),
-            ],
+            dependencies: [protobuf, nioCore, nioPosix, nioHTTP1, hummingbirdWSClient, logging],
             swiftSettings: swiftSettings
         ),
         .target(
             name: "ChatServer",
-            dependencies: [
-                "ChatWire",
-                // dist (issue 9): the distributed adapters.
-                "PGWire", "CQLClient", "RedisWire", "WireCore",
-                .product(name: "Hummingbird", package: "hummingbird"),
-                .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
-                .product(name: "GRDB", package: "GRDB.swift"),
-                .product(name: "Crypto", package: "swift-crypto"),
-                .product(name: "_CryptoExtras", package: "swift-crypto"),
-                .product(name: "Metrics", package: "swift-metrics"),
-                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
-                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
-                .product(name: "Logging", package: "swift-log"),
-            ],
+            // dist (issue 9): PGWire, CQLClient, RedisWire, WireCore for the distributed adapters.
+            dependencies: ["ChatWire", "PGWire", "CQLClient", "RedisWire", "WireCore", hummingbird, hummingbirdWebSocket, grdb, crypto, cryptoExtras, metrics, lifecycle, protobuf, logging],
             swiftSettings: swiftSettings
         ),
         .executableTarget(
             name: "chat-server",
-            dependencies: [
-                "ChatServer",
-                .product(name: "ArgumentParser", package: "swift-argument-parser"),
-                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
-            ],
+            dependencies: ["ChatServer", argumentParser, lifecycle],
             swiftSettings: swiftSettings
         ),
         .executableTarget(
             name: "chat-load",
-            dependencies: [
-                "ChatWire",
-                .product(name: "ArgumentParser", package: "swift-argument-parser"),
-            ],
+            dependencies: ["ChatWire", argumentParser],
             swiftSettings: swiftSettings
         ),
         .testTarget(
@@ -223,12 +152,7 @@ let package = Package(
         ),
         .testTarget(
             name: "ChatServerTests",
-            dependencies: [
-                "ChatServer",
-                "ChatWire",
-                "PGWire", "RedisWire",
-                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
-            ],
+            dependencies: ["ChatServer", "ChatWire", "PGWire", "RedisWire", lifecycle],
             swiftSettings: swiftSettings
         ),
         // core-codec: hardware CRC32C shim and the system compression libraries (Debian -dev packages).

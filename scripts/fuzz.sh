@@ -8,7 +8,7 @@
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 if [[ "${1:-}" == "--list" || $# -lt 1 ]]; then
-    ls -1 "$ROOT/Fuzz" | grep -v -E '^(out|corpus-.*|README.md)$'
+    ls -1 "$ROOT/Fuzz" | grep -v -E '^(out|corpus-.*|README.md|Shared)$'
     exit 0
 fi
 TARGET=$1

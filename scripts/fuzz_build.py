@@ -102,6 +102,13 @@ def main():
         sys.exit(f"fuzz_build: no Swift sources in {target_dir}")
     with open(os.path.join(root, ".build", "debug.yaml")) as f:
         manifest = f.read()
+    # `// fuzz-include: <path relative to the target folder>` adds a shared source (Fuzz/Shared/...).
+    for source in list(target_sources):
+        with open(source) as f:
+            for line in f:
+                match = re.match(r"\s*//\s*fuzz-include:\s*(.+)", line)
+                if match:
+                    target_sources += [os.path.normpath(os.path.join(target_dir, p)) for p in match.group(1).split()]
     modules = None
     imports = []
     for source in target_sources:

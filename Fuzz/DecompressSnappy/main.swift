@@ -1,24 +1,9 @@
 // fuzz-modules: WireCore
-// Decodes arbitrary bytes with `SnappyRawCodec()`: it must fail with a CompressionError or produce at
-// most the cap, and anything it decodes must survive a compress/decompress round trip.
-import NIOCore
+// fuzz-include: ../Shared/DecompressorHarness.swift
+// Decodes arbitrary bytes with `SnappyRawCodec()` (see Fuzz/Shared/DecompressorHarness.swift).
 import WireCore
 
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
-    let codec = SnappyRawCodec()
-    let cap = 1 << 20
-    var output = ByteBuffer(bytes: [0xAB])
-    do {
-        try codec.decompress(ByteBuffer(bytes: UnsafeBufferPointer(start: data, count: size)), into: &output, maxOutputSize: cap)
-    } catch {
-        if !(output.readableBytes == 1 && output.getInteger(at: 0, as: UInt8.self) == 0xAB) { fatalError("output not restored after \(error)") }
-        return 0
-    }
-    if !(output.readableBytes <= cap + 1) { fatalError("cap exceeded") }
-    output.moveReaderIndex(forwardBy: 1)
-    let compressed = try! codec.compress(output)
-    let again = try! codec.decompress(compressed, maxOutputSize: output.readableBytes)
-    if !(again == output) { fatalError("round trip changed the data") }
-    return 0
+    fuzzDecompressor(SnappyRawCodec(), data, size)
 }
