@@ -40,7 +40,13 @@ public struct CachedUserStore: UserStore {
         return rows
     }
 
-    public func connection(between a: Int64, and b: Int64) async throws -> ConnectionRecord? { try await base.connection(between: a, and: b) }
+    public func connection(between a: Int64, and b: Int64) async throws -> ConnectionRecord? {
+        // Served from `a`'s cached list when there is one (same invalidation as the list).
+        if let cached = await cache.connections(of: a) {
+            return cached.first { $0.user1 == min(a, b) && $0.user2 == max(a, b) }
+        }
+        return try await base.connection(between: a, and: b)
+    }
 
     private func invalidating(_ a: Int64, _ b: Int64, _ command: () async throws -> ConnectionCommandResult) async throws -> ConnectionCommandResult {
         let result = try await command()
