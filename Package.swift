@@ -136,7 +136,8 @@ let package = Package(
         ),
         .target(
             name: "ChatServer",
-            dependencies: ["ChatWire", hummingbird, hummingbirdWebSocket, grdb, crypto, cryptoExtras, metrics, lifecycle, protobuf, logging],
+            // dist (issue 9): PGWire, CQLClient, RedisWire, WireCore for the distributed adapters.
+            dependencies: ["ChatWire", "PGWire", "CQLClient", "RedisWire", "WireCore", hummingbird, hummingbirdWebSocket, grdb, crypto, cryptoExtras, metrics, lifecycle, protobuf, logging],
             swiftSettings: swiftSettings
         ),
         .executableTarget(
@@ -156,7 +157,7 @@ let package = Package(
         ),
         .testTarget(
             name: "ChatServerTests",
-            dependencies: ["ChatServer", "ChatWire", lifecycle],
+            dependencies: ["ChatServer", "ChatWire", "PGWire", "RedisWire", lifecycle],
             swiftSettings: swiftSettings
         ),
         // core-codec: hardware CRC32C shim and the system compression libraries (Debian -dev packages).

@@ -29,14 +29,17 @@ public struct ChatServerConfiguration: Sendable {
     public var generatorID = 0
     /// Address clients are told to use for real-time (default `http://host:port`).
     public var publicAddress: String?
+    /// Where the ports live: embedded by default, or cluster addresses (see ``ChatDeployment``).
+    public var deployment = ChatDeployment()
 
     /// Defaults: 127.0.0.1:8080, `./chat-data`.
     public init() {}
 }
 
-/// The reference chat server assembled on its embedded default: SQLite (GRDB) for users,
-/// connections, files metadata, history, chat state and config; an in-process partitioned
-/// backplane persisted in SQLite; an in-process LRU user cache; files on local disk.
+/// The reference chat server. On its embedded default: SQLite (GRDB) for users, connections,
+/// files metadata, history, chat state and config; an in-process partitioned backplane persisted
+/// in SQLite; an in-process LRU user cache; files on local disk. The configuration's
+/// ``ChatDeployment`` moves ports to PostgreSQL, Cassandra and Redis (see ``AdapterSet``).
 public enum ChatServer {
     /// Builds the application (HTTP API, WebSocket, web page, metrics) and the services it runs.
     /// - Parameter onServerRunning: called with the bound port once the server listens.
@@ -47,27 +50,26 @@ public enum ChatServer {
     ) async throws -> some ApplicationProtocol {
         let data = configuration.dataDirectory
         try FileManager.default.createDirectory(atPath: data, withIntermediateDirectories: true)
-        let databases = try SQLiteDatabases(directory: data, synchronousFull: configuration.synchronousFull)
         let metrics = PrometheusMetrics()
         let address = configuration.publicAddress ?? "http://\(configuration.host):\(configuration.port)"
+        let adapters = try await AdapterSet.make(deployment: configuration.deployment, dataDirectory: data, synchronousFull: configuration.synchronousFull,
+                                                 configDefaults: DynamicConfig.defaults(address: address), logger: logger)
+        logger.info("chat server adapters", metadata: ["adapters": "\(adapters.summary)"])
 
-        let configStore = try SQLiteConfigStore(db: databases.users, defaults: DynamicConfig.defaults(address: address))
-        let config = DynamicConfig(store: configStore, logger: logger)
+        let config = DynamicConfig(store: adapters.configStore, logger: logger)
         let failures = try await config.reload()
         if !failures.isEmpty { logger.warning("stored dynamic config is invalid; using defaults", metadata: ["failures": "\(failures)"]) }
+        adapters.configFeed?.onChange { sections in _ = try? await config.reload(changedSections: sections) }
 
-        let backplane = EmbeddedBackplane(db: databases.backplane, partitionCount: config.values.partitionCount, logger: logger)
-        config.onChange { section, values in
-            if section == "partitioning" { backplane.setPartitionCount(values.partitionCount) }
-        }
-        let chatStore = SQLiteChatStore(db: databases.chats)
+        let backplane = try adapters.makeBackplane(config: config, logger: logger)
+        let chatStore = adapters.chats
         try await ChatsMaterializer(store: chatStore, backplane: backplane, logger: logger).start()
 
         let registry = ClientRegistry()
         let messaging = MessagingService(registry: registry, backplane: backplane, ids: SnowflakeGenerator(generatorID: configuration.generatorID),
                                          metrics: metrics, logger: logger)
         let services = ChatServices(
-            users: SQLiteUserStore(db: databases.users), chats: chatStore, cache: LRUUserCache(), config: config, configStore: configStore,
+            users: adapters.users, chats: chatStore, cache: adapters.cache, config: config, configStore: adapters.configStore,
             backplane: backplane, tokens: TokenService(secret: try configuration.tokenSecret ?? loadSecret(directory: data), lifetimeSeconds: configuration.tokenLifetimeSeconds),
             passwords: PasswordHasher(rounds: configuration.passwordRounds), files: try FileStorage(root: data + "/files"),
             registry: registry, messaging: messaging, adminToken: configuration.adminToken, logger: logger)
@@ -76,7 +78,7 @@ public enum ChatServer {
         router.add(middleware: ProblemMiddleware())
         router.add(middleware: RequestMetricsMiddleware(metrics: metrics))
         APIRoutes(services: services).register(on: router)
-        OperationalRoutes(services: services, metrics: metrics, databases: databases).register(on: router)
+        OperationalRoutes(services: services, metrics: metrics, readiness: adapters.readiness).register(on: router)
         let wsRouter = Router(context: ChatRequestContext.self)
         wsRouter.add(middleware: ProblemMiddleware())
         WebSocketEndpoint(services: services).register(on: wsRouter)
@@ -85,7 +87,7 @@ public enum ChatServer {
             router: router,
             server: .http1WebSocketUpgrade(webSocketRouter: wsRouter, configuration: .init(ws: .init(maxFrameSize: WebSocketEndpoint.maxFrame))),
             configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "wirestack-chat"),
-            services: [backplane],
+            services: adapters.services + [backplane],
             onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? configuration.port) },
             logger: logger
         )

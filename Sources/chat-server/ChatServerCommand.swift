@@ -1,14 +1,22 @@
 import ArgumentParser
 import ChatServer
+import Foundation
 import Hummingbird
 import Logging
 
-/// `chat-server`: runs the reference chat server on its embedded default.
+/// `chat-server`: runs the reference chat server, on its embedded default or, given cluster
+/// addresses (flags, `CHAT_*` environment variables or `--config` file), on PostgreSQL,
+/// Cassandra and Redis.
 @main
 struct ChatServerCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "chat-server",
-        abstract: "The Wirestack reference chat server (embedded: SQLite, in-process backplane and cache).")
+        abstract: "The Wirestack reference chat server (embedded: SQLite, in-process backplane and cache).",
+        discussion: """
+            Every cluster address is optional; a port without one stays embedded. Settings are read from \
+            --config (key = value lines, keys as the flag names), then CHAT_* environment variables \
+            (e.g. CHAT_POSTGRES, CHAT_CASSANDRA_KEYSPACE), then flags.
+            """)
 
     @Option(help: "Address to bind.")
     var host = "127.0.0.1"
@@ -31,6 +39,45 @@ struct ChatServerCommand: AsyncParsableCommand {
     @Flag(help: "Use PRAGMA synchronous=FULL (survives power loss; slower).")
     var synchronousFull = false
 
+    @Option(help: "Config file with deployment settings (key = value lines).")
+    var config: String?
+
+    @Option(help: "PostgreSQL/YugabyteDB for users, connections, files and config: URL, key=value string, or host:port[,host:port].")
+    var postgres: String?
+
+    @Option(help: "PostgreSQL user for a host:port list (default postgres).")
+    var postgresUser: String?
+
+    @Option(help: "PostgreSQL database for a host:port list, created when missing (default chat).")
+    var postgresDatabase: String?
+
+    @Option(help: "Cassandra contact points for history and chat state: host:port[,host:port].")
+    var cassandra: String?
+
+    @Option(help: "Cassandra keyspace, created when missing (default chats).")
+    var cassandraKeyspace: String?
+
+    @Option(help: "Cassandra replication map for a new keyspace.")
+    var cassandraReplication: String?
+
+    @Option(help: "Redis for the user cache and config-change notifications: redis:// URL or host:port.")
+    var redis: String?
+
+    @Option(help: "Prefix of every Redis key and channel.")
+    var redisPrefix: String?
+
+    @Option(help: "Cache entry lifetime in seconds (default 300).")
+    var cacheTtl: Int?
+
+    @Option(help: "Kafka bootstrap servers for the backplane: host:port[,host:port].")
+    var kafka: String?
+
+    @Option(help: "This instance's server ID (partition ownership; default 0).")
+    var serverId: Int?
+
+    @Option(help: "Roles this process runs, comma-separated (default: all).")
+    var roles: String?
+
     @Option(help: "Log level (trace, debug, info, notice, warning, error, critical).")
     var logLevel = "info"
 
@@ -49,10 +96,28 @@ struct ChatServerCommand: AsyncParsableCommand {
         configuration.tokenLifetimeSeconds = tokenLifetime
         configuration.adminToken = adminToken ?? Environment().get("CHAT_ADMIN_TOKEN")
         configuration.synchronousFull = synchronousFull
+        configuration.deployment = try deployment()
+        // Instances sharing a deployment must not share a snowflake generator.
+        configuration.generatorID = configuration.deployment.serverID & 0xFF
         let (host, dataDirectory) = (configuration.host, configuration.dataDirectory)
         let app = try await ChatServer.makeApplication(configuration: configuration, logger: logger) { port in
             logger.info("chat server listening", metadata: ["url": "http://\(host):\(port)/", "dataDir": "\(dataDirectory)"])
         }
         try await app.runService()
+    }
+
+    /// The deployment from the config file, then the environment, then flags.
+    func deployment() throws -> ChatDeployment {
+        var deployment = ChatDeployment()
+        if let config { try deployment.apply(configFile: config) }
+        try deployment.apply(environment: ProcessInfo.processInfo.environment)
+        let flags: [(String, String?)] = [
+            ("postgres", postgres), ("postgres-user", postgresUser), ("postgres-database", postgresDatabase),
+            ("cassandra", cassandra), ("cassandra-keyspace", cassandraKeyspace), ("cassandra-replication", cassandraReplication),
+            ("redis", redis), ("redis-prefix", redisPrefix), ("cache-ttl", cacheTtl.map(String.init)),
+            ("kafka", kafka), ("server-id", serverId.map(String.init)), ("roles", roles),
+        ]
+        for case let (key, value?) in flags { try deployment.set(key, value) }
+        return deployment
     }
 }

@@ -63,9 +63,9 @@ import Testing
         let dir = TestServer.temporaryDirectory()
         let acknowledged = try await Acknowledged.collect(dir: dir)
         try await TestServer.run(dataDirectory: dir) { _ in }
-        let databases = try SQLiteDatabases(directory: dir)
-        let store = SQLiteChatStore(db: databases.chats)
-        let history = try await store.history(chatID: ChatID(acknowledged.alice, acknowledged.bob).description, olderThan: .max, limit: 1000)
+        let history = try await TestServer.withChatStore(dataDirectory: dir) { store in
+            try await store.history(chatID: ChatID(acknowledged.alice, acknowledged.bob).description, olderThan: .max, limit: 1000)
+        }
         #expect(Set(history.map(\.messageId)) == Set(acknowledged.ids))
     }
 

@@ -6,7 +6,41 @@ import ServiceLifecycle
 import Synchronization
 
 /// Runs a real chat server on a free loopback port with a fresh (or given) data directory.
+///
+/// With `CHAT_TEST_DEPLOYMENT=distributed` every server runs on the distributed adapters
+/// (PostgreSQL, the CQL node, Redis; a database, keyspace and key prefix unique to the data
+/// directory), so the whole end-to-end suite runs again against the real peers.
 enum TestServer {
+    /// Which adapters the suite's servers use.
+    static var isDistributed: Bool { PeerEnvironment.environment["CHAT_TEST_DEPLOYMENT"] == "distributed" }
+
+    struct MissingPeers: Error, CustomStringConvertible {
+        var description: String { "CHAT_TEST_DEPLOYMENT=distributed needs WIRESTACK_PG_HOST, WIRESTACK_CQL_NODE and WIRESTACK_REDIS_URL" }
+    }
+
+    /// The deployment of a server using `dataDirectory`.
+    static func deployment(for dataDirectory: String) throws -> ChatDeployment {
+        guard isDistributed else { return ChatDeployment() }
+        guard let deployment = PeerEnvironment.deployment(for: dataDirectory) else { throw MissingPeers() }
+        return deployment
+    }
+
+    /// Opens the chat store a server on `dataDirectory` wrote to (SQLite or Cassandra).
+    static func withChatStore<T: Sendable>(dataDirectory: String, _ body: (any ChatStore) async throws -> T) async throws -> T {
+        var logger = Logger(label: "chat-test")
+        logger.logLevel = .warning
+        let adapters = try await AdapterSet.make(deployment: try deployment(for: dataDirectory), dataDirectory: dataDirectory, synchronousFull: false,
+                                                 configDefaults: [:], logger: logger)
+        let group = ServiceGroup(services: adapters.services, gracefulShutdownSignals: [], logger: logger)
+        return try await withThrowingTaskGroup(of: Void.self) { tasks in
+            tasks.addTask { try await group.run() }
+            defer { tasks.cancelAll() }
+            let result = try await body(adapters.chats)
+            await group.triggerGracefulShutdown()
+            return result
+        }
+    }
+
     static let adminToken = "test-admin-token"
     static let secret = Array("test-secret-test-secret-test-secret!".utf8)
 
@@ -16,12 +50,15 @@ enum TestServer {
         return dir
     }
 
-    static func run(dataDirectory: String? = nil, tokenLifetime: Int64 = 1800, _ body: @Sendable (Int) async throws -> Void) async throws {
+    static func run(dataDirectory: String? = nil, tokenLifetime: Int64 = 1800, deployment: ChatDeployment? = nil,
+                    _ body: @Sendable (Int) async throws -> Void) async throws {
         var logger = Logger(label: "chat-test")
         logger.logLevel = .warning
         var configuration = ChatServerConfiguration()
         configuration.port = 0
         configuration.dataDirectory = dataDirectory ?? temporaryDirectory()
+        configuration.deployment = try deployment ?? Self.deployment(for: configuration.dataDirectory)
+        configuration.generatorID = configuration.deployment.serverID & 0xFF
         configuration.passwordRounds = 1000
         configuration.adminToken = adminToken
         configuration.tokenSecret = secret

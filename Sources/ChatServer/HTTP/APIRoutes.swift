@@ -83,7 +83,7 @@ struct APIRoutes {
         let failures = ChatValidation.displayName(body.displayName)
         guard failures.isEmpty else { throw APIError.validation(failures) }
         let result = try await services.users.updateProfile(userID: identity.userID, displayName: body.displayName, version: body.version)
-        services.cache.invalidate(identity.userID)
+        await services.cache.invalidate(identity.userID)
         return try versioned(result)
     }
 

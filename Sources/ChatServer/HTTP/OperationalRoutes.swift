@@ -9,7 +9,8 @@ import Metrics
 struct OperationalRoutes {
     let services: ChatServices
     let metrics: PrometheusMetrics
-    let databases: SQLiteDatabases
+    /// Throws when a store does not answer.
+    let readiness: @Sendable () async throws -> Void
 
     func register(on router: Router<ChatRequestContext>) {
         let online = Gauge(label: "chat_online_clients", factory: metrics)
@@ -18,8 +19,7 @@ struct OperationalRoutes {
         }
         router.get("readyz") { _, _ -> Response in
             do {
-                _ = try await databases.users.read { db in try Int.fetchOne(db, sql: "SELECT 1") }
-                _ = try await databases.chats.read { db in try Int.fetchOne(db, sql: "SELECT 1") }
+                try await readiness()
                 return try json(["status": "ready"])
             } catch {
                 return try json(["status": "not ready"], status: .serviceUnavailable)

@@ -1,11 +1,30 @@
 import ChatWire
 
-/// A cache for public profiles and search results (Redis distributed, in-process LRU embedded).
+/// A cache for public profiles, search results and connection lists (Redis distributed,
+/// in-process LRU embedded).
+///
+/// A cache never fails its caller: an unreachable cache answers with misses and drops writes,
+/// so the store behind it stays the source of truth.
 public protocol UserCache: Sendable {
-    func profile(_ userID: Int64) -> ProfilePublic?
-    func store(_ profile: ProfilePublic)
-    func search(_ pattern: String) -> [ProfilePublic]?
-    func store(search pattern: String, _ profiles: [ProfilePublic])
-    /// Drops a user's cached profile (after an edit).
-    func invalidate(_ userID: Int64)
+    /// The cached public profiles among `ids` (missing IDs are misses).
+    func profiles(_ ids: [Int64]) async -> [Int64: ProfilePublic]
+    /// Caches public profiles.
+    func store(_ profiles: [ProfilePublic]) async
+    /// The cached result of a (lower-case) search pattern.
+    func search(_ pattern: String) async -> [ProfilePublic]?
+    /// Caches a search result.
+    func store(search pattern: String, _ profiles: [ProfilePublic]) async
+    /// Drops a user's cached profile and every cached search result (after an edit).
+    func invalidate(_ userID: Int64) async
+    /// The cached connection rows of a user.
+    func connections(of userID: Int64) async -> [ConnectionRecord]?
+    /// Caches a user's connection rows.
+    func store(connections: [ConnectionRecord], of userID: Int64) async
+    /// Drops the cached connection rows of these users (after a connection changed).
+    func invalidateConnections(of userIDs: [Int64]) async
+}
+
+extension UserCache {
+    /// The cached profile of one user.
+    public func profile(_ userID: Int64) async -> ProfilePublic? { await profiles([userID])[userID] }
 }

@@ -17,13 +17,22 @@ public enum VersionedUpdate: Sendable, Hashable {
 }
 
 /// A friendship row: the pair (smaller ID first), status, version, and who must approve.
-public struct ConnectionRecord: Sendable, Hashable {
+public struct ConnectionRecord: Sendable, Hashable, Codable {
     public var user1: Int64
     public var user2: Int64
     public var status: ConnectionState
     public var version: ChatTimestamp
     /// The invitee while pending, else 0.
     public var targetID: Int64
+
+    /// A row.
+    public init(user1: Int64, user2: Int64, status: ConnectionState, version: ChatTimestamp, targetID: Int64) {
+        self.user1 = user1
+        self.user2 = user2
+        self.status = status
+        self.version = version
+        self.targetID = targetID
+    }
 
     /// The caller's view of this row.
     public func info(for userID: Int64) -> ConnectionInfo {

@@ -39,14 +39,13 @@ public final class ChatServices: Sendable {
 
     /// Public profiles by ID through the cache (misses read from the store, then cached).
     func publicProfiles(_ ids: [Int64]) async throws -> [ProfilePublic] {
-        var found: [ProfilePublic] = []
-        var missing: [Int64] = []
-        for id in Set(ids).sorted() {
-            if let cached = cache.profile(id) { found.append(cached) } else { missing.append(id) }
-        }
+        let unique = Set(ids).sorted()
+        let cached = await cache.profiles(unique)
+        var found = Array(cached.values)
+        let missing = unique.filter { cached[$0] == nil }
         if !missing.isEmpty {
             let loaded = try await users.publicProfiles(ids: missing)
-            for profile in loaded { cache.store(profile) }
+            await cache.store(loaded)
             found += loaded
         }
         return found.sorted { $0.userId < $1.userId }
@@ -55,9 +54,9 @@ public final class ChatServices: Sendable {
     /// Profile search through the cache.
     func search(_ pattern: String) async throws -> [ProfilePublic] {
         let key = pattern.lowercased()
-        if let cached = cache.search(key) { return cached }
+        if let cached = await cache.search(key) { return cached }
         let result = try await users.searchProfiles(pattern: key, limit: config.values.profileCount)
-        cache.store(search: key, result)
+        await cache.store(search: key, result)
         return result
     }
 }

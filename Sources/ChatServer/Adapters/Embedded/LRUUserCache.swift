@@ -2,7 +2,7 @@ import ChatWire
 import Synchronization
 
 /// ``UserCache`` in process: a bounded LRU of public profiles and of search results, each
-/// entry valid for a time-to-live.
+/// entry valid for a time-to-live. Connection rows are not cached: the embedded store is local.
 public final class LRUUserCache: UserCache {
     private struct Entry<Value> {
         var value: Value
@@ -26,27 +26,33 @@ public final class LRUUserCache: UserCache {
         self.ttlMicroseconds = ttlSeconds * 1_000_000
     }
 
-    public func profile(_ userID: Int64) -> ProfilePublic? {
+    public func profiles(_ ids: [Int64]) async -> [Int64: ProfilePublic] {
         let now = ChatTimestamp.now().microseconds
         return state.withLock { state in
-            guard var entry = state.profiles[userID], entry.expires > now else { return nil }
-            state.tick += 1
-            entry.tick = state.tick
-            state.profiles[userID] = entry
-            return entry.value
+            var found: [Int64: ProfilePublic] = [:]
+            for userID in ids {
+                guard var entry = state.profiles[userID], entry.expires > now else { continue }
+                state.tick += 1
+                entry.tick = state.tick
+                state.profiles[userID] = entry
+                found[userID] = entry.value
+            }
+            return found
         }
     }
 
-    public func store(_ profile: ProfilePublic) {
+    public func store(_ profiles: [ProfilePublic]) async {
         let expires = ChatTimestamp.now().microseconds + ttlMicroseconds
         state.withLock { state in
-            state.tick += 1
-            state.profiles[profile.userId] = Entry(value: profile, expires: expires, tick: state.tick)
+            for profile in profiles {
+                state.tick += 1
+                state.profiles[profile.userId] = Entry(value: profile, expires: expires, tick: state.tick)
+            }
             if state.profiles.count > capacity { Self.evict(&state.profiles, keep: capacity * 3 / 4) }
         }
     }
 
-    public func search(_ pattern: String) -> [ProfilePublic]? {
+    public func search(_ pattern: String) async -> [ProfilePublic]? {
         let now = ChatTimestamp.now().microseconds
         return state.withLock { state in
             guard var entry = state.searches[pattern], entry.expires > now else { return nil }
@@ -57,7 +63,7 @@ public final class LRUUserCache: UserCache {
         }
     }
 
-    public func store(search pattern: String, _ profiles: [ProfilePublic]) {
+    public func store(search pattern: String, _ profiles: [ProfilePublic]) async {
         let expires = ChatTimestamp.now().microseconds + ttlMicroseconds
         state.withLock { state in
             state.tick += 1
@@ -66,7 +72,13 @@ public final class LRUUserCache: UserCache {
         }
     }
 
-    public func invalidate(_ userID: Int64) {
+    public func connections(of userID: Int64) async -> [ConnectionRecord]? { nil }
+
+    public func store(connections: [ConnectionRecord], of userID: Int64) async {}
+
+    public func invalidateConnections(of userIDs: [Int64]) async {}
+
+    public func invalidate(_ userID: Int64) async {
         state.withLock { state in
             state.profiles[userID] = nil
             // Search results may embed the old display name.
