@@ -185,6 +185,7 @@ let package = Package(
             name: "ChatServer",
             dependencies: [
                 "ChatWire",
+                "KafkaWire",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
                 .product(name: "GRDB", package: "GRDB.swift"),

@@ -29,6 +29,9 @@ public struct ChatServerConfiguration: Sendable {
     public var generatorID = 0
     /// Address clients are told to use for real-time (default `http://host:port`).
     public var publicAddress: String?
+    /// Server ID, partition ownership and the Kafka backplane of a multi-instance deployment
+    /// (default: one instance with the embedded backplane).
+    public var scaleOut = ScaleOutConfiguration()
 
     /// Defaults: 127.0.0.1:8080, `./chat-data`.
     public init() {}
@@ -56,18 +59,18 @@ public enum ChatServer {
         let failures = try await config.reload()
         if !failures.isEmpty { logger.warning("stored dynamic config is invalid; using defaults", metadata: ["failures": "\(failures)"]) }
 
-        let backplane = EmbeddedBackplane(db: databases.backplane, partitionCount: config.values.partitionCount, logger: logger)
-        config.onChange { section, values in
-            if section == "partitioning" { backplane.setPartitionCount(values.partitionCount) }
-        }
+        // Scale-out (backplane, partition ownership, config-changes): see ScaleOut.swift.
+        let backplane = try await ScaleOut.makeBackplane(configuration.scaleOut, databases: databases, partitionCount: config.values.partitionCount, logger: logger)
         let chatStore = SQLiteChatStore(db: databases.chats)
         try await ChatsMaterializer(store: chatStore, backplane: backplane, logger: logger).start()
 
         let registry = ClientRegistry()
+        let ownership = PartitionOwnership(serverID: configuration.scaleOut.serverID, backplane: backplane, registry: registry, logger: logger)
         let messaging = MessagingService(registry: registry, backplane: backplane, ids: SnowflakeGenerator(generatorID: configuration.generatorID),
-                                         metrics: metrics, logger: logger)
+                                         metrics: metrics, logger: logger, ownership: ownership)
+        let membership = try await ScaleOut.join(configuration.scaleOut, config: config, configStore: configStore, ownership: ownership, logger: logger)
         let services = ChatServices(
-            users: SQLiteUserStore(db: databases.users), chats: chatStore, cache: LRUUserCache(), config: config, configStore: configStore,
+            users: SQLiteUserStore(db: databases.users), chats: chatStore, cache: LRUUserCache(), config: config, configStore: membership.configStore,
             backplane: backplane, tokens: TokenService(secret: try configuration.tokenSecret ?? loadSecret(directory: data), lifetimeSeconds: configuration.tokenLifetimeSeconds),
             passwords: PasswordHasher(rounds: configuration.passwordRounds), files: try FileStorage(root: data + "/files"),
             registry: registry, messaging: messaging, adminToken: configuration.adminToken, logger: logger)
@@ -85,7 +88,7 @@ public enum ChatServer {
             router: router,
             server: .http1WebSocketUpgrade(webSocketRouter: wsRouter, configuration: .init(ws: .init(maxFrameSize: WebSocketEndpoint.maxFrame))),
             configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "wirestack-chat"),
-            services: [backplane],
+            services: [backplane as any Service] + membership.services,
             onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? configuration.port) },
             logger: logger
         )

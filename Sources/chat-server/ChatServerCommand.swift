@@ -34,6 +34,19 @@ struct ChatServerCommand: AsyncParsableCommand {
     @Option(help: "Log level (trace, debug, info, notice, warning, error, critical).")
     var logLevel = "info"
 
+    // Scale-out: server ID, snowflake generator and the Kafka backplane.
+    @Option(name: .customLong("server-id"), help: "This instance's server ID in partitioning.partitions (also CHAT_SERVER_ID; default 0).")
+    var serverID: String?
+
+    @Option(name: .customLong("generator-id"), help: "Snowflake generator ID 0...255, unique per instance (default: the server ID when numeric).")
+    var generatorID: Int?
+
+    @Option(name: .customLong("kafka"), help: "Kafka bootstrap brokers host:port[,...]: run on the Kafka backplane (also CHAT_KAFKA).")
+    var kafka: String?
+
+    @Option(name: .customLong("kafka-prefix"), help: "Prefix of the Kafka topic names and consumer-group IDs (also CHAT_KAFKA_PREFIX).")
+    var kafkaPrefix: String?
+
     func run() async throws {
         LoggingSystem.bootstrap { label in
             var handler = StreamLogHandler.standardError(label: label)
@@ -49,6 +62,17 @@ struct ChatServerCommand: AsyncParsableCommand {
         configuration.tokenLifetimeSeconds = tokenLifetime
         configuration.adminToken = adminToken ?? Environment().get("CHAT_ADMIN_TOKEN")
         configuration.synchronousFull = synchronousFull
+        let environment = Environment()
+        configuration.scaleOut.serverID = serverID ?? environment.get("CHAT_SERVER_ID") ?? "0"
+        configuration.generatorID = generatorID ?? Int(configuration.scaleOut.serverID).map { $0 & 0xFF } ?? 0
+        if let bootstrap = kafka ?? environment.get("CHAT_KAFKA") {
+            let prefix = kafkaPrefix ?? environment.get("CHAT_KAFKA_PREFIX") ?? ""
+            var backplane = KafkaBackplaneConfiguration(bootstrap: bootstrap)
+            backplane.topic = prefix + backplane.topic
+            backplane.configTopic = prefix + backplane.configTopic
+            backplane.groupPrefix = prefix
+            configuration.scaleOut.kafka = backplane
+        }
         let (host, dataDirectory) = (configuration.host, configuration.dataDirectory)
         let app = try await ChatServer.makeApplication(configuration: configuration, logger: logger) { port in
             logger.info("chat server listening", metadata: ["url": "http://\(host):\(port)/", "dataDir": "\(dataDirectory)"])
