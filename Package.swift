@@ -136,8 +136,8 @@ let package = Package(
         ),
         .target(
             name: "ChatServer",
-            // dist (issue 9): PGWire, CQLClient, RedisWire, WireCore for the distributed adapters.
-            dependencies: ["ChatWire", "PGWire", "CQLClient", "RedisWire", "WireCore", hummingbird, hummingbirdWebSocket, grdb, crypto, cryptoExtras, metrics, lifecycle, protobuf, logging],
+            // dist (issue 9): PGWire, CQLClient, RedisWire, KafkaWire for the distributed adapters.
+            dependencies: ["ChatWire", "PGWire", "CQLClient", "RedisWire", "KafkaWire", "WireCore", hummingbird, hummingbirdWebSocket, grdb, crypto, cryptoExtras, metrics, lifecycle, protobuf, logging],
             swiftSettings: swiftSettings
         ),
         .executableTarget(

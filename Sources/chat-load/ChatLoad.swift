@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 import ChatWire
 import Logging
 import NIOCore
@@ -31,6 +32,7 @@ struct ChatLoad: AsyncParsableCommand {
     @Option(help: "Seconds to hold listening clients in --listen-only mode.") var holdSeconds = 10
     @Option(help: "User-name prefix (unique per run unless reused).") var prefix = "load"
     @Option(help: "Password of load-test users.") var password = "load-test-password"
+    @Flag(help: "Each client talks to the messaging instance its session names (a multi-instance deployment).") var routeBySession = false
 
     func run() async throws {
         var limit = rlimit()
@@ -106,7 +108,9 @@ struct LoadRunner {
             let setup = setupClients[i % setupClients.count]
             try await setup.register(RegistrationRequest(userName: name, password: options.password, displayName: "Load \(i)", phone: "0888\(String(100000 + i % 900000))", email: "\(name)@load.test"))
             let session: SessionResponse = try await setup.call(.POST, "/api/session", body: SessionRequest(userName: name, password: options.password), authorized: false)
-            let client = ChatClient(host: options.host, port: options.port, eventLoopGroup: group, logger: Logger(label: "chat-load"))
+            var (host, port) = (options.host, options.port)
+            if options.routeBySession, let url = URL(string: session.messagingServerAddress), let h = url.host, let p = url.port { (host, port) = (h, p) }
+            let client = ChatClient(host: host, port: port, eventLoopGroup: group, logger: Logger(label: "chat-load"))
             client.adopt(session: session)
             var user = LoadUser(index: i, name: name)
             user.id = session.profile.userId

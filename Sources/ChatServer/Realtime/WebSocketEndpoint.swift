@@ -23,8 +23,13 @@ struct WebSocketEndpoint {
 
     func register(on router: Router<ChatRequestContext>) {
         let tokens = services.tokens
+        let messaging = services.messaging
         router.ws("api/realtime", shouldUpgrade: { request, _ in
-            guard authenticate(request, tokens: tokens) != nil else { throw APIError.unauthorized }
+            guard let identity = authenticate(request, tokens: tokens) else { throw APIError.unauthorized }
+            // Another instance owns the user's partition: the client creates a new session, which names it.
+            guard messaging.serves(identity.userID) else {
+                throw APIError(.misdirectedRequest, "Misdirected Request", detail: "Another messaging instance serves this user; create a new session.")
+            }
             return .upgrade([:])
         }, onUpgrade: { inbound, outbound, context in
             try await handle(inbound: inbound, outbound: outbound, request: context.request, logger: context.logger)
@@ -34,6 +39,11 @@ struct WebSocketEndpoint {
     func handle(inbound: WebSocketInboundStream, outbound: WebSocketOutboundWriter, request: Request, logger: Logger) async throws {
         guard let identity = authenticate(request, tokens: services.tokens) else {
             try await outbound.close(.policyViolation, reason: "unauthorized")
+            return
+        }
+        // Another instance owns the user's partition (after a reassignment): the client creates a new session, which names it.
+        guard services.messaging.serves(identity.userID) else {
+            try await outbound.close(.policyViolation, reason: "served by another instance; create a new session")
             return
         }
         let binary = request.uri.queryParameters.get("format") == "binary"
