@@ -172,6 +172,7 @@ let package = Package(
         .target(
             name: "ChatWire",
             dependencies: [
+                "GRPCWire",
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -185,6 +186,7 @@ let package = Package(
             name: "ChatServer",
             dependencies: [
                 "ChatWire",
+                "GRPCWire",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
                 .product(name: "GRDB", package: "GRDB.swift"),

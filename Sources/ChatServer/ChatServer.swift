@@ -29,6 +29,10 @@ public struct ChatServerConfiguration: Sendable {
     public var generatorID = 0
     /// Address clients are told to use for real-time (default `http://host:port`).
     public var publicAddress: String?
+    /// Port of the gRPC real-time API (`chatwire.Messaging`) on `host`; 0 picks a free port; nil disables it.
+    public var grpcPort: Int?
+    /// Called with the bound gRPC port once the gRPC listener is up.
+    public var onGRPCServerRunning: (@Sendable (Int) async -> Void)?
 
     /// Defaults: 127.0.0.1:8080, `./chat-data`.
     public init() {}
@@ -85,7 +89,7 @@ public enum ChatServer {
             router: router,
             server: .http1WebSocketUpgrade(webSocketRouter: wsRouter, configuration: .init(ws: .init(maxFrameSize: WebSocketEndpoint.maxFrame))),
             configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "wirestack-chat"),
-            services: [backplane],
+            services: [backplane] + (configuration.grpcPort.map { [ChatGRPCServer(services: services, host: configuration.host, port: $0, logger: logger, onRunning: configuration.onGRPCServerRunning)] } ?? []),
             onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? configuration.port) },
             logger: logger
         )

@@ -31,6 +31,9 @@ struct ChatServerCommand: AsyncParsableCommand {
     @Flag(help: "Use PRAGMA synchronous=FULL (survives power loss; slower).")
     var synchronousFull = false
 
+    @Option(help: "Port of the gRPC real-time API (0 = any free port, -1 = off).")
+    var grpcPort = 8081
+
     @Option(help: "Log level (trace, debug, info, notice, warning, error, critical).")
     var logLevel = "info"
 
@@ -49,6 +52,8 @@ struct ChatServerCommand: AsyncParsableCommand {
         configuration.tokenLifetimeSeconds = tokenLifetime
         configuration.adminToken = adminToken ?? Environment().get("CHAT_ADMIN_TOKEN")
         configuration.synchronousFull = synchronousFull
+        configuration.grpcPort = grpcPort >= 0 ? grpcPort : nil
+        configuration.onGRPCServerRunning = { [host] port in logger.info("gRPC real-time API listening", metadata: ["address": "\(host):\(port)"]) }
         let (host, dataDirectory) = (configuration.host, configuration.dataDirectory)
         let app = try await ChatServer.makeApplication(configuration: configuration, logger: logger) { port in
             logger.info("chat server listening", metadata: ["url": "http://\(host):\(port)/", "dataDir": "\(dataDirectory)"])
