@@ -131,13 +131,13 @@ let package = Package(
         ),
         .target(
             name: "ChatWire",
-            dependencies: [protobuf, nioCore, nioPosix, nioHTTP1, hummingbirdWSClient, logging],
+            dependencies: ["GRPCWire", protobuf, nioCore, nioPosix, nioHTTP1, hummingbirdWSClient, logging],
             swiftSettings: swiftSettings
         ),
         .target(
             name: "ChatServer",
-            // dist (issue 9): PGWire, CQLClient, RedisWire, KafkaWire for the distributed adapters.
-            dependencies: ["ChatWire", "PGWire", "CQLClient", "RedisWire", "KafkaWire", "WireCore", hummingbird, hummingbirdWebSocket, grdb, crypto, cryptoExtras, metrics, lifecycle, protobuf, logging],
+            // dist (issue 9): PGWire, CQLClient, RedisWire, KafkaWire for the distributed adapters; GRPCWire for the real-time API.
+            dependencies: ["ChatWire", "GRPCWire", "PGWire", "CQLClient", "RedisWire", "KafkaWire", "WireCore", hummingbird, hummingbirdWebSocket, grdb, crypto, cryptoExtras, metrics, lifecycle, protobuf, logging],
             swiftSettings: swiftSettings
         ),
         .executableTarget(

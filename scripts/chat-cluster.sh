@@ -65,7 +65,7 @@ start() {
   for i in $(seq 0 $((n - 1))); do
     local port=$((BASE_PORT + i))
     # shellcheck disable=SC2086
-    CHAT_ADMIN_TOKEN=$ADMIN "$BIN" --port "$port" --data-dir "$STATE/data" --server-id "$i" --generator-id "$i" \
+    CHAT_ADMIN_TOKEN=$ADMIN "$BIN" --port "$port" --grpc-port "$((port + 1000))" --data-dir "$STATE/data" --server-id "$i" --generator-id "$i" \
       --kafka "$kafka" --kafka-prefix "$prefix" ${CHAT_CLUSTER_STORE_FLAGS:-} </dev/null >"$STATE/instance-$i.log" 2>&1 &
     echo $! > "$STATE/instance-$i.pid"
     wait_ready "$port"

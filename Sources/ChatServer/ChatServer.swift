@@ -34,6 +34,10 @@ public struct ChatServerConfiguration: Sendable {
     /// Server ID, partition ownership and the Kafka backplane of a multi-instance deployment
     /// (default: one instance with the embedded backplane).
     public var scaleOut = ScaleOutConfiguration()
+    /// Port of the gRPC real-time API (`chatwire.Messaging`) on `host`; 0 picks a free port; nil disables it.
+    public var grpcPort: Int?
+    /// Called with the bound gRPC port once the gRPC listener is up.
+    public var onGRPCServerRunning: (@Sendable (Int) async -> Void)?
 
     /// Defaults: 127.0.0.1:8080, `./chat-data`.
     public init() {}
@@ -94,7 +98,8 @@ public enum ChatServer {
             router: router,
             server: .http1WebSocketUpgrade(webSocketRouter: wsRouter, configuration: .init(ws: .init(maxFrameSize: WebSocketEndpoint.maxFrame))),
             configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "wirestack-chat"),
-            services: adapters.services + [backplane as any Service] + membership.services,
+            services: adapters.services + [backplane as any Service] + membership.services
+                + (configuration.grpcPort.map { [ChatGRPCServer(services: services, host: configuration.host, port: $0, logger: logger, onRunning: configuration.onGRPCServerRunning)] } ?? []),
             onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? configuration.port) },
             logger: logger
         )

@@ -84,6 +84,9 @@ struct ChatServerCommand: AsyncParsableCommand {
     @Option(help: "Roles this process runs, comma-separated (default: all).")
     var roles: String?
 
+    @Option(help: "Port of the gRPC real-time API (0 = any free port, -1 = off).")
+    var grpcPort = 8081
+
     @Option(help: "Log level (trace, debug, info, notice, warning, error, critical).")
     var logLevel = "info"
 
@@ -118,6 +121,8 @@ struct ChatServerCommand: AsyncParsableCommand {
         configuration.deployment = try deployment()
         // Instances sharing a deployment must not share a snowflake generator.
         configuration.generatorID = configuration.deployment.generatorID ?? configuration.deployment.serverID & 0xFF
+        configuration.grpcPort = grpcPort >= 0 ? grpcPort : nil
+        configuration.onGRPCServerRunning = { [host] port in logger.info("gRPC real-time API listening", metadata: ["address": "\(host):\(port)"]) }
         let (host, dataDirectory) = (configuration.host, configuration.dataDirectory)
         let app = try await ChatServer.makeApplication(configuration: configuration, logger: logger) { port in
             logger.info("chat server listening", metadata: ["url": "http://\(host):\(port)/", "dataDir": "\(dataDirectory)"])

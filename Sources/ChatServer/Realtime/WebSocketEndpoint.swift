@@ -101,8 +101,8 @@ struct WebSocketEndpoint {
         let frame: Chatwire_ClientFrame
         do {
             switch message {
-            case .binary(let buffer): frame = try Chatwire_ClientFrame(serializedBytes: Array(buffer.readableBytesView))
-            case .text(let text): frame = try Chatwire_ClientFrame(jsonString: text)
+            case .binary(let buffer): frame = try Self.decodeFrame(binary: buffer)
+            case .text(let text): frame = try Self.decodeFrame(text: text)
             }
         } catch {
             var e = Chatwire_ErrorResponse()
@@ -118,6 +118,16 @@ struct WebSocketEndpoint {
             response.payload = .error(error.frame)
         }
         return response
+    }
+
+    /// Decodes a binary frame (protobuf).
+    static func decodeFrame(binary buffer: ByteBuffer) throws -> Chatwire_ClientFrame {
+        try Chatwire_ClientFrame(serializedBytes: Array(buffer.readableBytesView))
+    }
+
+    /// Decodes a text frame (proto3 JSON).
+    static func decodeFrame(text: String) throws -> Chatwire_ClientFrame {
+        try Chatwire_ClientFrame(jsonString: text)
     }
 
     func dispatch(_ frame: Chatwire_ClientFrame, session: ClientSession) throws(MessagingError) -> Chatwire_ServerFrame.OneOf_Payload {

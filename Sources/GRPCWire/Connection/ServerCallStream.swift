@@ -149,6 +149,25 @@ final class ServerCallStream: @unchecked Sendable {
         }
     }
 
+    /// Sends the response head (with the context's initial metadata) now, before any message;
+    /// does nothing if it was already sent.
+    func writeHead() async throws {
+        if Task.isCancelled || !channel.isActive {
+            throw RPCError(code: .cancelled, message: "the call was cancelled")
+        }
+        let sendHeaders = try writeState.withLock { state throws(RPCError) -> Bool in
+            if state.finished { throw RPCError(code: .cancelled, message: "the call has already ended") }
+            defer { state.headersSent = true }
+            return !state.headersSent
+        }
+        guard sendHeaders else { return }
+        do {
+            try await outbound.write(responseHeaders())
+        } catch {
+            throw RPCError(code: .cancelled, message: "the stream was closed: \(error)")
+        }
+    }
+
     /// Claims the right to write the trailers; returns whether the head was already sent, or nil
     /// when the trailers were already written.
     private func claimFinish() -> Bool? {
