@@ -162,7 +162,7 @@ final class ServerCallStream: @unchecked Sendable {
         }
         guard sendHeaders else { return }
         do {
-            try await outbound.write(responseHeaders())
+            try await writer.write([.init(frame: responseHeaders())])
         } catch {
             throw RPCError(code: .cancelled, message: "the stream was closed: \(error)")
         }
