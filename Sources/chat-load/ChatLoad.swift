@@ -311,11 +311,8 @@ struct LoadRunner {
 
 /// The resident set size of process `pid` in KiB (Linux `/proc/<pid>/status` VmRSS).
 func residentKB(_ pid: Int32) -> Int? {
-    guard let file = fopen("/proc/\(pid)/status", "r") else { return nil }
-    defer { fclose(file) }
-    var line = [CChar](repeating: 0, count: 256)
-    while fgets(&line, Int32(line.count), file) != nil {
-        let text = String(cString: line)
+    guard let data = FileManager.default.contents(atPath: "/proc/\(pid)/status") else { return nil }
+    for text in String(decoding: data, as: UTF8.self).split(separator: "\n") {
         if text.hasPrefix("VmRSS:") {
             return text.dropFirst(6).split(whereSeparator: { $0 == " " || $0 == "\t" }).first.flatMap { Int($0) }
         }
