@@ -7,9 +7,16 @@ import Testing
 struct GroupInteropTests {
     func fill(_ bootstrap: String, _ topic: String, partitions: Int32, perPartition: Int) async throws {
         let producer = KafkaProducer(configuration: Interop.producerConfig(bootstrap), logger: KafkaPeers.logger)
-        for p in 0..<partitions { for i in 0..<perPartition { try await producer.enqueue(KafkaProducerRecord(topic: topic, partition: p, value: "p\(p)-\(i)")) } }
+        let results = ResultList(count: Int(partitions) * perPartition)
+        for p in 0..<partitions {
+            for i in 0..<perPartition {
+                let index = Int(p) * perPartition + i
+                try await producer.enqueue(KafkaProducerRecord(topic: topic, partition: p, value: "p\(p)-\(i)")) { results.set(index, $0) }
+            }
+        }
         await producer.flush()
         await producer.shutdown()
+        for case .failure(let error) in results.items { Issue.record("fill: a record was not delivered: \(error)") }
     }
 
     func waitUntil(_ timeout: Duration = .seconds(30), _ condition: () -> Bool) async throws -> Bool {
