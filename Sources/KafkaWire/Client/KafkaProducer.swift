@@ -391,9 +391,12 @@ public final class KafkaProducer: Service, Sendable {
                     } else if code == KafkaErrorCode.duplicateSequenceNumber.rawValue {
                         done.append((batch, .success((-1, nil))))
                     } else if code == KafkaErrorCode.outOfOrderSequenceNumber.rawValue && batch.baseSequence >= 0
-                                && batch.attempts + 1 < configuration.maxAttempts && earlierBatchUnacknowledged(batch) {
-                        // An earlier batch of this partition failed or is still in flight: this one is
-                        // resent after it, in sequence order.
+                                && batch.attempts + 1 < configuration.maxAttempts {
+                        // The broker had not appended an earlier batch of this partition when this one
+                        // arrived (it failed, is being retried, or the broker took the requests out of
+                        // order): resend it after the earlier ones, in sequence order. Whether the
+                        // earlier batch is acknowledged by now cannot decide this (its answer may have
+                        // been processed in between), so the attempt limit bounds a genuine gap.
                         batch.lastError = "outOfOrderSequenceNumber"
                         retry.append(batch)
                     } else {
@@ -417,11 +420,6 @@ public final class KafkaProducer: Service, Sendable {
         finish(broker: broker, done: done, retry: retry)
     }
 
-    /// Whether a batch before `batch` (lower sequence) of its partition has not been acknowledged yet.
-    func earlierBatchUnacknowledged(_ batch: ProducerBatch) -> Bool {
-        state.withLock { s in batch.baseSequence > (s.queues[batch.tp]?.lastAckedSequence ?? -1) &+ 1 }
-    }
-
     var observability: KafkaObservability { configuration.client.observability }
 
     func markStale(_ topic: String) {
@@ -438,12 +436,8 @@ public final class KafkaProducer: Service, Sendable {
                 s.queues[batch.tp]?.inFlight -= 1
                 s.queues[batch.tp]?.requeue(batch)
             }
-            for (batch, result) in done {
+            for (batch, _) in done {
                 s.queues[batch.tp]?.inFlight -= 1
-                if case .success = result, batch.baseSequence >= 0, let q = s.queues[batch.tp] {
-                    let last = batch.baseSequence &+ batch.writer.recordCount &- 1
-                    if last > q.lastAckedSequence { s.queues[batch.tp]?.lastAckedSequence = last }
-                }
                 s.bufferedBytes -= batch.accountedBytes
                 s.pendingRecords -= Int(batch.writer.recordCount)
             }

@@ -66,8 +66,6 @@ struct PartitionQueue {
     var ready: [ProducerBatch] = []
     var inFlight = 0
     var nextSequence: Int32 = 0
-    /// Last sequence number the broker acknowledged for this partition (-1 before the first).
-    var lastAckedSequence: Int32 = -1
 
     /// Puts a batch that must be retried back in sequence order: before every batch with a higher
     /// sequence and before all batches not yet sent (which have none).

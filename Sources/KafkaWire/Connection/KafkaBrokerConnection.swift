@@ -68,12 +68,21 @@ public final class KafkaBrokerConnection: Sendable {
 
     static func write(channel: any Channel, frame: ByteBuffer, correlationID: Int32, expectResponse: Bool, api: KafkaAPI, timeout: Duration) async throws -> ByteBuffer? {
         guard expectResponse else {
-            try await channel.writeAndFlush(KafkaOutboundRequest(frame: frame, correlationID: correlationID, response: nil))
+            do {
+                try await channel.writeAndFlush(KafkaOutboundRequest(frame: frame, correlationID: correlationID, response: nil))
+            } catch {
+                // The broker closed the connection (Tansu does so around acks=0 produces): a
+                // connection error, which callers retry on a new connection.
+                throw KafkaConnectionError.closed("\(api) request not written: \(error)")
+            }
             return nil
         }
         let promise = channel.eventLoop.makePromise(of: ByteBuffer.self)
         let request = KafkaOutboundRequest(frame: frame, correlationID: correlationID, response: promise)
-        channel.writeAndFlush(request, promise: nil)
+        // A write that fails (connection already closed) fails the request now, not at its timeout.
+        let written = channel.eventLoop.makePromise(of: Void.self)
+        written.futureResult.whenFailure { error in promise.fail(KafkaConnectionError.closed("\(api) request not written: \(error)")) }
+        channel.writeAndFlush(request, promise: written)
         let nanos = Int64(timeout.components.seconds) * 1_000_000_000 + Int64(timeout.components.attoseconds / 1_000_000_000)
         let timer = channel.eventLoop.scheduleTask(in: .nanoseconds(nanos)) {
             promise.fail(KafkaConnectionError.timedOut(api))
