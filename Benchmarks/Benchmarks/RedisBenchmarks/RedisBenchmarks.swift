@@ -7,9 +7,11 @@
 // concurrent callers and the same pipeline depth, and prints requests/s and the ratio.
 // Each mode runs `rounds` times, anchor and RedisWire interleaved, so load from other processes
 // hits both alike; the table shows the median of each and the ratio of the medians.
-// RedisWire is measured twice: through RedisClient (shared connections, automatic pipelining:
-// the way an application uses it) and with one dedicated RedisConnection per caller (the same
-// connection shape as redis-benchmark).
+// RedisWire is measured three ways: through RedisClient (shared connections, automatic
+// pipelining: the way an application uses it), with one dedicated RedisConnection per caller
+// (the same connection shape as redis-benchmark), and the same dedicated connections with each
+// caller running on its connection's event loop (`withEventLoopAffinity`, no thread handoff per
+// round trip — redis-benchmark's single-threaded event-loop shape).
 import Foundation
 import Logging
 import RedisWire
@@ -57,18 +59,21 @@ func command(_ test: String) -> RedisCommand {
 
 /// Runs `requests` commands from `clients` concurrent callers, `pipeline` commands at a time.
 func measure(clients: Int, requests: Int, pipeline: Int, send: @escaping @Sendable (Int, [RedisCommand]) async throws -> Void,
-             test: String) async throws -> Double {
+             affinity: (@Sendable (Int) -> RedisConnection)? = nil, test: String) async throws -> Double {
     let perClient = requests / clients
     let batch = Array(repeating: command(test), count: pipeline)
     let start = ContinuousClock.now
     try await withThrowingTaskGroup(of: Void.self) { group in
         for c in 0..<clients {
             group.addTask {
-                var done = 0
-                while done < perClient {
-                    try await send(c, batch)
-                    done += pipeline
+                let loop: @Sendable () async throws -> Void = {
+                    var done = 0
+                    while done < perClient {
+                        try await send(c, batch)
+                        done += pipeline
+                    }
                 }
+                if let affinity { try await affinity(c).withEventLoopAffinity(loop) } else { try await loop() }
             }
         }
         try await group.waitForAll()
@@ -96,13 +101,14 @@ struct RedisBenchmarks {
         _ = try await client.set("key:__rand_int__", to: "xxx")
 
         print("RedisWire vs redis-benchmark: \(options.clients) concurrent clients, \(options.requests) requests per test, server \(host):\(port), median of \(options.rounds) interleaved rounds")
-        print("test  pipeline  redis-benchmark rps  RedisClient rps (ratio)  dedicated connections rps (ratio)")
+        print("test  pipeline  redis-benchmark rps  RedisClient rps (ratio)  dedicated connections rps (ratio)  dedicated + event-loop affinity rps (ratio)")
         func median(_ values: [Double]) -> Double { values.sorted()[values.count / 2] }
         for pipeline in [1, 16] {
             for test in ["set", "get"] {
                 var anchors: [Double] = []
                 var pooledRuns: [Double] = []
                 var directRuns: [Double] = []
+                var affineRuns: [Double] = []
                 for _ in 0..<options.rounds {
                     anchors.append(try redisBenchmark(host: host, port: port, clients: options.clients, requests: options.requests, test: test, pipeline: pipeline))
                     pooledRuns.append(try await measure(clients: options.clients, requests: options.requests, pipeline: pipeline, send: { _, batch in
@@ -111,10 +117,13 @@ struct RedisBenchmarks {
                     directRuns.append(try await measure(clients: options.clients, requests: options.requests, pipeline: pipeline, send: { c, batch in
                         if batch.count == 1 { _ = try await connections[c].send(batch[0]) } else { _ = try await connections[c].pipeline(batch) }
                     }, test: test))
+                    affineRuns.append(try await measure(clients: options.clients, requests: options.requests, pipeline: pipeline, send: { c, batch in
+                        if batch.count == 1 { _ = try await connections[c].send(batch[0]) } else { _ = try await connections[c].pipeline(batch) }
+                    }, affinity: { c in connections[c] }, test: test))
                 }
-                let anchor = median(anchors), pooled = median(pooledRuns), direct = median(directRuns)
-                print(String(format: "%-5@ %8d  %19.0f  %15.0f (%.2fx)  %25.0f (%.2fx)", test.uppercased() as NSString, pipeline,
-                             anchor, pooled, pooled / anchor, direct, direct / anchor))
+                let anchor = median(anchors), pooled = median(pooledRuns), direct = median(directRuns), affine = median(affineRuns)
+                print(String(format: "%-5@ %8d  %19.0f  %15.0f (%.2fx)  %25.0f (%.2fx)  %34.0f (%.2fx)", test.uppercased() as NSString, pipeline,
+                             anchor, pooled, pooled / anchor, direct, direct / anchor, affine, affine / anchor))
             }
         }
         for c in connections { await c.close() }
