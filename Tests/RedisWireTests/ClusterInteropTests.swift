@@ -329,17 +329,34 @@ struct SentinelInteropTests {
         }
     }
 
+    /// Waits until every sentinel lists a healthy replica (flags exactly `slave`): a failover
+    /// started earlier aborts (no good replica) and is only retried after twice the failover timeout.
+    static func sentinelsSeeAHealthyReplica(_ sentinels: [RedisNodeAddress], name: String) async -> Bool {
+        await eventually(timeout: .seconds(40)) {
+            for address in sentinels {
+                let sentinel = try await RedisConnection.connect(configuration: .tcp(host: address.host, port: address.port), logger: PeerEnvironment.logger)
+                defer { Task { await sentinel.close() } }
+                let replicas = try await sentinel.send(RedisCommand("SENTINEL", "REPLICAS", .string(name)))
+                let healthy = try (replicas.elements ?? []).contains { entry in
+                    try [String: RESPValue](fromRESP: entry)["flags"]?.string == "slave"
+                }
+                if !healthy { return false }
+            }
+            return true
+        }
+    }
+
     /// One test, two failovers in a fixed order: first a failover the sentinels announce while
     /// both servers stay up (the client must switch on `+switch-master` alone, without any
     /// command failing), then the master is killed (the client must continue on the promoted
     /// replica). Needs a fresh `scripts/redis-sentinel.sh start` (the second part kills a server).
-    @Test(.timeLimit(.minutes(4)))
+    @Test(.timeLimit(.minutes(6)))
     func switchesOnAnnouncedFailoverAndSurvivesAKilledMaster() async throws {
         guard let text = PeerEnvironment.require("WIRESTACK_REDIS_SENTINELS") else { return }
         let name = PeerEnvironment.environment["WIRESTACK_REDIS_SENTINEL_MASTER"] ?? "wirestack"
         let sentinels = text.split(separator: ",").compactMap { RedisNodeAddress($0.trimmingCharacters(in: .whitespaces)) }
         let client = RedisSentinelClient(configuration: RedisSentinelConfiguration(sentinels: sentinels, masterName: name,
-                                                                                   failoverTimeout: .seconds(90)),
+                                                                                   failoverTimeout: .seconds(150)),
                                          logger: PeerEnvironment.logger)
         let p = PeerEnvironment.prefix()
         try await withThrowingTaskGroup(of: Void.self) { group in
@@ -350,6 +367,7 @@ struct SentinelInteropTests {
             try #require(await Self.replicated(first, key: p + "k", value: "before"),
                          "the master has no replica: restart scripts/redis-sentinel.sh before re-running")
             #expect(await eventually(timeout: .seconds(10)) { client.watchedSentinel != nil })
+            #expect(await Self.sentinelsSeeAHealthyReplica(sentinels, name: name))
 
             // 1. An announced failover, both servers up: the client switches without sending anything.
             let sentinel = try await RedisConnection.connect(configuration: .tcp(host: sentinels[0].host, port: sentinels[0].port),
@@ -369,6 +387,7 @@ struct SentinelInteropTests {
 
             // 2. The master is killed: the client continues on the promoted replica.
             try #require(await Self.replicated(second, key: p + "k2", value: "between"), "the former master did not become a replica of \(second)")
+            #expect(await Self.sentinelsSeeAHealthyReplica(sentinels, name: name))
             let master = try await RedisConnection.connect(configuration: .tcp(host: second.host, port: second.port), logger: PeerEnvironment.logger)
             _ = try? await master.send(RedisCommand("SHUTDOWN", "NOSAVE"))
             await master.close()

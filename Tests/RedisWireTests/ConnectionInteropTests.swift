@@ -203,6 +203,23 @@ struct ConnectionInteropTests {
         try await server.close()
     }
 
+    @Test func eventLoopAffinityRunsTheCallerOnTheConnectionsLoop() async throws {
+        guard let c = try await PeerEnvironment.connect() else { return }
+        let prefix = PeerEnvironment.prefix()
+        let onLoop = try await c.withEventLoopAffinity {
+            var allOnLoop = c.channel.eventLoop.inEventLoop
+            for i in 0..<50 {
+                try await c.set(prefix + "\(i % 5)", to: i)
+                #expect(try await c.get(prefix + "\(i % 5)") == "\(i)")
+                allOnLoop = allOnLoop && c.channel.eventLoop.inEventLoop
+            }
+            return allOnLoop
+        }
+        #expect(onLoop)
+        _ = try await c.delete((0..<5).map { prefix + "\($0)" })
+        await c.close()
+    }
+
     @Test func malformedReplyClosesOnlyThatConnection() async throws {
         guard let good = try await PeerEnvironment.connect() else { return }
         // A fake server that answers the first command with an invalid type byte.

@@ -7,10 +7,18 @@
 // concurrent callers and the same pipeline depth, and prints requests/s and the ratio.
 // Each mode runs `rounds` times, anchor and RedisWire interleaved, so load from other processes
 // hits both alike; the table shows the median of each and the ratio of the medians.
-// RedisWire is measured twice: through RedisClient (shared connections, automatic pipelining:
-// the way an application uses it) and with one dedicated RedisConnection per caller (the same
-// connection shape as redis-benchmark).
+// A second table compares CPU time per request (user+system, from getrusage: redis-benchmark as
+// a child process, RedisWire as this process) — what each client costs, independent of how much
+// of the machine it got while other work ran.
+// RedisWire is measured three ways: through RedisClient (shared connections, automatic
+// pipelining: the way an application uses it), with one dedicated RedisConnection per caller
+// (the same connection shape as redis-benchmark), and the same dedicated connections with each
+// caller running on its connection's event loop (`withEventLoopAffinity`, no thread handoff per
+// round trip — redis-benchmark's single-threaded event-loop shape).
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 import Logging
 import RedisWire
 
@@ -50,6 +58,22 @@ func redisBenchmark(host: String, port: Int, clients: Int, requests: Int, test: 
     throw NSError(domain: "redis-benchmark", code: 1, userInfo: [NSLocalizedDescriptionKey: "no result in: \(String(decoding: data, as: UTF8.self))"])
 }
 
+/// CPU seconds (user + system) used so far by this process or by its waited-for children.
+func cpuSeconds(children: Bool) -> Double {
+    var usage = rusage()
+    getrusage(children ? RUSAGE_CHILDREN.rawValue : RUSAGE_SELF.rawValue, &usage)
+    func seconds(_ t: timeval) -> Double { Double(t.tv_sec) + Double(t.tv_usec) / 1e6 }
+    return seconds(usage.ru_utime) + seconds(usage.ru_stime)
+}
+
+/// Runs `body` (which performs `requests` requests) and returns (requests/s, CPU microseconds per request).
+func measured(requests: Int, children: Bool, isolation: isolated (any Actor)? = #isolation,
+              _ body: () async throws -> Double) async throws -> (rps: Double, cpuPerRequest: Double) {
+    let before = cpuSeconds(children: children)
+    let rps = try await body()
+    return (rps, (cpuSeconds(children: children) - before) * 1e6 / Double(requests))
+}
+
 func command(_ test: String) -> RedisCommand {
     test == "set" ? RedisCommand("SET", ["key:__rand_int__", "xxx"], keyIndices: [0])
                   : RedisCommand("GET", ["key:__rand_int__"], keyIndices: [0], isReadOnly: true)
@@ -57,18 +81,21 @@ func command(_ test: String) -> RedisCommand {
 
 /// Runs `requests` commands from `clients` concurrent callers, `pipeline` commands at a time.
 func measure(clients: Int, requests: Int, pipeline: Int, send: @escaping @Sendable (Int, [RedisCommand]) async throws -> Void,
-             test: String) async throws -> Double {
+             affinity: (@Sendable (Int) -> RedisConnection)? = nil, test: String) async throws -> Double {
     let perClient = requests / clients
     let batch = Array(repeating: command(test), count: pipeline)
     let start = ContinuousClock.now
     try await withThrowingTaskGroup(of: Void.self) { group in
         for c in 0..<clients {
             group.addTask {
-                var done = 0
-                while done < perClient {
-                    try await send(c, batch)
-                    done += pipeline
+                let loop: @Sendable () async throws -> Void = {
+                    var done = 0
+                    while done < perClient {
+                        try await send(c, batch)
+                        done += pipeline
+                    }
                 }
+                if let affinity { try await affinity(c).withEventLoopAffinity(loop) } else { try await loop() }
             }
         }
         try await group.waitForAll()
@@ -96,27 +123,46 @@ struct RedisBenchmarks {
         _ = try await client.set("key:__rand_int__", to: "xxx")
 
         print("RedisWire vs redis-benchmark: \(options.clients) concurrent clients, \(options.requests) requests per test, server \(host):\(port), median of \(options.rounds) interleaved rounds")
-        print("test  pipeline  redis-benchmark rps  RedisClient rps (ratio)  dedicated connections rps (ratio)")
+        print("test  pipeline  redis-benchmark rps  RedisClient rps (ratio)  dedicated connections rps (ratio)  dedicated + event-loop affinity rps (ratio)")
         func median(_ values: [Double]) -> Double { values.sorted()[values.count / 2] }
+        var cpuRows: [String] = []
         for pipeline in [1, 16] {
             for test in ["set", "get"] {
-                var anchors: [Double] = []
-                var pooledRuns: [Double] = []
-                var directRuns: [Double] = []
+                var runs: [[(rps: Double, cpuPerRequest: Double)]] = [[], [], [], []]
+                let n = options.requests
                 for _ in 0..<options.rounds {
-                    anchors.append(try redisBenchmark(host: host, port: port, clients: options.clients, requests: options.requests, test: test, pipeline: pipeline))
-                    pooledRuns.append(try await measure(clients: options.clients, requests: options.requests, pipeline: pipeline, send: { _, batch in
-                        if batch.count == 1 { _ = try await client.send(batch[0]) } else { _ = try await client.pipeline(batch) }
-                    }, test: test))
-                    directRuns.append(try await measure(clients: options.clients, requests: options.requests, pipeline: pipeline, send: { c, batch in
-                        if batch.count == 1 { _ = try await connections[c].send(batch[0]) } else { _ = try await connections[c].pipeline(batch) }
-                    }, test: test))
+                    runs[0].append(try await measured(requests: n, children: true) {
+                        try redisBenchmark(host: host, port: port, clients: options.clients, requests: n, test: test, pipeline: pipeline)
+                    })
+                    runs[1].append(try await measured(requests: n, children: false) {
+                        try await measure(clients: options.clients, requests: n, pipeline: pipeline, send: { _, batch in
+                            if batch.count == 1 { _ = try await client.send(batch[0]) } else { _ = try await client.pipeline(batch) }
+                        }, test: test)
+                    })
+                    runs[2].append(try await measured(requests: n, children: false) {
+                        try await measure(clients: options.clients, requests: n, pipeline: pipeline, send: { c, batch in
+                            if batch.count == 1 { _ = try await connections[c].send(batch[0]) } else { _ = try await connections[c].pipeline(batch) }
+                        }, test: test)
+                    })
+                    runs[3].append(try await measured(requests: n, children: false) {
+                        try await measure(clients: options.clients, requests: n, pipeline: pipeline, send: { c, batch in
+                            if batch.count == 1 { _ = try await connections[c].send(batch[0]) } else { _ = try await connections[c].pipeline(batch) }
+                        }, affinity: { c in connections[c] }, test: test)
+                    })
                 }
-                let anchor = median(anchors), pooled = median(pooledRuns), direct = median(directRuns)
-                print(String(format: "%-5@ %8d  %19.0f  %15.0f (%.2fx)  %25.0f (%.2fx)", test.uppercased() as NSString, pipeline,
-                             anchor, pooled, pooled / anchor, direct, direct / anchor))
+                let rps = runs.map { median($0.map(\.rps)) }
+                let cpu = runs.map { median($0.map(\.cpuPerRequest)) }
+                print(String(format: "%-5@ %8d  %19.0f  %15.0f (%.2fx)  %25.0f (%.2fx)  %34.0f (%.2fx)", test.uppercased() as NSString, pipeline,
+                             rps[0], rps[1], rps[1] / rps[0], rps[2], rps[2] / rps[0], rps[3], rps[3] / rps[0]))
+                // Ratio > 1: RedisWire needs less CPU per request than redis-benchmark.
+                cpuRows.append(String(format: "%-5@ %8d  %19.2f  %15.2f (%.2fx)  %25.2f (%.2fx)  %34.2f (%.2fx)", test.uppercased() as NSString, pipeline,
+                                      cpu[0], cpu[1], cpu[0] / cpu[1], cpu[2], cpu[0] / cpu[2], cpu[3], cpu[0] / cpu[3]))
             }
         }
+        print("")
+        print("CPU microseconds per request (ratio = redis-benchmark's / RedisWire's: above 1 means RedisWire is cheaper)")
+        print("test  pipeline  redis-benchmark µs   RedisClient µs (ratio)  dedicated connections µs (ratio)  dedicated + event-loop affinity µs (ratio)")
+        for row in cpuRows { print(row) }
         for c in connections { await c.close() }
         runTask.cancel()
         _ = try? await runTask.value

@@ -26,6 +26,8 @@ public final class RedisConnection: Sendable {
     public let serverInfo: RESPValue
     /// Default reply timeout (``RedisConnectionConfiguration/commandTimeout``).
     let commandTimeout: Duration?
+    /// Runs tasks on the channel's event loop (see ``withEventLoopAffinity(_:)``).
+    let taskExecutor: EventLoopTaskExecutor
     let logger: Logger
 
     private init(channel: any Channel, handler: NIOLoopBound<RedisChannelHandler>, protocolVersion: RESPVersion,
@@ -35,6 +37,7 @@ public final class RedisConnection: Sendable {
         self.protocolVersion = protocolVersion
         self.serverInfo = serverInfo
         self.commandTimeout = commandTimeout
+        self.taskExecutor = EventLoopTaskExecutor(channel.eventLoop)
         self.logger = logger
     }
 
