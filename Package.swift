@@ -14,6 +14,7 @@ let nioTLS: Target.Dependency = .product(name: "NIOTLS", package: "swift-nio")
 let nioHTTP1: Target.Dependency = .product(name: "NIOHTTP1", package: "swift-nio")
 let nioSSL: Target.Dependency = .product(name: "NIOSSL", package: "swift-nio-ssl")
 let nioHTTP2: Target.Dependency = .product(name: "NIOHTTP2", package: "swift-nio-http2")
+let nioHPACK: Target.Dependency = .product(name: "NIOHPACK", package: "swift-nio-http2")
 let logging: Target.Dependency = .product(name: "Logging", package: "swift-log")
 let atomics: Target.Dependency = .product(name: "Atomics", package: "swift-atomics")
 let protobuf: Target.Dependency = .product(name: "SwiftProtobuf", package: "swift-protobuf")
@@ -26,6 +27,9 @@ let hummingbird: Target.Dependency = .product(name: "Hummingbird", package: "hum
 let hummingbirdWebSocket: Target.Dependency = .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket")
 let hummingbirdWSClient: Target.Dependency = .product(name: "HummingbirdWSClient", package: "hummingbird-websocket")
 let grdb: Target.Dependency = .product(name: "GRDB", package: "GRDB.swift")
+let tracing: Target.Dependency = .product(name: "Tracing", package: "swift-distributed-tracing")
+let metricsTestKit: Target.Dependency = .product(name: "MetricsTestKit", package: "swift-metrics")
+let inMemoryTracing: Target.Dependency = .product(name: "InMemoryTracing", package: "swift-distributed-tracing")
 
 let package = Package(
     name: "Wirestack",
@@ -57,11 +61,12 @@ let package = Package(
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
         .package(url: "https://github.com/hummingbird-project/hummingbird-websocket.git", from: "2.8.1"),
         .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.10.0"),
+        .package(url: "https://github.com/apple/swift-distributed-tracing.git", from: "1.7.3"),
     ],
     targets: [
         .target(
             name: "WireCore",
-            dependencies: [nioCore, nioPosix, nioSSL, logging, atomics, "CWireCRC", "CZlib", "CLZ4", "CSnappy", "CZstd"],
+            dependencies: [nioCore, nioPosix, nioSSL, logging, atomics, crypto, "CWireCRC", "CZlib", "CLZ4", "CSnappy", "CZstd"],
             swiftSettings: swiftSettings
         ),
         .target(name: "CWireCRC"),
@@ -81,7 +86,7 @@ let package = Package(
         ),
         .testTarget(
             name: "GRPCWireTests",
-            dependencies: ["GRPCWire", "WireCore", nioCore, nioPosix, protobuf, lifecycle],
+            dependencies: ["GRPCWire", "WireCore", nioCore, nioPosix, nioHTTP2, nioHPACK, nioSSL, protobuf, lifecycle],
             swiftSettings: swiftSettings
         ),
         .target(
@@ -106,12 +111,12 @@ let package = Package(
         ),
         .target(
             name: "KafkaWire",
-            dependencies: ["WireCore", nioCore, nioPosix, nioSSL, logging, atomics, crypto, lifecycle],
+            dependencies: ["WireCore", nioCore, nioPosix, nioSSL, logging, atomics, crypto, lifecycle, metrics, tracing],
             swiftSettings: swiftSettings
         ),
         .testTarget(
             name: "KafkaWireTests",
-            dependencies: ["KafkaWire", nioCore, logging],
+            dependencies: ["KafkaWire", "WireCore", nioCore, nioPosix, logging, metrics, metricsTestKit, tracing, inMemoryTracing],
             swiftSettings: swiftSettings
         ),
         .target(
@@ -126,13 +131,13 @@ let package = Package(
         ),
         .target(
             name: "ChatWire",
-            dependencies: [protobuf, nioCore, nioPosix, nioHTTP1, hummingbirdWSClient, logging],
+            dependencies: ["GRPCWire", protobuf, nioCore, nioPosix, nioHTTP1, hummingbirdWSClient, logging],
             swiftSettings: swiftSettings
         ),
         .target(
             name: "ChatServer",
-            // dist (issue 9): PGWire, CQLClient, RedisWire, WireCore for the distributed adapters.
-            dependencies: ["ChatWire", "PGWire", "CQLClient", "RedisWire", "WireCore", hummingbird, hummingbirdWebSocket, grdb, crypto, cryptoExtras, metrics, lifecycle, protobuf, logging],
+            // dist (issue 9): PGWire, CQLClient, RedisWire, KafkaWire for the distributed adapters; GRPCWire for the real-time API.
+            dependencies: ["ChatWire", "GRPCWire", "PGWire", "CQLClient", "RedisWire", "KafkaWire", "WireCore", hummingbird, hummingbirdWebSocket, grdb, crypto, cryptoExtras, metrics, lifecycle, protobuf, logging],
             swiftSettings: swiftSettings
         ),
         .executableTarget(

@@ -67,6 +67,19 @@ let package = Package(
             swiftSettings: [.swiftLanguageMode(.v6)],
             plugins: [.plugin(name: "BenchmarkPlugin", package: "package-benchmark")]
         ),
+        // cql: CQLClient vs the DataStax Python driver (Cython) and gocql on the same CQL test node in
+        // the same run (prepared EXECUTE x1/x64, paged rows/s, in-memory row decoding). A plain executable:
+        // `swift run -c release CQLClientBenchmarks [--seconds 5]`.
+        .executableTarget(
+            name: "CQLClientBenchmarks",
+            dependencies: [
+                .product(name: "CQLClient", package: "Wirestack"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Benchmarks/CQLClientBenchmarks",
+            swiftSettings: [.swiftLanguageMode(.v6)]
+        ),
         // core-codec: checksums and compression codecs.
         // redis: RedisWire vs redis-benchmark (C) on the same server in the same run (a plain
         // executable: it drives redis-benchmark as a subprocess and prints requests/s ratios).

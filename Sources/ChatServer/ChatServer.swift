@@ -31,6 +31,13 @@ public struct ChatServerConfiguration: Sendable {
     public var publicAddress: String?
     /// Where the ports live: embedded by default, or cluster addresses (see ``ChatDeployment``).
     public var deployment = ChatDeployment()
+    /// Server ID, partition ownership and the Kafka backplane of a multi-instance deployment
+    /// (default: one instance with the embedded backplane).
+    public var scaleOut = ScaleOutConfiguration()
+    /// Port of the gRPC real-time API (`chatwire.Messaging`) on `host`; 0 picks a free port; nil disables it.
+    public var grpcPort: Int?
+    /// Called with the bound gRPC port once the gRPC listener is up.
+    public var onGRPCServerRunning: (@Sendable (Int) async -> Void)?
 
     /// Defaults: 127.0.0.1:8080, `./chat-data`.
     public init() {}
@@ -61,15 +68,19 @@ public enum ChatServer {
         if !failures.isEmpty { logger.warning("stored dynamic config is invalid; using defaults", metadata: ["failures": "\(failures)"]) }
         adapters.configFeed?.onChange { sections in _ = try? await config.reload(changedSections: sections) }
 
-        let backplane = try adapters.makeBackplane(config: config, logger: logger)
+        // Scale-out (backplane, partition ownership, config changes over Kafka): see ScaleOut.swift.
+        let scaleOut = configuration.scaleOut.merging(configuration.deployment)
+        let backplane = try await ScaleOut.makeBackplane(scaleOut, databases: adapters.local, partitionCount: config.values.partitionCount, logger: logger)
         let chatStore = adapters.chats
         try await ChatsMaterializer(store: chatStore, backplane: backplane, logger: logger).start()
 
         let registry = ClientRegistry()
+        let ownership = PartitionOwnership(serverID: scaleOut.serverID, backplane: backplane, registry: registry, logger: logger)
         let messaging = MessagingService(registry: registry, backplane: backplane, ids: SnowflakeGenerator(generatorID: configuration.generatorID),
-                                         metrics: metrics, logger: logger)
+                                         metrics: metrics, logger: logger, ownership: ownership)
+        let membership = try await ScaleOut.join(scaleOut, config: config, configStore: adapters.configStore, ownership: ownership, logger: logger)
         let services = ChatServices(
-            users: adapters.users, chats: chatStore, cache: adapters.cache, config: config, configStore: adapters.configStore,
+            users: adapters.users, chats: chatStore, cache: adapters.cache, config: config, configStore: membership.configStore,
             backplane: backplane, tokens: TokenService(secret: try configuration.tokenSecret ?? loadSecret(directory: data), lifetimeSeconds: configuration.tokenLifetimeSeconds),
             passwords: PasswordHasher(rounds: configuration.passwordRounds), files: try FileStorage(root: data + "/files"),
             registry: registry, messaging: messaging, adminToken: configuration.adminToken, logger: logger)
@@ -87,7 +98,8 @@ public enum ChatServer {
             router: router,
             server: .http1WebSocketUpgrade(webSocketRouter: wsRouter, configuration: .init(ws: .init(maxFrameSize: WebSocketEndpoint.maxFrame))),
             configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "wirestack-chat"),
-            services: adapters.services + [backplane],
+            services: adapters.services + [backplane as any Service] + membership.services
+                + (configuration.grpcPort.map { [ChatGRPCServer(services: services, host: configuration.host, port: $0, logger: logger, onRunning: configuration.onGRPCServerRunning)] } ?? []),
             onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? configuration.port) },
             logger: logger
         )

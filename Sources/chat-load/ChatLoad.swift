@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 import ChatWire
 import Logging
 import NIOCore
@@ -18,6 +19,9 @@ struct ChatLoad: AsyncParsableCommand {
 
     @Option(help: "Server host.") var host = "127.0.0.1"
     @Option(help: "Server port.") var port = 8080
+    @Option(help: "Real-time transport: websocket or grpc.") var transport = "websocket"
+    @Option(help: "The server's gRPC port (with --transport grpc).") var grpcPort = 8081
+    @Option(help: "PID of a chat-server on this machine: report its resident memory before and after connecting.") var serverPid: Int32?
     @Option(help: "Number of users (clients).") var users = 200
     @Option(help: "Friends per user.") var friends = 5
     @Option(help: "Sessions per user.") var sessions = 3
@@ -31,6 +35,13 @@ struct ChatLoad: AsyncParsableCommand {
     @Option(help: "Seconds to hold listening clients in --listen-only mode.") var holdSeconds = 10
     @Option(help: "User-name prefix (unique per run unless reused).") var prefix = "load"
     @Option(help: "Password of load-test users.") var password = "load-test-password"
+    @Flag(help: "Each client talks to the messaging instance its session names (a multi-instance deployment).") var routeBySession = false
+
+    func validate() throws {
+        guard ["websocket", "grpc"].contains(transport) else { throw ValidationError("--transport must be websocket or grpc") }
+    }
+
+    var realtimeTransport: ChatRealtimeTransport { transport == "grpc" ? .grpc(port: grpcPort) : .webSocket }
 
     func run() async throws {
         var limit = rlimit()
@@ -55,13 +66,27 @@ final class LoadStats: Sendable {
     let httpCalls = Atomic<Int>(0)
     private let latencies = Mutex<[Double]>([])
     private let sendTimes = Mutex<[Int64: ContinuousClock.Instant]>([:])
+    /// Deliveries that arrived before their send call returned (the ID was not known yet).
+    private let early = Mutex<[Int64: ContinuousClock.Instant]>([:])
     private let firstError = Mutex<String?>(nil)
 
-    func recordSend(_ id: Int64, at instant: ContinuousClock.Instant) { sendTimes.withLock { $0[id] = instant } }
+    func recordSend(_ id: Int64, at instant: ContinuousClock.Instant) {
+        if let arrived = early.withLock({ $0.removeValue(forKey: id) }) {
+            record(arrived - instant)
+        } else {
+            sendTimes.withLock { $0[id] = instant }
+        }
+    }
 
     func recordDelivery(_ id: Int64, at instant: ContinuousClock.Instant) {
-        guard let start = sendTimes.withLock({ $0[id] }) else { return }
-        let d = instant - start
+        guard let start = sendTimes.withLock({ $0.removeValue(forKey: id) }) else {
+            early.withLock { $0[id] = instant }
+            return
+        }
+        record(instant - start)
+    }
+
+    private func record(_ d: Duration) {
         let ms = Double(d.components.seconds) * 1000 + Double(d.components.attoseconds) / 1e15
         latencies.withLock { $0.append(ms) }
     }
@@ -92,7 +117,7 @@ struct LoadRunner {
     func run() async throws {
         let runID = String(UInt32.random(in: 0...UInt32.max), radix: 36)
         let count = options.listenOnly ?? options.users
-        log("chat-load: \(count) users at \(options.host):\(options.port) (run \(runID))")
+        log("chat-load: \(count) users at \(options.host):\(options.port) over \(options.transport)\(options.transport == "grpc" ? " (gRPC port \(options.grpcPort))" : "") (run \(runID))")
 
         // Set-up: register and log in every user.
         let setupStart = ContinuousClock.now
@@ -106,7 +131,9 @@ struct LoadRunner {
             let setup = setupClients[i % setupClients.count]
             try await setup.register(RegistrationRequest(userName: name, password: options.password, displayName: "Load \(i)", phone: "0888\(String(100000 + i % 900000))", email: "\(name)@load.test"))
             let session: SessionResponse = try await setup.call(.POST, "/api/session", body: SessionRequest(userName: name, password: options.password), authorized: false)
-            let client = ChatClient(host: options.host, port: options.port, eventLoopGroup: group, logger: Logger(label: "chat-load"))
+            var (host, port) = (options.host, options.port)
+            if options.routeBySession, let url = URL(string: session.messagingServerAddress), let h = url.host, let p = url.port { (host, port) = (h, p) }
+            let client = ChatClient(host: host, port: port, eventLoopGroup: group, logger: Logger(label: "chat-load"))
             client.adopt(session: session)
             var user = LoadUser(index: i, name: name)
             user.id = session.profile.userId
@@ -142,8 +169,9 @@ struct LoadRunner {
 
         // Connect every client's real-time stream.
         let connectStart = ContinuousClock.now
-        let realtimes: [ChatRealtimeConnection] = try await parallelMap(0..<count, parallelism: options.connectParallelism) { i in
-            try await clients[i].1.connectRealtime()
+        let transport = options.realtimeTransport
+        let realtimes: [any ChatRealtime] = try await parallelMap(0..<count, parallelism: options.connectParallelism) { i in
+            try await clients[i].1.connectRealtime(over: transport)
         }
         let connectTime = ContinuousClock.now - connectStart
         log("connected \(realtimes.count) real-time clients in \(format(connectTime))")
@@ -221,7 +249,7 @@ struct LoadRunner {
         log("http calls: \(stats.httpCalls.load(ordering: .relaxed)), errors: \(stats.errors.load(ordering: .relaxed))\(stats.first.map { " (first: \($0))" } ?? "")")
     }
 
-    func session(user: LoadUser, client: ChatClient, realtime: ChatRealtimeConnection) async {
+    func session(user: LoadUser, client: ChatClient, realtime: any ChatRealtime) async {
         for _ in 0..<options.sessions {
             do {
                 _ = try await client.allChatsScreen(includeProfiles: true)
@@ -258,17 +286,41 @@ struct LoadRunner {
     }
 
     func listenOnly(_ clients: [(LoadUser, ChatClient)]) async throws {
+        // The set-up HTTP connections are idle now; close them so the server's memory counts only
+        // the listening connections.
+        for (_, client) in clients { await client.close() }
+        try await Task.sleep(for: .seconds(2))
+        let before = options.serverPid.flatMap(residentKB)
         let connectStart = ContinuousClock.now
-        let realtimes: [ChatRealtimeConnection] = try await parallelMap(clients.indices, parallelism: options.connectParallelism) { i in
-            try await clients[i].1.connectRealtime()
+        let transport = options.realtimeTransport
+        let realtimes: [any ChatRealtime] = try await parallelMap(clients.indices, parallelism: options.connectParallelism) { i in
+            try await clients[i].1.connectRealtime(over: transport)
         }
         log("connected \(realtimes.count) listening clients in \(format(ContinuousClock.now - connectStart))")
         log("holding for \(options.holdSeconds) s (measure the server's memory now: e.g. ps -o rss= -p <pid>)")
         try await Task.sleep(for: .seconds(options.holdSeconds))
+        if let pid = options.serverPid, let before, let after = residentKB(pid) {
+            let perClient = Double(after - before) * 1024 / Double(max(1, realtimes.count))
+            log("server RSS: \(before / 1024) MiB before, \(after / 1024) MiB with \(realtimes.count) listening clients: \(Int(perClient)) bytes (\(format1(perClient / 1024)) KiB) per client")
+        }
         for realtime in realtimes { await realtime.close() }
         for (_, client) in clients { await client.close() }
         log("closed")
     }
+}
+
+/// The resident set size of process `pid` in KiB (Linux `/proc/<pid>/status` VmRSS).
+func residentKB(_ pid: Int32) -> Int? {
+    guard let file = fopen("/proc/\(pid)/status", "r") else { return nil }
+    defer { fclose(file) }
+    var line = [CChar](repeating: 0, count: 256)
+    while fgets(&line, Int32(line.count), file) != nil {
+        let text = String(cString: line)
+        if text.hasPrefix("VmRSS:") {
+            return text.dropFirst(6).split(whereSeparator: { $0 == " " || $0 == "\t" }).first.flatMap { Int($0) }
+        }
+    }
+    return nil
 }
 
 /// Runs `body` over `range` with at most `parallelism` at once, results in order; throws the first error.

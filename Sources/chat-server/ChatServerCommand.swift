@@ -72,14 +72,36 @@ struct ChatServerCommand: AsyncParsableCommand {
     @Option(help: "Kafka bootstrap servers for the backplane: host:port[,host:port].")
     var kafka: String?
 
+    @Option(help: "Prefix of the Kafka topic names and consumer-group IDs (several deployments can share brokers).")
+    var kafkaPrefix: String?
+
     @Option(help: "This instance's server ID (partition ownership; default 0).")
     var serverId: Int?
+
+    @Option(help: "Snowflake generator ID 0...255, unique per instance (default: the server ID).")
+    var generatorId: Int?
 
     @Option(help: "Roles this process runs, comma-separated (default: all; read, not yet acted on: the role split is issue 9 part B).")
     var roles: String?
 
+    @Option(help: "Port of the gRPC real-time API (0 = any free port, -1 = off).")
+    var grpcPort = 8081
+
     @Option(help: "Log level (trace, debug, info, notice, warning, error, critical).")
     var logLevel = "info"
+
+    // Scale-out: server ID, snowflake generator and the Kafka backplane.
+    @Option(name: .customLong("server-id"), help: "This instance's server ID in partitioning.partitions (also CHAT_SERVER_ID; default 0).")
+    var serverID: String?
+
+    @Option(name: .customLong("generator-id"), help: "Snowflake generator ID 0...255, unique per instance (default: the server ID when numeric).")
+    var generatorID: Int?
+
+    @Option(name: .customLong("kafka"), help: "Kafka bootstrap brokers host:port[,...]: run on the Kafka backplane (also CHAT_KAFKA).")
+    var kafka: String?
+
+    @Option(name: .customLong("kafka-prefix"), help: "Prefix of the Kafka topic names and consumer-group IDs (also CHAT_KAFKA_PREFIX).")
+    var kafkaPrefix: String?
 
     func run() async throws {
         LoggingSystem.bootstrap { label in
@@ -98,7 +120,9 @@ struct ChatServerCommand: AsyncParsableCommand {
         configuration.synchronousFull = synchronousFull
         configuration.deployment = try deployment()
         // Instances sharing a deployment must not share a snowflake generator.
-        configuration.generatorID = configuration.deployment.serverID & 0xFF
+        configuration.generatorID = configuration.deployment.generatorID ?? configuration.deployment.serverID & 0xFF
+        configuration.grpcPort = grpcPort >= 0 ? grpcPort : nil
+        configuration.onGRPCServerRunning = { [host] port in logger.info("gRPC real-time API listening", metadata: ["address": "\(host):\(port)"]) }
         let (host, dataDirectory) = (configuration.host, configuration.dataDirectory)
         let app = try await ChatServer.makeApplication(configuration: configuration, logger: logger) { port in
             logger.info("chat server listening", metadata: ["url": "http://\(host):\(port)/", "dataDir": "\(dataDirectory)"])
@@ -115,7 +139,8 @@ struct ChatServerCommand: AsyncParsableCommand {
             ("postgres", postgres), ("postgres-user", postgresUser), ("postgres-database", postgresDatabase),
             ("cassandra", cassandra), ("cassandra-keyspace", cassandraKeyspace), ("cassandra-replication", cassandraReplication),
             ("redis", redis), ("redis-prefix", redisPrefix), ("cache-ttl", cacheTtl.map(String.init)),
-            ("kafka", kafka), ("server-id", serverId.map(String.init)), ("roles", roles),
+            ("kafka", kafka), ("kafka-prefix", kafkaPrefix), ("server-id", serverId.map(String.init)),
+            ("generator-id", generatorId.map(String.init)), ("roles", roles),
         ]
         for case let (key, value?) in flags { try deployment.set(key, value) }
         return deployment

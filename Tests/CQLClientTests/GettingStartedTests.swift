@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import Testing
 import CQLClient
+import WireCore
 
 /// The code of CQLClient.docc/GettingStarted.md, run against a private CQL test node.
 @Suite("GettingStarted article code")
@@ -38,6 +39,26 @@ struct GettingStartedTests {
                     .decode(Message.self).map { "\($0.message_id):\($0.body ?? ""):\($0.reactions ?? [:])" }
             }
             #expect(messages == ["3:message 3:[:]", "2:message 2:[42: \"👍\"]", "1:message 1:[:]"])
+        }
+    }
+
+    @Test("the article's TLS, authentication and policies example runs")
+    func secure() async throws {
+        let certificates = FileManager.default.temporaryDirectory.appendingPathComponent("cql-gs-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: certificates) }
+        _ = try await withTestNode(["--tls", certificates, "--auth", "chat:s3cret"]) { node, _ in
+            var configuration = CassandraSessionConfiguration(
+                contactPoints: [(node.host, node.port)],
+                authenticator: PasswordAuthenticator(username: "chat", password: "s3cret"),
+                tls: TLSSettings(trustRoots: .file(certificates + "/ca.crt"))
+            )
+            configuration.speculativeExecution = CQLSpeculativeExecutionPolicy(delay: .milliseconds(50), maxExecutions: 1)
+            configuration.retryPolicy = CQLDefaultRetryPolicy()
+            let version = try await CassandraSession.withSession(configuration: configuration, logger: Logger(label: "chat")) { session in
+                let local = try await session.query("SELECT release_version FROM system.local", options: .init(isIdempotent: true))
+                return try local.pageRows.first?.decode(column: "release_version", as: String.self)
+            }
+            #expect(version == "4.1.3")
         }
     }
 }

@@ -13,7 +13,7 @@ struct GocqlInteropTests {
     func gocqlWritesCQLClientReads() async throws {
         guard let gocql = PeerEnvironment.require(Self.binary, "WIRESTACK_GOCQL_BIN (scripts/oracles/cql/gocql/build.sh)") else { return }
         _ = try await withTestNode { node, _ in
-            let output = try Process.run(gocql, [node.host, String(node.port), "gk"])
+            let output = try await Process.run(gocql, [node.host, String(node.port), "gk"])
             let gocqlRows = String(decoding: output, as: UTF8.self).split(separator: "\n").map(String.init)
             #expect(gocqlRows.count == 3)
             for version in [CQLProtocolVersion.v4, .v5] {

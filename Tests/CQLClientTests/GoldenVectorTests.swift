@@ -8,9 +8,9 @@ import Testing
 /// driver's encoders produce, and the driver must read what we produce.
 @Suite("Golden vectors from the DataStax Python driver")
 struct GoldenVectorTests {
-    static func vectors() throws -> [String: Any]? {
+    static func vectors() async throws -> [String: Any]? {
         guard let python = PeerEnvironment.require(PeerEnvironment.python, "WIRESTACK_PY (python with cassandra-driver)") else { return nil }
-        return try Oracle.vectors(python)
+        return try await Oracle.vectors(python)
     }
 
     // MARK: requests
@@ -57,8 +57,8 @@ struct GoldenVectorTests {
     }
 
     @Test("request frames: our bytes equal the driver's (v4, v5)")
-    func requestsMatchDriverBytes() throws {
-        guard let vectors = try Self.vectors() else { return }
+    func requestsMatchDriverBytes() async throws {
+        guard let vectors = try await Self.vectors() else { return }
         let requests = vectors["requests"] as! [[String: Any]]
         #expect(requests.count > 40)
         for vector in requests {
@@ -71,8 +71,8 @@ struct GoldenVectorTests {
     }
 
     @Test("the driver decodes the request frames we encode")
-    func driverDecodesOurRequests() throws {
-        guard let python = PeerEnvironment.require(PeerEnvironment.python, "WIRESTACK_PY"), let vectors = try Self.vectors() else { return }
+    func driverDecodesOurRequests() async throws {
+        guard let python = PeerEnvironment.require(PeerEnvironment.python, "WIRESTACK_PY"), let vectors = try await Self.vectors() else { return }
         for versionNumber in [4, 5] {
             let version = CQLProtocolVersion(rawValue: UInt8(versionNumber))!
             var all = ByteBuffer()
@@ -89,7 +89,7 @@ struct GoldenVectorTests {
                                                    CQLNamedValue(name: "b", value: .unset)]),
                 keyspace: "ks", nowInSeconds: 1_700_000_000))
             named.encodeFrame(stream: 6, version: version, into: &all)
-            let decoded = try Oracle.json(try Oracle.run(python, ["decode-frames", "\(versionNumber)"], stdin: hex(all))) as! [[String: Any]]
+            let decoded = try await Oracle.json(Oracle.run(python, ["decode-frames", "\(versionNumber)"], stdin: hex(all))) as! [[String: Any]]
             #expect(decoded.count == specs.count + 1)
             for (d, spec) in zip(decoded, specs) {
                 #expect(d["opcode"] as? String == spec["op"] as? String)
@@ -117,8 +117,8 @@ struct GoldenVectorTests {
     // MARK: responses
 
     @Test("response frames built from the driver's primitives decode like the driver decodes them")
-    func responsesMatchDriverDecoding() throws {
-        guard let vectors = try Self.vectors() else { return }
+    func responsesMatchDriverDecoding() async throws {
+        guard let vectors = try await Self.vectors() else { return }
         let responses = vectors["responses"] as! [[String: Any]]
         #expect(responses.count > 70)
         for vector in responses {
@@ -248,8 +248,8 @@ struct GoldenVectorTests {
     // MARK: types
 
     @Test("every CQL type: our serialization equals the driver's and we decode the driver's bytes")
-    func typesMatchDriver() throws {
-        guard let vectors = try Self.vectors() else { return }
+    func typesMatchDriver() async throws {
+        guard let vectors = try await Self.vectors() else { return }
         let cases = vectors["types"] as! [[String: Any]]
         #expect(cases.count > 100)
         for vector in cases {
@@ -270,8 +270,8 @@ struct GoldenVectorTests {
     }
 
     @Test("the driver deserializes the values we serialize")
-    func driverDecodesOurValues() throws {
-        guard let python = PeerEnvironment.require(PeerEnvironment.python, "WIRESTACK_PY"), let vectors = try Self.vectors() else { return }
+    func driverDecodesOurValues() async throws {
+        guard let python = PeerEnvironment.require(PeerEnvironment.python, "WIRESTACK_PY"), let vectors = try await Self.vectors() else { return }
         var items: [[String: Any]] = []
         var expected: [Any] = []
         for vector in vectors["types"] as! [[String: Any]] {
@@ -283,7 +283,7 @@ struct GoldenVectorTests {
             expected.append(vector["value"] ?? NSNull())
         }
         let input = String(decoding: try JSONSerialization.data(withJSONObject: items), as: UTF8.self)
-        let decoded = try Oracle.json(try Oracle.run(python, ["decode-values"], stdin: input)) as! [Any]
+        let decoded = try await Oracle.json(Oracle.run(python, ["decode-values"], stdin: input)) as! [Any]
         #expect(decoded.count == expected.count)
         for (i, (d, e)) in zip(decoded, expected).enumerated() {
             #expect(canonical(d) == canonical(e), "value \(i)")
@@ -293,8 +293,8 @@ struct GoldenVectorTests {
     // MARK: v5 segments, compression, tokens
 
     @Test("v5 segments: our uncompressed segments equal the driver's; we read driver segments (plain and lz4)")
-    func segmentsMatchDriver() throws {
-        guard let vectors = try Self.vectors() else { return }
+    func segmentsMatchDriver() async throws {
+        guard let vectors = try await Self.vectors() else { return }
         for vector in vectors["segments"] as! [[String: Any]] {
             let name = vector["name"] as! String
             let compressed = vector["compression"] as! String == "lz4"
@@ -322,21 +322,21 @@ struct GoldenVectorTests {
     }
 
     @Test("the driver reads segments we write, plain and lz4")
-    func driverDecodesOurSegments() throws {
-        guard let python = PeerEnvironment.require(PeerEnvironment.python, "WIRESTACK_PY"), let vectors = try Self.vectors() else { return }
+    func driverDecodesOurSegments() async throws {
+        guard let python = PeerEnvironment.require(PeerEnvironment.python, "WIRESTACK_PY"), let vectors = try await Self.vectors() else { return }
         for vector in vectors["segments"] as! [[String: Any]] {
             for compression in ["none", "lz4"] {
                 var out = ByteBuffer()
                 try CQLSegmentCodec(compressed: compression == "lz4").encode(buffer(hex: vector["payload_hex"] as! String), into: &out)
-                let decoded = try Oracle.json(try Oracle.run(python, ["decode-segments", compression], stdin: hex(out))) as! [String: Any]
+                let decoded = try await Oracle.json(Oracle.run(python, ["decode-segments", compression], stdin: hex(out))) as! [String: Any]
                 #expect(decoded["payload_hex"] as? String == vector["payload_hex"] as? String, "\(vector["name"]!) as \(compression)")
             }
         }
     }
 
     @Test("v4 frame compression: we decompress the driver's lz4 and snappy bodies")
-    func v4CompressionMatchesDriver() throws {
-        guard let vectors = try Self.vectors() else { return }
+    func v4CompressionMatchesDriver() async throws {
+        guard let vectors = try await Self.vectors() else { return }
         for vector in vectors["v4_compression"] as! [[String: Any]] {
             let algorithm = CQLCompressionAlgorithm(rawValue: vector["algorithm"] as! String)!
             let compressor = CQLFrameCompressor(algorithm: algorithm)
@@ -352,8 +352,8 @@ struct GoldenVectorTests {
     }
 
     @Test("Murmur3 tokens equal the driver's")
-    func murmur3MatchesDriver() throws {
-        guard let vectors = try Self.vectors() else { return }
+    func murmur3MatchesDriver() async throws {
+        guard let vectors = try await Self.vectors() else { return }
         for vector in vectors["murmur3"] as! [[String: Any]] {
             let key = bytes(hex: vector["key_hex"] as! String)
             // Cassandra's Murmur3Partitioner.getToken maps the empty key to the minimum token; the

@@ -11,8 +11,20 @@ final class TestNode: @unchecked Sendable {
 
     static var script: String { PeerEnvironment.repositoryRoot.appendingPathComponent("scripts/cql-node/node.py").path }
 
+    /// Starts a node off Swift's cooperative pool (it waits for the Python process to print its port).
+    static func start(python: String, arguments: [String] = []) async throws -> TestNode {
+        try await withCheckedThrowingContinuation { continuation in
+            DispatchQueue.global().async {
+                do { continuation.resume(returning: try TestNode(python: python, arguments: arguments)) } catch {
+                    continuation.resume(throwing: error)
+                }
+            }
+        }
+    }
+
     /// Starts a node on a free port; extra arguments e.g. ["--auth", "u:p"], ["--nodes", "3"], ["--max-version", "4"].
-    init(python: String, arguments: [String] = []) throws {
+    /// Blocks until the node is up: call it through ``start(python:arguments:)``.
+    private init(python: String, arguments: [String] = []) throws {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: python)
         var args = [Self.script]
@@ -54,9 +66,41 @@ final class TestNode: @unchecked Sendable {
         return Int(UInt16(bigEndian: addr.sin_port))
     }
 
-    func stop() {
-        if self.process.isRunning { kill(self.process.processIdentifier, SIGKILL) }
-        self.process.waitUntilExit()
+    /// Kills the node and waits for it off the cooperative pool.
+    func stop() async {
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            DispatchQueue.global().async {
+                if self.process.isRunning { kill(self.process.processIdentifier, SIGKILL) }
+                self.process.waitUntilExit()
+                continuation.resume()
+            }
+        }
+    }
+
+    /// Runs a `WIRESTACK ...` hook query (faults, stats; see scripts/cql-node/node.py) on a
+    /// connection of its own to the first address.
+    @discardableResult
+    func hook(_ text: String) async throws -> CQLResponseFrame {
+        let connection = try await CQLConnection.connect(.init(host: self.host, port: self.port, protocolVersion: .v4), logger: testLogger())
+        do {
+            let frame = try await connection.send(CQLQueryRequest(query: text, parameters: .init(consistency: .one)))
+            await connection.close()
+            return frame
+        } catch {
+            await connection.close()
+            throw error
+        }
+    }
+
+    /// Data requests each address received since the last `WIRESTACK RESET`, and the consistency of the latest.
+    func stats() async throws -> [String: (requests: Int, consistency: Int)] {
+        guard case .result(.rows(let rows)) = try await self.hook("WIRESTACK STATS").message else { return [:] }
+        var out: [String: (requests: Int, consistency: Int)] = [:]
+        for row in rows {
+            out[try row.decode(column: "node", as: String.self)] =
+                (Int(try row.decode(column: "requests", as: Int32.self)), Int(try row.decode(column: "consistency", as: Int32.self)))
+        }
+        return out
     }
 
     deinit { if self.process.isRunning { kill(self.process.processIdentifier, SIGKILL) } }
@@ -65,9 +109,15 @@ final class TestNode: @unchecked Sendable {
 /// Starts a private node for the test, or nil (skip locally / fail in CI) without Python.
 func withTestNode<T>(_ arguments: [String] = [], _ body: (TestNode, String) async throws -> T) async throws -> T? {
     guard let python = PeerEnvironment.require(PeerEnvironment.python, "WIRESTACK_PY (python with cassandra-driver)") else { return nil }
-    let node = try TestNode(python: python, arguments: arguments)
-    defer { node.stop() }
-    return try await body(node, python)
+    let node = try await TestNode.start(python: python, arguments: arguments)
+    do {
+        let result = try await body(node, python)
+        await node.stop()
+        return result
+    } catch {
+        await node.stop()
+        throw error
+    }
 }
 
 func testLogger(_ label: String = "cql-test") -> Logger {

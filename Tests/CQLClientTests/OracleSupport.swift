@@ -1,12 +1,18 @@
 import Foundation
 import NIOCore
+import Synchronization
 @testable import CQLClient
 
 /// Runs scripts/oracles/cql/oracle.py with the configured Python.
 enum Oracle {
     static var script: String { PeerEnvironment.repositoryRoot.appendingPathComponent("scripts/oracles/cql/oracle.py").path }
 
-    static func run(_ python: String, _ arguments: [String], stdin: String? = nil) throws -> Data {
+    /// Runs the oracle off Swift's cooperative pool (a dispatch thread waits for the process).
+    static func run(_ python: String, _ arguments: [String], stdin: String? = nil) async throws -> Data {
+        try await Process.runOffPool { try runBlocking(python, arguments, stdin: stdin) }
+    }
+
+    private static func runBlocking(_ python: String, _ arguments: [String], stdin: String?) throws -> Data {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: python)
         process.arguments = [script] + arguments
@@ -15,31 +21,35 @@ enum Oracle {
         process.standardError = err
         process.standardInput = input
         try process.run()
+        // stderr is drained on its own thread so a chatty oracle cannot block on a full pipe
+        let errors = ErrorCollector(err)
         if let stdin { input.fileHandleForWriting.write(Data(stdin.utf8)) }
         try input.fileHandleForWriting.close()
         let data = out.fileHandleForReading.readDataToEndOfFile()
-        let errors = err.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()
         guard process.terminationStatus == 0 else {
-            throw OracleError(message: "oracle \(arguments) failed: " + String(decoding: errors, as: UTF8.self))
+            throw OracleError(message: "oracle \(arguments) failed: " + errors.text())
         }
         return data
     }
 
     struct OracleError: Error, CustomStringConvertible { let message: String; var description: String { message } }
 
-    nonisolated(unsafe) private static var cached: [String: Any]?
-    private static let lock = NSLock()
+    /// The golden vectors, generated once per test process.
+    static func vectors(_ python: String) async throws -> [String: Any] {
+        let data = try await VectorCache.shared.data(python)
+        return try JSONSerialization.jsonObject(with: data) as! [String: Any]
+    }
 
-    /// The vectors, generated once per test process.
-    static func vectors(_ python: String) throws -> [String: Any] {
-        lock.lock()
-        defer { lock.unlock() }
-        if let cached { return cached }
-        let data = try run(python, ["vectors"])
-        let value = try JSONSerialization.jsonObject(with: data) as! [String: Any]
-        cached = value
-        return value
+    actor VectorCache {
+        static let shared = VectorCache()
+        private var task: Task<Data, any Error>?
+        func data(_ python: String) async throws -> Data {
+            if let task { return try await task.value }
+            let task = Task { try await Oracle.run(python, ["vectors"]) }
+            self.task = task
+            return try await task.value
+        }
     }
 
     static func json(_ data: Data) throws -> Any { try JSONSerialization.jsonObject(with: data, options: [.fragmentsAllowed]) }
@@ -140,6 +150,38 @@ enum ValueJSON {
         case .list(let v), .set(let v), .vector(let v), .tuple(let v): return v.map(json)
         case .map(let e): return e.map { [json($0.key), json($0.value)] }
         case .udt(let f): return f.map { json($0.value) }
+        }
+    }
+}
+
+/// Reads a pipe to its end on a dispatch thread.
+final class ErrorCollector: Sendable {
+    private let result = Mutex<Data?>(nil)
+    private let done = DispatchSemaphore(value: 0)
+
+    init(_ pipe: Pipe) {
+        let handle = pipe.fileHandleForReading
+        DispatchQueue.global().async {
+            let data = handle.readDataToEndOfFile()
+            self.result.withLock { $0 = data }
+            self.done.signal()
+        }
+    }
+
+    /// Everything read (waits for the writer to close the pipe).
+    func text() -> String {
+        self.done.wait()
+        return String(decoding: self.result.withLock { $0 } ?? Data(), as: UTF8.self)
+    }
+}
+
+extension Process {
+    /// Runs blocking process work on a dispatch thread, keeping Swift's cooperative pool free.
+    static func runOffPool<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async throws -> T {
+        try await withCheckedThrowingContinuation { continuation in
+            DispatchQueue.global().async {
+                do { continuation.resume(returning: try work()) } catch { continuation.resume(throwing: error) }
+            }
         }
     }
 }

@@ -78,7 +78,7 @@ struct ScenarioTests {
     func identicalResults(version: CQLProtocolVersion) async throws {
         _ = try await withTestNode { node, python in
             let driverKeyspace = "scn_driver_\(version.rawValue)"
-            let data = try Process.run(python, [PeerEnvironment.repositoryRoot.appendingPathComponent("scripts/cql-node/scenario.py").path,
+            let data = try await Process.run(python, [PeerEnvironment.repositoryRoot.appendingPathComponent("scripts/cql-node/scenario.py").path,
                                                 node.host, String(node.port), driverKeyspace, String(version.rawValue)])
             let driver = try JSONSerialization.jsonObject(with: data) as! [Any]
             let ours = try await CassandraSession.withSession(configuration: sessionConfiguration(node, version: version), logger: testLogger()) { session in
@@ -94,8 +94,13 @@ struct ScenarioTests {
 }
 
 extension Process {
-    /// Runs a program to completion and returns its standard output (throws on a non-zero exit).
-    static func run(_ executable: String, _ arguments: [String]) throws -> Data {
+    /// Runs a program to completion off the cooperative pool and returns its standard output
+    /// (throws on a non-zero exit).
+    static func run(_ executable: String, _ arguments: [String]) async throws -> Data {
+        try await runOffPool { try runBlocking(executable, arguments) }
+    }
+
+    private static func runBlocking(_ executable: String, _ arguments: [String]) throws -> Data {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = arguments
@@ -103,11 +108,11 @@ extension Process {
         process.standardOutput = out
         process.standardError = err
         try process.run()
+        let errors = ErrorCollector(err)
         let data = out.fileHandleForReading.readDataToEndOfFile()
-        let errors = err.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()
         guard process.terminationStatus == 0 else {
-            throw Oracle.OracleError(message: "\(executable) \(arguments) failed: " + String(decoding: errors, as: UTF8.self))
+            throw Oracle.OracleError(message: "\(executable) \(arguments) failed: " + errors.text())
         }
         return data
     }

@@ -112,12 +112,12 @@ struct SessionTests {
     func authentication() async throws {
         _ = try await withTestNode(["--auth", "chat:s3cret"]) { node, _ in
             let ok = try await CQLConnection.connect(
-                .init(host: node.host, port: node.port, authenticator: CQLPasswordAuthenticator(username: "chat", password: "s3cret")),
+                .init(host: node.host, port: node.port, authenticator: PasswordAuthenticator(username: "chat", password: "s3cret")),
                 logger: testLogger())
             await ok.close()
             do {
                 _ = try await CQLConnection.connect(
-                    .init(host: node.host, port: node.port, authenticator: CQLPasswordAuthenticator(username: "chat", password: "nope")),
+                    .init(host: node.host, port: node.port, authenticator: PasswordAuthenticator(username: "chat", password: "nope")),
                     logger: testLogger())
                 Issue.record("wrong credentials connected")
             } catch CQLHandshakeError.server(let error) {
@@ -215,6 +215,76 @@ struct SessionTests {
                 }
                 let count = try await session.query("SELECT count(*) FROM cl.t")
                 #expect(try count.pageRows[0].decode(column: 0, as: Int64.self) == 30)
+            }
+        }
+    }
+
+    @Test("BATCH logged, unlogged and counter; v5 per-query keyspace without USE")
+    func batchesAndPerQueryKeyspace() async throws {
+        _ = try await withTestNode { node, _ in
+            try await CassandraSession.withSession(configuration: sessionConfiguration(node), logger: testLogger()) { session in
+                try await session.query("CREATE KEYSPACE bt WITH replication = {'class': 'SimpleStrategy', 'replication_factor': 1}")
+                try await session.query("CREATE TABLE bt.t (k text, c int, v text, PRIMARY KEY (k, c))")
+                try await session.query("CREATE TABLE bt.counts (k text PRIMARY KEY, n counter)")
+                try await session.batch([
+                    CQLBatchStatement("INSERT INTO bt.t (k, c, v) VALUES (?, ?, ?)", [.text("a"), .int(1), .text("one")]),
+                    CQLBatchStatement("INSERT INTO bt.t (k, c, v) VALUES ('a', 2, 'two')", prepared: false),
+                ], type: .logged)
+                try await session.batch([
+                    CQLBatchStatement("UPDATE bt.t SET v = ? WHERE k = ? AND c = ?", [.text("uno"), .text("a"), .int(1)]),
+                    CQLBatchStatement("DELETE FROM bt.t WHERE k = ? AND c = ?", [.text("a"), .int(2)]),
+                ], type: .unlogged)
+                for _ in 0..<3 {
+                    try await session.batch([
+                        CQLBatchStatement("UPDATE bt.counts SET n = n + ? WHERE k = ?", [.counter(2), .text("x")]),
+                        CQLBatchStatement("UPDATE bt.counts SET n = n + 1 WHERE k = 'y'", prepared: false),
+                    ], type: .counter)
+                }
+                let rows = try await session.execute("SELECT c, v FROM bt.t WHERE k = \("a")").decode((Int32, String).self)
+                #expect(rows.map(\.0) == [1] && rows.map(\.1) == ["uno"])
+                let counts = try await session.query("SELECT k, n FROM bt.counts WHERE k IN ('x', 'y')").decode((String, Int64).self)
+                #expect(Dictionary(uniqueKeysWithValues: counts.map { ($0.0, $0.1) }) == ["x": 6, "y": 3])
+
+                // v5: the keyspace travels with the statement (QUERY, PREPARE/EXECUTE, BATCH); no USE happened
+                #expect(session.keyspace == nil)
+                let options = CQLStatementOptions(keyspace: "bt")
+                try await session.query("INSERT INTO t (k, c, v) VALUES ('b', 1, 'kq')", [], options: options)
+                try await session.execute("INSERT INTO t (k, c, v) VALUES (\("b"), \(Int32(2)), \("kp"))", options: options)
+                try await session.batch([CQLBatchStatement("INSERT INTO t (k, c, v) VALUES (?, ?, ?)", [.text("b"), .int(3), .text("kb")])],
+                                        options: options)
+                let perQuery = try await session.execute("SELECT v FROM t WHERE k = \("b")", options: options).pageRows
+                    .map { try $0.decode(column: "v", as: String.self) }
+                #expect(perQuery == ["kq", "kp", "kb"])
+                #expect(session.keyspace == nil)
+            }
+        }
+    }
+
+    @Test("topology and status events arrive on the events AsyncSequence; the session re-reads its hosts on topology changes")
+    func topologyEvents() async throws {
+        _ = try await withTestNode(["--nodes", "3"]) { node, _ in
+            try await CassandraSession.withSession(configuration: sessionConfiguration(node), logger: testLogger()) { session in
+                #expect(session.hosts.count == 3)
+                let events = session.events()
+                let third = "127.0.0.3"
+                try await node.hook(#"WIRESTACK EVENT {"type": "STATUS_CHANGE", "change": "DOWN", "addr": "\#(third)"}"#)
+                try await node.hook(#"WIRESTACK EVENT {"type": "TOPOLOGY_CHANGE", "change": "REMOVED_NODE", "addr": "\#(third)"}"#)
+                var received: [String] = []
+                for await event in events {
+                    switch event {
+                    case .statusChange(let change, let address): received.append("status \(change) \(address.address)")
+                    case .topologyChange(let change, let address): received.append("topology \(change) \(address.address)")
+                    case .schemaChange: break
+                    }
+                    if received.count == 2 { break }
+                }
+                #expect(received == ["status DOWN \(third)", "topology REMOVED_NODE \(third)"])
+                // the refresh runs in the background after the event: wait for it (bounded)
+                for _ in 0..<200 where session.hosts.count != 2 { try await Task.sleep(for: .milliseconds(50)) }
+                #expect(Set(session.hosts.map(\.address)) == ["127.0.0.1", "127.0.0.2"])
+                try await node.hook(#"WIRESTACK EVENT {"type": "TOPOLOGY_CHANGE", "change": "NEW_NODE", "addr": "\#(third)"}"#)
+                for _ in 0..<200 where session.hosts.count != 3 { try await Task.sleep(for: .milliseconds(50)) }
+                #expect(Set(session.hosts.map(\.address)) == ["127.0.0.1", "127.0.0.2", third])
             }
         }
     }

@@ -102,10 +102,10 @@ struct TestUser {
 
 /// Collects a real-time connection's notifications so tests can wait for specific ones.
 final class Inbox: Sendable {
-    let realtime: ChatRealtimeConnection
+    let realtime: any ChatRealtime
     private let items = Mutex<[Chatwire_ListenNotification]>([])
 
-    init(_ realtime: ChatRealtimeConnection) {
+    init(_ realtime: any ChatRealtime) {
         self.realtime = realtime
         Task { [self] in
             for await n in realtime.notifications { self.items.withLock { $0.append(n) } }

@@ -3,7 +3,7 @@ import KafkaWire
 import NIOCore
 import Testing
 
-@Suite("Consumer groups against Tansu and noida-db", .serialized)
+@Suite("Consumer groups against Tansu and noida-db", .serialized, .timeLimit(.minutes(4)))
 struct GroupInteropTests {
     func fill(_ bootstrap: String, _ topic: String, partitions: Int32, perPartition: Int) async throws {
         let producer = KafkaProducer(configuration: Interop.producerConfig(bootstrap), logger: KafkaPeers.logger)
@@ -48,15 +48,7 @@ struct GroupInteropTests {
         try c2.subscribe(topics: [topic])
         let reader2 = Task { for try await _ in c2.batches() {} }
         let balanced = try await waitUntil { c1.assignment.count == 2 && c2.assignment.count == 2 }
-        if !balanced && broker == "noida" && assignorName == "cooperative-sticky" {
-            // Known issue (issue 5): noida-db sometimes waits out the rebalance timeout for a member
-            // whose JoinGroup is still pending, so the group balances only after this wait.
-            withKnownIssue("cooperative-sticky on noida-db balances late (open in issue 5)") {
-                Issue.record("c1=\(c1.assignment) c2=\(c2.assignment)")
-            }
-        } else {
-            #expect(balanced, "c1=\(c1.assignment) c2=\(c2.assignment)")
-        }
+        #expect(balanced, "c1=\(c1.assignment) c2=\(c2.assignment)")
         #expect(Set(c1.assignment).isDisjoint(with: c2.assignment))
         await c1.shutdown()  // LeaveGroup: c2 takes everything
         #expect(try await waitUntil { c2.assignment.count == 4 }, "c2=\(c2.assignment)")

@@ -52,6 +52,56 @@ struct RecordBatchTests {
         #expect(r[2].value == ByteBuffer(repeating: 0x61, count: 1000))
     }
 
+    @Test("finishInPlace (no copy) writes the same bytes as finish(into:)")
+    func finishInPlace() throws {
+        var w = makeWriter()
+        let copied = try w.finished(producerID: 5, producerEpoch: 1, baseSequence: 9)
+        let inPlace = w.finishInPlace(producerID: 5, producerEpoch: 1, baseSequence: 9)
+        #expect(inPlace == copied)
+        // Appending after finishing keeps working (the shared storage is copied on write).
+        w.append(KafkaOutgoingRecord(key: nil, value: ByteBuffer(string: "x"), timestamp: 1_700_000_000_010))
+        #expect(try KafkaRecordBatchDecoder.decode(w.finishInPlace()).flatMap(\.records).count == 4)
+        #expect(try KafkaRecordBatchDecoder.decode(inPlace).flatMap(\.records).count == 3)
+    }
+
+    @Test("Raw-memory varints match ByteBuffer's, both ways")
+    func rawVarints() throws {
+        let values: [Int64] = [0, 1, -1, 63, -64, 64, -65, 8191, -8192, 8192, Int64(Int32.max), Int64(Int32.min), Int64.max, Int64.min, 1_700_000_000_000]
+        for v in values {
+            var expected = ByteBuffer()
+            expected.writeVarlong(v)
+            var raw = [UInt8](repeating: 0, count: 10)
+            var n = 0
+            raw.withUnsafeMutableBytes { RawVarint.writeZigZag(v, to: $0.baseAddress!, at: &n) }
+            #expect(Array(raw[0..<n]) == Array(expected.readableBytesView))
+            #expect(RawVarint.zigZagSize(v) == n)
+            var i = 0
+            let back = raw.withUnsafeBytes { RawVarint.readZigZag64($0, at: &i, end: n) }
+            #expect(back == v && i == n)
+            if let v32 = Int32(exactly: v) {
+                i = 0
+                #expect(raw.withUnsafeBytes { RawVarint.readZigZag32($0, at: &i, end: n) } == v32)
+            }
+            i = 0
+            #expect(raw.withUnsafeBytes { RawVarint.readZigZag64($0, at: &i, end: n - 1) } == nil, "truncated")
+        }
+        // Eleven continuation bytes: too long.
+        let tooLong = [UInt8](repeating: 0xFF, count: 11)
+        var i = 0
+        #expect(tooLong.withUnsafeBytes { RawVarint.readUnsigned($0, at: &i, end: 11) } == nil)
+    }
+
+    @Test("A record whose length runs past the batch is rejected as malformed")
+    func recordLengthPastEnd() throws {
+        var w = KafkaRecordBatchWriter()
+        w.append(KafkaOutgoingRecord(key: nil, value: ByteBuffer(string: "abc"), timestamp: 1))
+        var b = w.finishInPlace()
+        b.setInteger(UInt8(0x7E), at: 61)  // record length 63 > what is left
+        let crc = b.getSlice(at: 21, length: b.readableBytes - 21)!.withUnsafeReadableBytes { CRC32C.checksum($0) }
+        b.setInteger(crc, at: 17)
+        #expect(throws: KafkaRecordError.self) { _ = try KafkaRecordBatchDecoder.decode(b) }
+    }
+
     @Test("Several batches, a truncated trailing batch is ignored, a corrupted CRC is rejected")
     func multipleAndCorrupt() throws {
         var all = ByteBuffer()

@@ -32,6 +32,39 @@ import WireCore
         try await check(PeerEnvironment.config(user: "scram_user", password: "scrampass"))
     }
 
+    /// The server SASLprep's a password when it stores the SCRAM verifier; the client must do the
+    /// same when it logs in (RFC 5802), or any password with non-ASCII spaces, soft hyphens or
+    /// compatibility characters fails.
+    @Test func scramPasswordNeedingSASLprep() async throws {
+        guard PeerEnvironment.hasPostgres else { return }
+        let admin = try await PeerEnvironment.connect()
+        let role = PeerEnvironment.uniqueName("saslprep")
+        // NO-BREAK SPACE -> space, SOFT HYPHEN -> nothing, ROMAN NUMERAL NINE -> "IX", o + combining diaeresis -> ö.
+        let stored = "pass\u{00A0}wo\u{0308}rd\u{00AD}\u{2168}"
+        // SASLprep rejects BEL: server and client both fall back to the raw password.
+        let unpreparable = "bell\u{07}pass"
+        let other = role + "_raw"
+        _ = try await admin.simpleQuery("CREATE ROLE \(role) LOGIN PASSWORD '\(stored)'; CREATE ROLE \(other) LOGIN PASSWORD '\(unpreparable)'")
+        do {
+            // The password as typed, its SASLprep'd form, and other spellings of it all log in.
+            for password in [stored, "pass w\u{00F6}rdIX", "pass\u{2003}w\u{00F6}rd\u{200D}I\u{00AD}X"] {
+                try await check(PeerEnvironment.config(user: role, password: password))
+            }
+            try await check(PeerEnvironment.config(user: other, password: unpreparable))
+            // A different password still fails.
+            do {
+                try await check(PeerEnvironment.config(user: role, password: "pass w\u{00F6}rdX"))
+                Issue.record("a wrong password logged in")
+            } catch let e as PostgresError {
+                #expect(e.sqlState == .invalidPassword, "\(e)")
+            }
+        } catch {
+            Issue.record("SASLprep login failed: \(error)")
+        }
+        _ = try await admin.simpleQuery("DROP ROLE \(role); DROP ROLE \(other)")
+        await admin.close()
+    }
+
     @Test func wrongPasswordsFailClearly() async throws {
         guard PeerEnvironment.hasPostgres else { return }
         for (user, password) in [("scram_user", "nope"), ("md5_user", "nope"), ("password_user", "nope")] {

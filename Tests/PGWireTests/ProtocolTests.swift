@@ -105,21 +105,28 @@ import WireCore
         #expect(throws: PostgresProtocolError.self) { try BackendMessage.decode(from: &s) }
     }
 
-    @Test func scramKnownAnswer() throws {
-        // RFC 7677 test vector (user "user", password "pencil").
-        var client = SCRAMSHA256Client(password: "pencil", binding: .unsupported, nonce: "rOprNGfwEbeRWgbNEkqO")
-        // RFC 7677 uses "n=user"; PostgreSQL sends "n=" — build the RFC's client-first-bare by hand.
-        let serverFirst = "r=rOprNGfwEbeRWgbNEkqO%hvYDpWUa2RaTCAfuxFIlj)hNlF$k0,s=W22ZaJ0SNY7soEsUEjb6gQ==,i=4096"
-        let final = try client.clientFinal(serverFirst: Array(serverFirst.utf8))
-        let text = String(decoding: final, as: UTF8.self)
-        #expect(text.hasPrefix("c=biws,r=rOprNGfwEbeRWgbNEkqO%hvYDpWUa2RaTCAfuxFIlj)hNlF$k0,p="))
-        // Salted password per RFC 7677 (independent of the username).
-        let salted = SCRAMSHA256Client.hi(password: Array("pencil".utf8), salt: Array(Data(base64Encoded: "W22ZaJ0SNY7soEsUEjb6gQ==")!), iterations: 4096)
-        #expect(salted.map { String(format: "%02x", $0) }.joined() == "c4a49510323ab4f952cac1fa99441939e78ea74d6be81ddf7096e87513dc615d")
-        #expect(throws: SCRAMSHA256Client.SCRAMError.signatureMismatch) { try client.verify(serverFinal: Array("v=AAAA".utf8)) }
-        #expect(throws: SCRAMSHA256Client.SCRAMError.serverError("invalid-proof")) { try client.verify(serverFinal: Array("e=invalid-proof".utf8)) }
-        var bad = SCRAMSHA256Client(password: "pencil", binding: .unsupported, nonce: "abc")
-        #expect(throws: SCRAMSHA256Client.SCRAMError.nonceMismatch) { try bad.clientFinal(serverFirst: Array("r=xyz1,s=AAAA,i=1".utf8)) }
+    @Test func scramUsesWireCoreWithPostgresConventions() throws {
+        // PostgreSQL sends an empty SCRAM user name (the startup user counts) and SASLprep'd
+        // passwords; the exchange itself is WireCore's SCRAMClient (RFC vectors in WireCoreTests).
+        var sm = ConnectionStateMachine<StateMachineTests.Req>(parameters: StartupParameters(
+            user: "u", database: "d", password: "pen\u{00AD}cil", options: [:], tlsMode: .disable, requireChannelBinding: false))
+        _ = sm.connected()
+        guard case .write(let first) = sm.received(.authentication(.sasl(mechanisms: ["SCRAM-SHA-256"]))),
+              case .saslInitialResponse(let mechanism, let data) = first[0] else { Issue.record("no SASLInitialResponse"); return }
+        #expect(mechanism == "SCRAM-SHA-256")
+        let clientFirst = String(decoding: data, as: UTF8.self)
+        #expect(clientFirst.hasPrefix("n,,n=,r="))
+        let nonce = String(clientFirst.dropFirst("n,,n=,r=".count))
+        let serverFirst = "r=\(nonce)srv,s=W22ZaJ0SNY7soEsUEjb6gQ==,i=4096"
+        guard case .write(let final) = sm.received(.authentication(.saslContinue(Array(serverFirst.utf8)))),
+              case .saslResponse(let proof) = final[0] else { Issue.record("no SASLResponse"); return }
+        // The soft hyphen is mapped to nothing: the proof is the one for "pencil".
+        var reference = try SCRAMClient(hash: .sha256, username: "", password: "pencil", nonce: nonce)
+        #expect(proof == Array(try reference.clientFinalMessage(serverFirst: serverFirst).utf8))
+        // A forged server signature fails startup with a SCRAM error.
+        guard case .startupFailed(.scram(.serverSignatureMismatch)) = sm.received(.authentication(.saslFinal(Array("v=AAAA".utf8)))) else {
+            Issue.record("forged server signature accepted"); return
+        }
     }
 
     @Test func md5KnownAnswer() {

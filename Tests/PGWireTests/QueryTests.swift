@@ -43,6 +43,29 @@ import Testing
         struct Profile: Codable, Equatable { var age: Int }
     }
 
+    @Test func queriesOnTheConnectionsEventLoopExecutor() async throws {
+        guard PeerEnvironment.hasPostgres else { return }
+        let conn = try await PeerEnvironment.connect()
+        defer { Task { await conn.close() } }
+        let stmt = try await conn.prepare("SELECT $1::int8 * 2")
+        let sum = try await withTaskExecutorPreference(conn.taskExecutor) {
+            var sum: Int64 = 0
+            for i in 0..<200 {
+                #expect(conn.taskExecutor.eventLoop.inEventLoop)
+                var b = PostgresBindings()
+                b.append(Int64(i))
+                sum += try await conn.execute(stmt, b).rows[0].decode(column: 0, as: Int64.self)
+            }
+            // Streams and pipelines work from the event loop too.
+            for try await n in try await conn.query("SELECT generate_series(1, 5000)::int8").decode(Int64.self) { sum += n }
+            for r in await conn.pipeline(["SELECT 1::int8", "SELECT 1/0", "SELECT 2::int8"]) {
+                if case .success(let result) = r { sum += try result.rows[0].decode(column: 0, as: Int64.self) }
+            }
+            return sum
+        }
+        #expect(sum == 199 * 200 + 5000 * 5001 / 2 + 3)
+    }
+
     @Test func decodesDecodableStructsByColumnName() async throws {
         guard PeerEnvironment.hasPostgres else { return }
         let conn = try await PeerEnvironment.connect()

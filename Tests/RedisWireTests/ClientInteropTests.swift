@@ -315,4 +315,115 @@ struct ClientInteropTests {
         }
         await writer.close()
     }
+
+    @Test(.timeLimit(.minutes(2)))
+    func clientSideCacheCoversReadsAndSeesOtherClientsWrites() async throws {
+        guard var config = try Self.configuration() else { return }
+        config.clientSideCache = RedisClientSideCacheConfiguration(maxEntries: 1000)
+        let p = PeerEnvironment.prefix()
+        guard let writer = try await PeerEnvironment.connect() else { return }
+        try await writer.mset([(p + "s1", "a"), (p + "s2", "bb")])
+        try await writer.hset(p + "h", fields: [("f", "1"), ("g", "2")])
+        _ = try await writer.sadd(p + "set", ["x", "y"])
+        _ = try await writer.rpush(p + "l", ["1", "2", "3"])
+        _ = try await writer.zadd(p + "z", [("m", 1), ("n", 2)])
+        try await PeerEnvironment.withClient(config) { client in
+            /// Every read the cache covers, with what it must return now.
+            func reads() async throws -> [String] {
+                [
+                    try await client.get(p + "s1") ?? "nil",
+                    try await client.mget([p + "s1", p + "s2", p + "none"]).map { $0 ?? "nil" }.joined(separator: ","),
+                    "\(try await client.exists(p + "s1", p + "s2", p + "none"))",
+                    "\(try await client.stringLength(p + "s2"))",
+                    try await client.hget(p + "h", field: "f") ?? "nil",
+                    try await client.hgetall(p + "h").sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: ","),
+                    try await client.hmget(p + "h", fields: ["g", "zz"]).map { $0 ?? "nil" }.joined(separator: ","),
+                    "\(try await client.hlen(p + "h"))",
+                    try await client.smembers(p + "set").sorted().joined(separator: ","),
+                    "\(try await client.sismember(p + "set", "x"))",
+                    "\(try await client.scard(p + "set"))",
+                    try await client.lrange(p + "l", 0, -1).joined(separator: ","),
+                    "\(try await client.llen(p + "l"))",
+                    try await client.zrange(p + "z", 0, -1).joined(separator: ","),
+                    "\(try await client.zscore(p + "z", "m") ?? -1)",
+                    try await client.keyType(p + "set"),
+                ]
+            }
+            let initial = ["a", "a,bb,nil", "2", "2", "1", "f=1,g=2", "2,nil", "2", "x,y", "true", "2", "1,2,3", "3", "m,n", "1.0", "set"]
+            #expect(try await reads() == initial)
+            let afterFill = try #require(client.cacheStatistics)
+            // The second round is served from the cache: no new misses.
+            #expect(try await reads() == initial)
+            let afterHits = try #require(client.cacheStatistics)
+            #expect(afterHits.misses == afterFill.misses, "\(afterFill) -> \(afterHits)")
+            #expect(afterHits.hits >= afterFill.hits + initial.count)
+
+            // Another connection writes every key: each cached read sees the new value.
+            try await writer.mset([(p + "s1", "A"), (p + "s2", "BBB")])
+            try await writer.set(p + "none", to: "now")
+            try await writer.hset(p + "h", fields: [("f", "10"), ("zz", "3")])
+            _ = try await writer.srem(p + "set", ["x"])
+            _ = try await writer.rpush(p + "l", ["4"])
+            _ = try await writer.zadd(p + "z", [("m", 5)])
+            let updated = ["A", "A,BBB,now", "3", "3", "10", "f=10,g=2,zz=3", "2,3", "3", "y", "false", "1", "1,2,3,4", "4", "n,m", "5.0", "set"]
+            #expect(await eventually(timeout: .seconds(10)) { try await reads() == updated })
+            #expect(try await reads() == updated)
+            #expect(try #require(client.cacheStatistics).invalidations > afterHits.invalidations)
+
+            // Read-your-writes: the client's own write is visible to its next read at once.
+            #expect(try await client.hget(p + "h", field: "g") == "2")
+            try await client.hset(p + "h", fields: [("g", "own")])
+            #expect(try await client.hget(p + "h", field: "g") == "own")
+            #expect(try await client.get(p + "s1") == "A")
+            try await client.set(p + "s1", to: "mine")
+            #expect(try await client.get(p + "s1") == "mine")
+
+            // Concurrent writer on a hash and cached HGET readers converge to the final value.
+            let final = 200
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                group.addTask { for i in 1...final { try await writer.hset(p + "h", fields: [("c", i)]) } }
+                for _ in 0..<3 {
+                    group.addTask { for _ in 0..<200 { _ = try await client.hget(p + "h", field: "c") } }
+                }
+                try await group.waitForAll()
+            }
+            #expect(await eventually { try await client.hget(p + "h", field: "c") == "\(final)" })
+            try await Task.sleep(for: .milliseconds(100))
+            #expect(try await client.hget(p + "h", field: "c") == "\(final)")
+            try await writer.delete(p + "s1", p + "s2", p + "none", p + "h", p + "set", p + "l", p + "z")
+        }
+        await writer.close()
+    }
+
+    @Test(.timeLimit(.minutes(1)))
+    func commandTimeoutFailsTheCommandAndClosesItsConnection() async throws {
+        guard var config = try Self.configuration() else { return }
+        config.commandTimeout = .milliseconds(300)
+        let p = PeerEnvironment.prefix()
+        try await PeerEnvironment.withClient(config) { client in
+            #expect(try await client.ping() == "PONG")
+            // A blocking command is exempt from the default: BLPOP waits its own 0.5 s and returns nil.
+            #expect(try await client.blpop([p + "empty"], timeout: .milliseconds(500)) == nil)
+            // A per-command timeout applies to blocking commands too.
+            var blpop = RedisCommand("BLPOP", [.string(p + "empty"), "5"], keyIndices: [0])
+            blpop.timeout = .milliseconds(200)
+            do {
+                _ = try await client.send(blpop)
+                Issue.record("BLPOP should have timed out")
+            } catch let error as RedisConnectionError {
+                guard case .timedOut(let command, let after) = error else { Issue.record("wrong error \(error)"); return }
+                #expect(command == "BLPOP" && after == .milliseconds(200))
+                #expect(error.commandMayHaveRun)
+            }
+            // A scoped timeout applies to typed commands; the default applies to ordinary ones.
+            await #expect(throws: RedisConnectionError.self) {
+                try await RedisCommand.withTimeout(.milliseconds(100)) { _ = try await client.blpop([p + "empty"], timeout: .seconds(5)) }
+            }
+            // The client recovers on new connections.
+            #expect(await eventually(timeout: .seconds(10)) { try await client.ping() == "PONG" })
+            try await client.set(p + "k", to: "v")
+            #expect(try await client.get(p + "k") == "v")
+            try await client.delete(p + "k")
+        }
+    }
 }

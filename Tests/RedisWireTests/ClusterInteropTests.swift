@@ -194,15 +194,152 @@ struct ClusterInteropTests {
             await dst.close()
         }
     }
+    /// Moves `slot` from `source` to `destination` the way `redis-cli --cluster reshard` does.
+    static func migrate(slot: Int, from source: RedisConnection, _ sourceAddress: RedisNodeAddress,
+                        to destination: RedisConnection, _ destinationAddress: RedisNodeAddress) async throws {
+        let srcID = try await source.send(RedisCommand("CLUSTER", "MYID"), as: String.self)
+        let dstID = try await destination.send(RedisCommand("CLUSTER", "MYID"), as: String.self)
+        _ = try await destination.send(RedisCommand("CLUSTER", "SETSLOT", .integer(Int64(slot)), "IMPORTING", .string(srcID)))
+        _ = try await source.send(RedisCommand("CLUSTER", "SETSLOT", .integer(Int64(slot)), "MIGRATING", .string(dstID)))
+        for _ in 0..<1000 {
+            let batch = try await source.send(RedisCommand("CLUSTER", "GETKEYSINSLOT", .integer(Int64(slot)), "10"), as: [String].self)
+            if batch.isEmpty { break }
+            _ = try await source.send(RedisCommand("MIGRATE", [.string(destinationAddress.host), .integer(Int64(destinationAddress.port)), "", "0", "5000", "KEYS"]
+                                                   + batch.map { .string($0) }))
+        }
+        for node in [destination, source] {
+            _ = try await node.send(RedisCommand("CLUSTER", "SETSLOT", .integer(Int64(slot)), "NODE", .string(dstID)))
+        }
+    }
+
+    @Test(.timeLimit(.minutes(3)))
+    func shardedSubscriptionFollowsItsSlotWhenItMoves() async throws {
+        let p = PeerEnvironment.prefix()
+        guard let seeds = Self.seeds() else { return }
+        // A second client whose slot map is read before the move and never refreshed in time:
+        // its SSUBSCRIBE after the move meets MOVED.
+        var staleConfig = RedisClusterConfiguration(seeds: seeds)
+        staleConfig.topologyRefreshInterval = .seconds(3600)
+        let stale = RedisClusterClient(configuration: staleConfig, logger: PeerEnvironment.logger)
+        let staleRun = Task { try await stale.run() }
+        defer { staleRun.cancel() }
+        _ = try await Self.withCluster { cluster in
+            let channel = "{\(p)shard}news"
+            let slot = RedisHashSlot.slot(for: channel)
+            let shards = try await cluster.shards()
+            _ = try await stale.shards()
+            let source = try #require(shards.first { $0.slots.contains { $0.contains(slot) } }?.master)
+            let destination = try #require(shards.map(\.master).first { $0 != source })
+            let src = try await RedisConnection.connect(configuration: .tcp(host: source.host, port: source.port), logger: PeerEnvironment.logger)
+            let dst = try await RedisConnection.connect(configuration: .tcp(host: destination.host, port: destination.port), logger: PeerEnvironment.logger)
+            func subscribers(on node: RedisConnection) async throws -> Int {
+                let reply = try await node.send(RedisCommand("PUBSUB", "SHARDNUMSUB", .string(channel)))
+                return try Int(fromRESP: try #require(reply.elements?.last))
+            }
+
+            let received = Locked(Set<Int>())
+            let published = Locked(0)
+            try await cluster.subscribe(to: [channel], kind: .shardChannel) { messages in
+                #expect(cluster.subscriptionNode(for: channel) == source)
+                try await withThrowingTaskGroup(of: Void.self) { group in
+                    group.addTask {
+                        for try await m in messages {
+                            if let i = Int(m.string.dropFirst()) { received.withLock { _ = $0.insert(i) } }
+                        }
+                    }
+                    group.addTask {
+                        // Publishes all the time (bounded), through slot moves and redirections.
+                        for i in 0..<20_000 {
+                            try await cluster.spublish("m\(i)", to: channel)
+                            published.withLock { $0 = i }
+                            try await Task.sleep(for: .milliseconds(5))
+                        }
+                    }
+                    /// Waits until a message published from now on arrives: the subscription is live.
+                    func delivering() async -> Bool {
+                        let from = published.value + 1
+                        return await eventually(timeout: .seconds(20)) { received.value.contains { $0 >= from } }
+                    }
+                    #expect(await delivering())
+
+                    // Move the slot while publishing: the source sends `sunsubscribe`, the client
+                    // subscribes again on the destination.
+                    try await Self.migrate(slot: slot, from: src, source, to: dst, destination)
+                    #expect(await eventually(timeout: .seconds(20)) { cluster.subscriptionNode(for: channel) == destination })
+                    #expect(await eventually(timeout: .seconds(20)) { try await subscribers(on: dst) == 1 })
+                    #expect(try await subscribers(on: src) == 0)
+                    #expect(await delivering(), "no message arrived after the slot moved: the subscription was lost")
+
+                    // A client with the old slot map subscribes: MOVED sends it to the new owner.
+                    try await stale.subscribe(to: [channel], kind: .shardChannel) { (staleMessages: RedisSubscription) async throws in
+                        #expect(stale.subscriptionNode(for: channel) == destination)
+                        #expect(try await subscribers(on: dst) == 2)
+                        var it = staleMessages.makeAsyncIterator()
+                        #expect(try await it.next() != nil)
+                    }
+
+                    // And back: the second move is followed too.
+                    try await Self.migrate(slot: slot, from: dst, destination, to: src, source)
+                    #expect(await eventually(timeout: .seconds(20)) { cluster.subscriptionNode(for: channel) == source })
+                    #expect(await eventually(timeout: .seconds(20)) { try await subscribers(on: src) == 1 })
+                    #expect(await delivering(), "no message arrived after the slot moved back")
+                    group.cancelAll()
+                }
+            }
+            // Unsubscribed at the end of the scope, on the node that held it.
+            #expect(await eventually { try await subscribers(on: src) == 0 })
+            await src.close()
+            await dst.close()
+        }
+    }
 }
 
 @Suite("Redis Sentinel (scripts/redis-sentinel.sh)", .serialized)
 struct SentinelInteropTests {
-    @Test func discoversTheMasterAndFollowsAFailover() async throws {
+    /// Retries `body` while it fails with an error saying the command may have run on a
+    /// connection that closed — what the error tells callers to do for idempotent commands
+    /// (here `SET` to a constant and reads). Any other error fails the test.
+    @discardableResult
+    static func retryingIdempotent<T>(_ body: () async throws -> T) async throws -> T {
+        var attempt = 0
+        while true {
+            do {
+                return try await body()
+            } catch let error as RedisConnectionError where error.commandMayHaveRun && attempt < 5 {
+                attempt += 1
+            }
+        }
+    }
+
+    /// Waits until a replica of the master at `address` serves `key` with `value`.
+    static func replicated(_ address: RedisNodeAddress, key: String, value: String) async -> Bool {
+        await eventually(timeout: .seconds(30)) {
+            let master = try await RedisConnection.connect(configuration: .tcp(host: address.host, port: address.port), logger: PeerEnvironment.logger)
+            defer { Task { await master.close() } }
+            // ROLE on a master: ["master", offset, [[ip, port, offset], ...]]
+            let role = try await master.send(RedisCommand("ROLE"))
+            guard role.elements?.first?.string == "master", let replicas = role.elements?.dropFirst(2).first?.elements else { return false }
+            for entry in replicas {
+                guard let e = entry.elements, e.count >= 2, let host = e[0].string, let port = e[1].string.flatMap({ Int($0) }) else { continue }
+                let replica = try await RedisConnection.connect(configuration: .tcp(host: host, port: port), logger: PeerEnvironment.logger)
+                defer { Task { await replica.close() } }
+                if try await replica.get(key) == value { return true }
+            }
+            return false
+        }
+    }
+
+    /// One test, two failovers in a fixed order: first a failover the sentinels announce while
+    /// both servers stay up (the client must switch on `+switch-master` alone, without any
+    /// command failing), then the master is killed (the client must continue on the promoted
+    /// replica). Needs a fresh `scripts/redis-sentinel.sh start` (the second part kills a server).
+    @Test(.timeLimit(.minutes(4)))
+    func switchesOnAnnouncedFailoverAndSurvivesAKilledMaster() async throws {
         guard let text = PeerEnvironment.require("WIRESTACK_REDIS_SENTINELS") else { return }
         let name = PeerEnvironment.environment["WIRESTACK_REDIS_SENTINEL_MASTER"] ?? "wirestack"
         let sentinels = text.split(separator: ",").compactMap { RedisNodeAddress($0.trimmingCharacters(in: .whitespaces)) }
-        let client = RedisSentinelClient(configuration: RedisSentinelConfiguration(sentinels: sentinels, masterName: name),
+        let client = RedisSentinelClient(configuration: RedisSentinelConfiguration(sentinels: sentinels, masterName: name,
+                                                                                   failoverTimeout: .seconds(90)),
                                          logger: PeerEnvironment.logger)
         let p = PeerEnvironment.prefix()
         try await withThrowingTaskGroup(of: Void.self) { group in
@@ -210,32 +347,42 @@ struct SentinelInteropTests {
             defer { group.cancelAll() }
             try await client.set(p + "k", to: "before")
             let first = try #require(client.currentMaster)
-            let master = try await RedisConnection.connect(configuration: .tcp(host: first.host, port: first.port), logger: PeerEnvironment.logger)
-            let replicas = try await master.send(RedisCommand("WAIT", "1", "2000"), as: Int.self)
-            try #require(replicas >= 1, "the master has no replica: restart scripts/redis-sentinel.sh before re-running")
-            // Stop the master.
-            _ = try? await master.send(RedisCommand("SHUTDOWN", "NOSAVE"))
-            await master.close()
-            // The client keeps working: it rediscovers and continues on the promoted replica.
-            // A write already on the wire to the dying master fails with `connectionClosed`
-            // (it may have run); the client does not retry writes itself, so do what its error
-            // tells a caller to do for an idempotent SET: retry it. Nothing else is tolerated.
-            var lostWrites = 0
-            while true {
-                do {
-                    try await client.set(p + "k2", to: "after")
-                    break
-                } catch RedisConnectionError.connectionClosed where lostWrites < 3 {
-                    lostWrites += 1
-                }
-            }
+            try #require(await Self.replicated(first, key: p + "k", value: "before"),
+                         "the master has no replica: restart scripts/redis-sentinel.sh before re-running")
+            #expect(await eventually(timeout: .seconds(10)) { client.watchedSentinel != nil })
+
+            // 1. An announced failover, both servers up: the client switches without sending anything.
+            let sentinel = try await RedisConnection.connect(configuration: .tcp(host: sentinels[0].host, port: sentinels[0].port),
+                                                             logger: PeerEnvironment.logger)
+            #expect(await eventually(timeout: .seconds(30)) {
+                // NOGOODSLAVE / INPROG while the sentinels are still settling: try again.
+                (try? await sentinel.send(RedisCommand("SENTINEL", "FAILOVER", .string(name)))) != nil
+            })
+            #expect(await eventually(timeout: .seconds(60)) { client.currentMaster != first })
+            #expect(client.announcedFailovers >= 1)
             let second = try #require(client.currentMaster)
-            #expect(second != first)
-            #expect(try await client.get(p + "k") == "before")
-            #expect(try await client.get(p + "k2") == "after")
             let role = try await client.send(RedisCommand("ROLE"))
             #expect(role.elements?.first?.string == "master")
-            try await client.delete(p + "k", p + "k2")
+            #expect(try await client.get(p + "k") == "before")
+            try await Self.retryingIdempotent { try await client.set(p + "k2", to: "between") }
+            await sentinel.close()
+
+            // 2. The master is killed: the client continues on the promoted replica.
+            try #require(await Self.replicated(second, key: p + "k2", value: "between"), "the former master did not become a replica of \(second)")
+            let master = try await RedisConnection.connect(configuration: .tcp(host: second.host, port: second.port), logger: PeerEnvironment.logger)
+            _ = try? await master.send(RedisCommand("SHUTDOWN", "NOSAVE"))
+            await master.close()
+            // A write can meet a pooled connection to the dead master: the client reports that it
+            // may have run (connectionClosed) and leaves the retry to the caller; SET is idempotent.
+            try await Self.retryingIdempotent { try await client.set(p + "k3", to: "after") }
+            let third = try #require(client.currentMaster)
+            #expect(third != second)
+            #expect(try await Self.retryingIdempotent { try await client.get(p + "k") } == "before")
+            #expect(try await Self.retryingIdempotent { try await client.get(p + "k2") } == "between")
+            #expect(try await Self.retryingIdempotent { try await client.get(p + "k3") } == "after")
+            let finalRole = try await Self.retryingIdempotent { try await client.send(RedisCommand("ROLE")) }
+            #expect(finalRole.elements?.first?.string == "master")
+            try await Self.retryingIdempotent { try await client.delete(p + "k", p + "k2", p + "k3") }
         }
     }
 }

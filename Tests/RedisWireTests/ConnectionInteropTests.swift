@@ -136,6 +136,73 @@ struct ConnectionInteropTests {
         await admin.close()
     }
 
+    @Test(.timeLimit(.minutes(1)))
+    func timedOutCommandClosesTheConnectionSoLaterRepliesAreNotMisattributed() async throws {
+        guard let c = try await PeerEnvironment.connect() else { return }
+        let key = PeerEnvironment.prefix() + "never"
+        var blpop = RedisCommand("BLPOP", [.string(key), "1"], keyIndices: [0])
+        blpop.timeout = .milliseconds(200)
+        // GET is pipelined behind the BLPOP on the same connection. When BLPOP times out the
+        // connection closes: the GET fails too instead of receiving BLPOP's late nil reply.
+        async let blocked: RESPValue = c.send(blpop)
+        try await Task.sleep(for: .milliseconds(20))
+        async let queued: RESPValue = c.send(RedisCommand("GET", .string(key)))
+        do {
+            _ = try await blocked
+            Issue.record("BLPOP should time out")
+        } catch let error as RedisConnectionError {
+            guard case .timedOut = error else { Issue.record("wrong error \(error)"); return }
+        }
+        do {
+            let value = try await queued
+            Issue.record("the queued GET must not get a reply, got \(value)")
+        } catch let error as RedisConnectionError {
+            guard case .connectionClosed = error else { Issue.record("wrong error \(error)"); return }
+        }
+        #expect(await eventually { !c.isUsable })
+        // Commands after the close are reported as never sent (safe to retry).
+        do {
+            _ = try await c.send("PING")
+            Issue.record("PING on a closed connection must fail")
+        } catch let error as RedisConnectionError {
+            guard case .notSent = error else { Issue.record("wrong error \(error)"); return }
+            #expect(!error.commandMayHaveRun)
+        }
+    }
+
+    @Test(.timeLimit(.minutes(1)))
+    func clientDefaultTimeoutFailsCommandsToAHangingServer() async throws {
+        let server = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .childChannelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandler(SilentServerHandler())
+                }
+            }
+            .bind(host: "127.0.0.1", port: 0).get()
+        var config = RedisClientConfiguration(connection: .tcp(host: "127.0.0.1", port: server.localAddress!.port!))
+        config.commandTimeout = .milliseconds(300)
+        try await PeerEnvironment.withClient(config) { client in
+            for _ in 0..<2 {   // each attempt on a new connection: the timed-out one was closed
+                do {
+                    _ = try await client.ping()
+                    Issue.record("a hanging server must time out")
+                } catch let error as RedisConnectionError {
+                    guard case .timedOut(let command, let after) = error else { Issue.record("wrong error \(error)"); return }
+                    #expect(command == "PING" && after == .milliseconds(300))
+                }
+            }
+            // A scoped timeout overrides the default.
+            do {
+                try await RedisCommand.withTimeout(.milliseconds(100)) { _ = try await client.get("k") }
+                Issue.record("a hanging server must time out")
+            } catch let error as RedisConnectionError {
+                guard case .timedOut(_, let after) = error else { Issue.record("wrong error \(error)"); return }
+                #expect(after == .milliseconds(100))
+            }
+        }
+        try await server.close()
+    }
+
     @Test func malformedReplyClosesOnlyThatConnection() async throws {
         guard let good = try await PeerEnvironment.connect() else { return }
         // A fake server that answers the first command with an invalid type byte.
@@ -160,6 +227,19 @@ struct ConnectionInteropTests {
         #expect(try await good.ping() == "PONG")
         await good.close()
         try await server.close()
+    }
+}
+
+/// Answers the first command (`HELLO`) with an error, as a RESP2-only server would, and
+/// never answers anything after that: a server that hangs.
+final class SilentServerHandler: ChannelInboundHandler, @unchecked Sendable {
+    typealias InboundIn = ByteBuffer
+    typealias OutboundOut = ByteBuffer
+    private var answered = false
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        guard !answered else { return }
+        answered = true
+        context.writeAndFlush(wrapOutboundOut(ByteBuffer(string: "-ERR unknown command 'HELLO'\r\n")), promise: nil)
     }
 }
 

@@ -46,7 +46,7 @@ struct StateMachineTests {
         var sm = SM()
         guard case .protocolViolation(let failed, _) = sm.received(.integer(3)) else { Issue.record("violation"); return }
         #expect(failed.isEmpty)
-        guard case .fail(5, .connectionClosed) = sm.enqueue(5) else { Issue.record("closed"); return }
+        guard case .fail(5, .notSent) = sm.enqueue(5) else { Issue.record("closed"); return }
     }
 
     @Test func closeAndDecodeErrorsFailInFlightRequests() {
@@ -107,35 +107,110 @@ struct URLTests {
     }
 
     @Test func blockingCommandsAreRecognised() {
-        #expect(RedisClient.isBlocking(RedisCommand("BLPOP", "k", "0")))
-        #expect(RedisClient.isBlocking(RedisCommand("xread", "BLOCK", "0", "STREAMS", "s", "$")))
-        #expect(!RedisClient.isBlocking(RedisCommand("XREAD", "STREAMS", "s", "0")))
-        #expect(!RedisClient.isBlocking(RedisCommand("GET", "k")))
+        #expect(RedisCommand("BLPOP", "k", "0").isBlocking)
+        #expect(RedisCommand("xread", "BLOCK", "0", "STREAMS", "s", "$").isBlocking)
+        #expect(!RedisCommand("XREAD", "STREAMS", "s", "0").isBlocking)
+        #expect(!RedisCommand("GET", "k").isBlocking)
     }
 }
 
 @Suite("Client-side cache bookkeeping")
 struct ClientSideCacheUnitTests {
+    static func key(_ s: String) -> ClientSideCache.Key { Array(s.utf8) }
+    static let get = ClientSideCache.Signature(arguments: ["GET"])
+
     @Test func invalidationDuringFillDiscardsTheFill() {
         let cache = ClientSideCache(configuration: .init(maxEntries: 3))
-        let ticket = cache.beginFill("k")
-        cache.invalidate(["k"])
-        cache.completeFill(ticket, value: .bulk("stale"))
-        #expect(cache.lookup("k") == nil)
-        let t2 = cache.beginFill("k")
-        cache.completeFill(t2, value: .bulk("fresh"))
-        #expect(cache.lookup("k") == .bulk("fresh"))
+        let k = Self.key("k")
+        let ticket = cache.beginFill(k)
+        cache.invalidate([k])
+        cache.completeFill(ticket, Self.get, value: .bulk("stale"))
+        #expect(cache.lookup(k, Self.get) == nil)
+        let t2 = cache.beginFill(k)
+        cache.completeFill(t2, Self.get, value: .bulk("fresh"))
+        #expect(cache.lookup(k, Self.get) == .bulk("fresh"))
+        // Error replies are never cached.
+        let hget = ClientSideCache.Signature(arguments: ["HGET", "f"])
+        cache.completeFill(cache.beginFill(k), hget, value: .simpleError("WRONGTYPE x"))
+        #expect(cache.lookup(k, hget) == nil)
+    }
+
+    @Test func oneInvalidationDropsEveryReadOfTheKey() {
+        let cache = ClientSideCache(configuration: .init(maxEntries: 10))
+        let h = Self.key("h")
+        let f = ClientSideCache.Signature(arguments: ["HGET", "f"])
+        let all = ClientSideCache.Signature(arguments: ["HGETALL"])
+        cache.completeFill(cache.beginFill(h), f, value: .bulk("1"))
+        cache.completeFill(cache.beginFill(h), all, value: .map([RESPMapEntry(key: .bulk("f"), value: .bulk("1"))]))
+        #expect(cache.statistics.entries == 2)
+        #expect(cache.handlePush(.push([.bulk("invalidate"), .array([.bulk("h")])])))
+        #expect(cache.lookup(h, f) == nil && cache.lookup(h, all) == nil)
+        #expect(cache.statistics.entries == 0)
     }
 
     @Test func lruEvictsLeastRecentlyUsed() {
         let cache = ClientSideCache(configuration: .init(maxEntries: 2))
-        for k in ["a", "b"] { cache.completeFill(cache.beginFill(k), value: .bulk(k)) }
-        _ = cache.lookup("a")
-        cache.completeFill(cache.beginFill("c"), value: .bulk("c"))
-        #expect(cache.lookup("b") == nil)
-        #expect(cache.lookup("a") == .bulk("a"))
-        #expect(cache.lookup("c") == .bulk("c"))
+        for k in ["a", "b"] { cache.completeFill(cache.beginFill(Self.key(k)), Self.get, value: .bulk(k)) }
+        _ = cache.lookup(Self.key("a"), Self.get)
+        cache.completeFill(cache.beginFill(Self.key("c")), Self.get, value: .bulk("c"))
+        #expect(cache.lookup(Self.key("b"), Self.get) == nil)
+        #expect(cache.lookup(Self.key("a"), Self.get) == .bulk("a"))
+        #expect(cache.lookup(Self.key("c"), Self.get) == .bulk("c"))
         cache.handlePush(.push([.bulk("invalidate"), .null]))
         #expect(cache.statistics.entries == 0)
+    }
+
+    @Test func commandsArePlannedByWhatTheyDo() {
+        guard case .singleKey(let k, let sig) = CachePlan(RedisCommand("HGET", ["h", "f"], keyIndices: [0], isReadOnly: true)) else {
+            Issue.record("HGET is a cached read"); return
+        }
+        #expect(k == Self.key("h") && sig == ClientSideCache.Signature(arguments: ["HGET", "f"]))
+        guard case .mget(let keys) = CachePlan(RedisCommand("MGET", ["a", "b"])) else { Issue.record("MGET"); return }
+        #expect(keys == [Self.key("a"), Self.key("b")])
+        guard case .exists = CachePlan(RedisCommand("EXISTS", ["a"])) else { Issue.record("EXISTS"); return }
+        guard case .write(let written) = CachePlan(RedisCommand("HSET", ["h", "f", "v"], keyIndices: [0])) else { Issue.record("HSET"); return }
+        #expect(written == [Self.key("h")])
+        guard case .flush = CachePlan(RedisCommand("FLUSHDB")) else { Issue.record("FLUSHDB"); return }
+        for uncached in [RedisCommand("PTTL", ["k"], keyIndices: [0], isReadOnly: true), RedisCommand("SRANDMEMBER", ["s"]), RedisCommand("PING")] {
+            if case .singleKey = CachePlan(uncached) { Issue.record("\(uncached.name) must not be cached") }
+        }
+    }
+}
+
+@Suite("Command timeouts (sans I/O)")
+struct CommandTimeoutUnitTests {
+    @Test func precedenceCommandThenScopeThenDefault() async {
+        var get = RedisCommand("GET", "k")
+        let blpop = RedisCommand("BLPOP", "k", "0")
+        #expect(get.effectiveTimeout(connectionDefault: .seconds(1)) == .seconds(1))
+        #expect(get.effectiveTimeout(connectionDefault: nil) == nil)
+        // Blocking commands are exempt from the connection's default only.
+        #expect(blpop.effectiveTimeout(connectionDefault: .seconds(1)) == nil)
+        await RedisCommand.withTimeout(.milliseconds(5)) {
+            #expect(get.effectiveTimeout(connectionDefault: .seconds(1)) == .milliseconds(5))
+            #expect(blpop.effectiveTimeout(connectionDefault: .seconds(1)) == .milliseconds(5))
+        }
+        get.timeout = .milliseconds(7)
+        await RedisCommand.withTimeout(.milliseconds(5)) {
+            #expect(get.effectiveTimeout(connectionDefault: .seconds(1)) == .milliseconds(7))
+        }
+    }
+}
+
+@Suite("Subscription confirmations (sans I/O)")
+struct SubscriptionConfirmationTests {
+    @Test func aServerSideUnsubscribeIsNotTakenForOurs() {
+        var sm = RedisConnectionStateMachine<Int>()
+        sm.protocolVersion = 3
+        _ = sm.enqueue(1, shape: .subscription(kind: "sunsubscribe", confirmations: 1, channels: ["mine"]))
+        // The server drops another shard channel (its slot moved) while our SUNSUBSCRIBE is pending.
+        guard case .pushAndReply(_, nil) = sm.received(.push([.bulk("sunsubscribe"), .bulk("moved"), .integer(1)])) else {
+            Issue.record("must not complete our request"); return
+        }
+        #expect(SubscriptionRouter.serverUnsubscribedShardChannel(.push([.bulk("sunsubscribe"), .bulk("moved"), .integer(1)]))
+                == SubscriptionRouter.Key(kind: .shardChannel, name: "moved"))
+        guard case .pushAndReply(_, 1?) = sm.received(.push([.bulk("sunsubscribe"), .bulk("mine"), .integer(0)])) else {
+            Issue.record("our confirmation completes it"); return
+        }
     }
 }

@@ -4,14 +4,30 @@ lz4 segments, v4 lz4/snappy frame compression) with an in-memory engine for what
 needs. Built on the DataStax Python driver's protocol primitives (scripts/oracles/cql/wire.py).
 
   node.py [--host 127.0.0.1] [--port 19042] [--nodes N] [--max-version 5] [--auth user:pass]
-          [--compression lz4,snappy] [--log FILE]
+          [--compression lz4,snappy] [--log FILE] [--tls DIR]
 
 --nodes N listens on 127.0.0.1 ... 127.0.0.N (same port), one shared engine, each address a
 "node" with its own host id and token, listed in the others' system.peers_v2.
 Test hook: `DELETE FROM system.prepared_statements` makes the node forget every prepared
 statement (the next EXECUTE gets UNPREPARED).
+
+--tls DIR serves TLS only, with DIR/server.crt + DIR/server.key; when DIR has none, a CA (DIR/ca.crt)
+and a server certificate for 127.0.0.1/localhost signed by it are generated there with openssl.
+
+Fault-injection hooks for driver tests (QUERY text, answered by any node address; they act on the
+data requests -- QUERY/EXECUTE/BATCH other than system tables and hooks -- of the named address):
+  WIRESTACK FAULT {"node": "127.0.0.2", "kind": "delay", "ms": 30000, "count": 1}
+      kind: delay (answer after ms), read_timeout {received, blockfor, data_present},
+      write_timeout {received, blockfor, write_type}, unavailable {required, alive}, overloaded;
+      count: how many data requests it applies to (-1: all); "cl" overrides the reported consistency
+  WIRESTACK STATS   -> rows (node text, requests int, consistency int): data requests received per
+                       address and the consistency of the latest one
+  WIRESTACK RESET   -> clears faults and counters
+  WIRESTACK EVENT {"type": "TOPOLOGY_CHANGE"|"STATUS_CHANGE", "change": "REMOVED_NODE"|"NEW_NODE"|"UP"|"DOWN", "addr": "127.0.0.3"}
+                    -> sends that EVENT to every connection REGISTERed for it; REMOVED_NODE / NEW_NODE
+                       also hide / show the address in system.peers(_v2)
 """
-import argparse, asyncio, datetime, hashlib, io, os, struct, sys, uuid
+import argparse, asyncio, datetime, hashlib, io, json, os, ssl, struct, subprocess, sys, uuid
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "oracles", "cql"))
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from cassandra.protocol import (read_longstring, read_string, read_stringmap, read_stringlist, read_short, read_int,
@@ -32,6 +48,7 @@ ap.add_argument("--auth", default=None)
 ap.add_argument("--compression", default="lz4,snappy")
 ap.add_argument("--datacenter", default="datacenter1")
 ap.add_argument("--log", default=None)
+ap.add_argument("--tls", default=None, help="directory with server.crt/server.key (generated when missing)")
 args = ap.parse_args()
 # a parent that started us from a thread with blocked signals (e.g. Foundation's Process) passes the
 # mask on: unblock so SIGTERM / SIGINT stop the node
@@ -41,6 +58,9 @@ LOG = open(args.log, "a", buffering=1) if args.log else None
 ENGINE = Engine()
 CONNECTIONS = set()
 SCHEMA_V = uuid.UUID("e84b6a60-24cf-30ca-9b58-452d92911703")
+FAULTS = {}   # address -> list of fault dicts (applied in order, each `count` times)
+STATS = {}    # address -> [data requests received, consistency of the latest]
+HIDDEN = set()  # addresses left out of system.peers(_v2) (WIRESTACK EVENT ... REMOVED_NODE)
 
 
 def log(s):
@@ -86,10 +106,12 @@ def system_query(addr, ql, V):
                str(V), "org.apache.cassandra.dht.Murmur3Partitioner", "rack1", "4.1.3", addr, args.port, SCHEMA_V, [TOKENS[addr]]]
         return project(ql, "system", "local", LOCAL_COLS, [row], V)
     if " from system.peers_v2" in ql:
-        rows = [[a, 7000, args.datacenter, NODE_IDS[a], a, args.port, "rack1", "4.1.3", SCHEMA_V, [TOKENS[a]]] for a in ADDRS if a != addr]
+        rows = [[a, 7000, args.datacenter, NODE_IDS[a], a, args.port, "rack1", "4.1.3", SCHEMA_V, [TOKENS[a]]] for a in ADDRS
+                if a != addr and a not in HIDDEN]
         return project(ql, "system", "peers_v2", PEERS_V2_COLS, rows, V)
     if " from system.peers" in ql:
-        rows = [[a, args.datacenter, NODE_IDS[a], "rack1", "4.1.3", a, SCHEMA_V, [TOKENS[a]]] for a in ADDRS if a != addr]
+        rows = [[a, args.datacenter, NODE_IDS[a], "rack1", "4.1.3", a, SCHEMA_V, [TOKENS[a]]] for a in ADDRS
+                if a != addr and a not in HIDDEN]
         return project(ql, "system", "peers", PEERS_COLS, rows, V)
     if "system_schema." in ql or "system_virtual_schema." in ql:
         tbl = ql.split("from", 1)[1].split()[0]
@@ -121,6 +143,86 @@ def metadata_id(cols):
     return hashlib.md5(repr(cols).encode()).digest()
 
 
+STATS_COLS = [("node", "text"), ("requests", "int"), ("consistency", "int")]
+ERROR_CODES = {"read_timeout": 0x1200, "write_timeout": 0x1100, "unavailable": 0x1000, "overloaded": 0x1001}
+
+
+def hook_query(q, V):
+    """WIRESTACK FAULT/STATS/RESET (see the module docstring); None for other queries."""
+    if not q.lstrip().upper().startswith("WIRESTACK "): return None
+    cmd, _, rest = q.strip()[len("WIRESTACK "):].partition(" ")
+    cmd = cmd.upper()
+    if cmd == "FAULT":
+        f = json.loads(rest)
+        f.setdefault("count", 1)
+        FAULTS.setdefault(f["node"], []).append(f)
+        return W.body_result_void()
+    if cmd == "STATS":
+        rows = [[a, STATS.get(a, [0, 0])[0], STATS.get(a, [0, 0])[1]] for a in ADDRS]
+        return W.body_result_rows("system", "wirestack_stats", STATS_COLS, rows, V)
+    if cmd == "RESET":
+        FAULTS.clear(); STATS.clear()
+        return W.body_result_void()
+    if cmd == "EVENT":
+        e = json.loads(rest)
+        if e["type"] == "TOPOLOGY_CHANGE" and e["change"] == "REMOVED_NODE": HIDDEN.add(e["addr"])
+        if e["type"] == "TOPOLOGY_CHANGE" and e["change"] == "NEW_NODE": HIDDEN.discard(e["addr"])
+        for c in list(CONNECTIONS):
+            try: c.node_event(e["type"], e["change"], e["addr"])
+            except Exception: pass
+        return W.body_result_void()
+    raise cqlparse.CQLSyntaxError(f"unknown hook {cmd}")
+
+
+def is_internal(q):
+    ql = " ".join(q.split()).lower()
+    return ql.startswith("wirestack ") or " from system." in ql or "system_schema." in ql or "system_virtual_schema." in ql \
+        or ql.startswith("delete from system.prepared_statements")
+
+
+def data_request(addr, consistency):
+    """Counts a data request on addr and returns the fault to apply to it (or None)."""
+    st = STATS.setdefault(addr, [0, 0]); st[0] += 1; st[1] = consistency
+    queue = FAULTS.get(addr)
+    while queue:
+        f = queue[0]
+        if f["count"] == 0: queue.pop(0); continue
+        if f["count"] > 0: f["count"] -= 1
+        return f
+    return None
+
+
+def fault_error(f, consistency, V):
+    kind = f["kind"]; cl = f.get("cl", consistency)
+    if kind == "read_timeout":
+        return W.body_error(0x1200, "Operation timed out - received only %d responses." % f.get("received", 0), V, cl=cl,
+                            received=f.get("received", 0), blockfor=f.get("blockfor", 1), data_present=f.get("data_present", False))
+    if kind == "write_timeout":
+        return W.body_error(0x1100, "Operation timed out - received only %d responses." % f.get("received", 0), V, cl=cl,
+                            received=f.get("received", 0), blockfor=f.get("blockfor", 1), write_type=f.get("write_type", "SIMPLE"))
+    if kind == "unavailable":
+        return W.body_error(0x1000, "Cannot achieve consistency level", V, cl=cl, required=f.get("required", 1), alive=f.get("alive", 0))
+    if kind == "overloaded":
+        return W.body_error(0x1001, "Too many in flight requests", V)
+    raise ValueError(f"unknown fault kind {kind}")
+
+
+def ensure_certs(d):
+    """Generates a CA and a server certificate for 127.0.0.1/localhost in d unless present."""
+    crt, key = os.path.join(d, "server.crt"), os.path.join(d, "server.key")
+    if os.path.exists(crt) and os.path.exists(key): return crt, key
+    os.makedirs(d, exist_ok=True)
+    def run(*a): subprocess.run(["openssl", *a], check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    ca, cakey = os.path.join(d, "ca.crt"), os.path.join(d, "ca.key")
+    run("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "30", "-subj", "/CN=wirestack-cql-test-ca", "-keyout", cakey, "-out", ca)
+    csr, ext = os.path.join(d, "server.csr"), os.path.join(d, "san.ext")
+    with open(ext, "w") as e: e.write("subjectAltName=DNS:localhost,IP:127.0.0.1,IP:127.0.0.2,IP:127.0.0.3\n")
+    run("req", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=localhost", "-keyout", key + ".tmp", "-out", csr)
+    run("x509", "-req", "-in", csr, "-CA", ca, "-CAkey", cakey, "-CAcreateserial", "-days", "30", "-extfile", ext, "-out", crt)
+    os.replace(key + ".tmp", key)
+    return crt, key
+
+
 class Conn:
     def __init__(self, reader, writer, addr):
         self.reader, self.writer, self.addr = reader, writer, addr
@@ -146,6 +248,10 @@ class Conn:
     def event(self, change, target, ks, name):
         if "SCHEMA_CHANGE" in self.events and self.version:
             self.send_frame(self.version, -1, W.OP["EVENT"], W.body_event("SCHEMA_CHANGE", change=change, target=target, ks=ks, name=name))
+
+    def node_event(self, kind, change, addr):
+        if kind in self.events and self.version:
+            self.send_frame(self.version, -1, W.OP["EVENT"], W.body_event(kind, change=change, addr=addr, port=args.port))
 
     def handle(self, V, flags, stream, op, body):
         f = io.BytesIO(body)
@@ -180,6 +286,9 @@ class Conn:
             if op == W.OP["QUERY"]:
                 q = read_longstring(f)
                 params = self.read_params(f, V)
+                if not is_internal(q):
+                    fault = self.fault(params["consistency"], V)
+                    if fault: return fault
                 return self.run_query(q, params, V)
             if op == W.OP["PREPARE"]:
                 q = read_longstring(f)
@@ -192,6 +301,10 @@ class Conn:
                 qid = f.read(read_short(f))
                 rmid = f.read(read_short(f)) if V >= 5 else None
                 params = self.read_params(f, V)
+                p = ENGINE.prepared.get(qid)
+                if p is None or p["stmt"]["kind"] != "system":
+                    fault = self.fault(params["consistency"], V)
+                    if fault: return fault
                 return self.execute(qid, rmid, params, V)
             if op == W.OP["BATCH"]:
                 return self.batch(f, V)
@@ -200,6 +313,18 @@ class Conn:
         except cqlparse.CQLSyntaxError as e:
             return W.OP["ERROR"], W.body_error(0x2000, str(e))
         return W.OP["ERROR"], W.body_error(0x000A, f"unsupported opcode {op}")
+
+    def fault(self, consistency, V):
+        """Counts a data request and applies a pending fault: an ERROR answer, or a delay (the
+        answer is computed now and sent after `ms`)."""
+        f = data_request(self.addr, consistency)
+        if f is None: return None
+        if f["kind"] == "delay":
+            self.delay = f.get("ms", 1000) / 1000.0
+            return None
+        return W.OP["ERROR"], fault_error(f, consistency, V)
+
+    delay = None
 
     def read_params(self, f, V):
         p = {"consistency": read_short(f)}
@@ -237,6 +362,8 @@ class Conn:
         log(f"[{self.name}] QUERY {q!r}")
         if ql.startswith("delete from system.prepared_statements"):
             ENGINE.prepared.clear(); return W.OP["RESULT"], W.body_result_void()
+        hook = hook_query(q, V)
+        if hook is not None: return W.OP["RESULT"], hook
         sysbody = system_query(self.addr, ql, V)
         if sysbody is not None: return W.OP["RESULT"], sysbody
         stmt = cqlparse.parse(q)
@@ -290,7 +417,9 @@ class Conn:
             for _ in range(read_short(f)):
                 ln = read_int(f); vals.append(None if ln < 0 else f.read(ln))
             items[-1] += (vals,)
-        read_short(f)
+        consistency = read_short(f)
+        fault = self.fault(consistency, V)
+        if fault: return fault
         fl = uint32_unpack(f.read(4)) if V >= 5 else read_byte(f)
         if fl & 0x10: read_short(f)
         if fl & 0x20: f.read(8)
@@ -362,7 +491,15 @@ class Conn:
         if flags & 0x01 and self.compression and not self.segments:
             from cassandra.connection import locally_supported_compressions as LSC
             body = LSC[self.compression][1](body)
+        self.delay = None
         rop, rbody = self.handle(V, flags, stream, op, body)
+        if self.delay:
+            def late(V=V, stream=stream, rop=rop, rbody=rbody):
+                try:
+                    if not self.writer.is_closing(): self.send_frame(V, stream, rop, rbody)
+                except Exception: pass
+            asyncio.get_running_loop().call_later(self.delay, late)
+            return
         self.send_frame(V, stream, rop, rbody)
         if op == W.OP["STARTUP"] and rop in (W.OP["READY"], W.OP["AUTHENTICATE"]):
             self.startup_done = True
@@ -380,11 +517,16 @@ ENGINE.listeners.append(on_schema)
 
 async def main():
     servers = []
+    tls = None
+    if args.tls:
+        crt, key = ensure_certs(args.tls)
+        tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        tls.load_cert_chain(crt, key)
     for addr in ADDRS:
-        srv = await asyncio.start_server(lambda r, w, a=addr: Conn(r, w, a).serve(), addr, args.port)
+        srv = await asyncio.start_server(lambda r, w, a=addr: Conn(r, w, a).serve(), addr, args.port, ssl=tls)
         if args.port == 0: args.port = srv.sockets[0].getsockname()[1]  # single node: report the chosen port
         servers.append(srv)
-    print(f"CQL test node on {','.join(ADDRS)}:{args.port} (max v{args.max_version})", flush=True)
+    print(f"CQL test node on {','.join(ADDRS)}:{args.port} (max v{args.max_version}{', TLS' if tls else ''})", flush=True)
     print(f"PORT {args.port}", flush=True)
     await asyncio.gather(*(s.serve_forever() for s in servers))
 

@@ -6,6 +6,7 @@ import NIOPosix
 import PGWire
 import PostgresNIO
 
+
 // PGWire against postgres-nio (the Swift anchor), same server, same run. Names are referenced by
 // Benchmarks/Report/pgwire.json; pgbench numbers come from Benchmarks/Anchors/pgbench.sh.
 // Needs WIRESTACK_PG_HOST/PORT (scripts/peers.sh) and the `pgwire_bench` database that
@@ -44,6 +45,9 @@ let benchmarks: @Sendable () -> Void = {
     )
     let slow = Benchmark.Configuration(metrics: [.throughput, .wallClock], timeUnits: .milliseconds,
                                        warmupIterations: 1, scalingFactor: .one, maxDuration: .seconds(5), maxIterations: 20)
+    // One COPY of 1M rows takes seconds on a loaded machine: allow several measured iterations.
+    let copyConfiguration = Benchmark.Configuration(metrics: [.throughput, .wallClock], timeUnits: .milliseconds,
+                                                    warmupIterations: 1, scalingFactor: .one, maxDuration: .seconds(30), maxIterations: 5)
 
     // 1. Prepared point select, one connection.
     Benchmark("PGWire point select 1 conn", configuration: configuration) { benchmark in
@@ -70,6 +74,39 @@ let benchmarks: @Sendable () -> Void = {
             for try await v in rows { blackHole(v) }
         }
         benchmark.stopMeasurement()
+        try await conn.close()
+    }
+
+    // 1b. The same with the calling task on the connection's event loop (a task executor
+    // preference): no thread hop per query, the way pgbench's single thread works. Both clients.
+    Benchmark("PGWire point select 1 conn, event-loop executor", configuration: configuration) { benchmark in
+        let conn = try await pgwire()
+        let stmt = try await conn.prepare("SELECT abalance FROM pgbench_accounts WHERE aid = $1")
+        try await withTaskExecutorPreference(conn.taskExecutor) {
+            var aid: Int32 = 1
+            benchmark.startMeasurement()
+            for _ in benchmark.scaledIterations {
+                var b = PGWire.PostgresBindings()
+                b.append(aid)
+                aid = aid % 100_000 + 1
+                blackHole(try await conn.execute(stmt, b).rows[0].decode(column: 0, as: Int32.self))
+            }
+            benchmark.stopMeasurement()
+        }
+        await conn.close()
+    }
+    Benchmark("postgres-nio point select 1 conn, event-loop executor", configuration: configuration) { benchmark in
+        let conn = try await nio()
+        try await withTaskExecutorPreference(EventLoopTaskExecutor(conn.eventLoop)) {
+            var aid: Int32 = 1
+            benchmark.startMeasurement()
+            for _ in benchmark.scaledIterations {
+                let rows = try await conn.execute(PointSelect(aid: aid), logger: logger)
+                aid = aid % 100_000 + 1
+                for try await v in rows { blackHole(v) }
+            }
+            benchmark.stopMeasurement()
+        }
         try await conn.close()
     }
 
@@ -155,7 +192,7 @@ let benchmarks: @Sendable () -> Void = {
 
     // 4. COPY of 1M rows in (text format, the format postgres-nio supports).
     let copyChunk: [String] = (0..<1000).map { "\($0)\tname \($0)\t\(Double($0) * 0.5)\n" }
-    Benchmark("PGWire COPY 1M rows in", configuration: slow) { benchmark in
+    Benchmark("PGWire COPY 1M rows in", configuration: copyConfiguration) { benchmark in
         let conn = try await pgwire()
         _ = try await conn.simpleQuery("DROP TABLE IF EXISTS bench_copy_pgwire; CREATE UNLOGGED TABLE bench_copy_pgwire (id int8, name text, v float8)")
         benchmark.startMeasurement()
@@ -174,7 +211,7 @@ let benchmarks: @Sendable () -> Void = {
         _ = try await conn.simpleQuery("DROP TABLE bench_copy_pgwire")
         await conn.close()
     }
-    Benchmark("postgres-nio COPY 1M rows in", configuration: slow) { benchmark in
+    Benchmark("postgres-nio COPY 1M rows in", configuration: copyConfiguration) { benchmark in
         let conn = try await nio()
         _ = try await conn.query("DROP TABLE IF EXISTS bench_copy_nio", logger: logger)
         _ = try await conn.query("CREATE UNLOGGED TABLE bench_copy_nio (id int8, name text, v float8)", logger: logger)

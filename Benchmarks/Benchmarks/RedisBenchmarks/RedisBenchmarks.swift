@@ -1,10 +1,12 @@
 // RedisWire vs redis-benchmark (C), same server, same run.
 //
-//   swift run -c release --package-path Benchmarks RedisBenchmarks [--url redis://127.0.0.1:16379] [--requests 200000] [--clients 50]
+//   swift run -c release --package-path Benchmarks RedisBenchmarks [--url redis://127.0.0.1:16379] [--requests 200000] [--clients 50] [--rounds 3]
 //
 // For GET and SET, unpipelined and with 16 commands per pipeline, runs redis-benchmark
 // (-c clients -n requests -t get,set [-P 16] --csv) and then RedisWire with the same number of
 // concurrent callers and the same pipeline depth, and prints requests/s and the ratio.
+// Each mode runs `rounds` times, anchor and RedisWire interleaved, so load from other processes
+// hits both alike; the table shows the median of each and the ratio of the medians.
 // RedisWire is measured twice: through RedisClient (shared connections, automatic pipelining:
 // the way an application uses it) and with one dedicated RedisConnection per caller (the same
 // connection shape as redis-benchmark).
@@ -16,6 +18,7 @@ struct Options {
     var url = "redis://127.0.0.1:16379"
     var requests = 200_000
     var clients = 50
+    var rounds = 3
     init() {
         var args = CommandLine.arguments.dropFirst()
         while let a = args.popFirst() {
@@ -23,6 +26,7 @@ struct Options {
             case "--url": url = args.popFirst() ?? url
             case "--requests": requests = Int(args.popFirst() ?? "") ?? requests
             case "--clients": clients = Int(args.popFirst() ?? "") ?? clients
+            case "--rounds": rounds = max(1, Int(args.popFirst() ?? "") ?? rounds)
             default: break
             }
         }
@@ -91,17 +95,24 @@ struct RedisBenchmarks {
         let connections = dedicated
         _ = try await client.set("key:__rand_int__", to: "xxx")
 
-        print("RedisWire vs redis-benchmark: \(options.clients) concurrent clients, \(options.requests) requests per test, server \(host):\(port)")
+        print("RedisWire vs redis-benchmark: \(options.clients) concurrent clients, \(options.requests) requests per test, server \(host):\(port), median of \(options.rounds) interleaved rounds")
         print("test  pipeline  redis-benchmark rps  RedisClient rps (ratio)  dedicated connections rps (ratio)")
+        func median(_ values: [Double]) -> Double { values.sorted()[values.count / 2] }
         for pipeline in [1, 16] {
             for test in ["set", "get"] {
-                let anchor = try redisBenchmark(host: host, port: port, clients: options.clients, requests: options.requests, test: test, pipeline: pipeline)
-                let pooled = try await measure(clients: options.clients, requests: options.requests, pipeline: pipeline, send: { _, batch in
-                    if batch.count == 1 { _ = try await client.send(batch[0]) } else { _ = try await client.pipeline(batch) }
-                }, test: test)
-                let direct = try await measure(clients: options.clients, requests: options.requests, pipeline: pipeline, send: { c, batch in
-                    if batch.count == 1 { _ = try await connections[c].send(batch[0]) } else { _ = try await connections[c].pipeline(batch) }
-                }, test: test)
+                var anchors: [Double] = []
+                var pooledRuns: [Double] = []
+                var directRuns: [Double] = []
+                for _ in 0..<options.rounds {
+                    anchors.append(try redisBenchmark(host: host, port: port, clients: options.clients, requests: options.requests, test: test, pipeline: pipeline))
+                    pooledRuns.append(try await measure(clients: options.clients, requests: options.requests, pipeline: pipeline, send: { _, batch in
+                        if batch.count == 1 { _ = try await client.send(batch[0]) } else { _ = try await client.pipeline(batch) }
+                    }, test: test))
+                    directRuns.append(try await measure(clients: options.clients, requests: options.requests, pipeline: pipeline, send: { c, batch in
+                        if batch.count == 1 { _ = try await connections[c].send(batch[0]) } else { _ = try await connections[c].pipeline(batch) }
+                    }, test: test))
+                }
+                let anchor = median(anchors), pooled = median(pooledRuns), direct = median(directRuns)
                 print(String(format: "%-5@ %8d  %19.0f  %15.0f (%.2fx)  %25.0f (%.2fx)", test.uppercased() as NSString, pipeline,
                              anchor, pooled, pooled / anchor, direct, direct / anchor))
             }

@@ -1,4 +1,5 @@
 import Logging
+import Synchronization
 import NIOCore
 import WireCore
 
@@ -176,14 +177,10 @@ extension CassandraSession {
         }
     }
 
+    /// A `USE` succeeded: the session's keyspace changes; every other connection switches with
+    /// its own `USE` the next time it runs a request (see ``attempt``).
     private func didUse(keyspace: String) async throws {
         self.state.withLock { $0.keyspace = keyspace }
-        let pools = self.state.withLock { Array($0.pools.values) }
-        for pool in pools {
-            try await pool.forEachConnection { connection in
-                _ = try await connection.send(CQLQueryRequest(query: "USE \(quoteIdentifier(keyspace))", parameters: .init(consistency: .one)))
-            }
-        }
     }
 
     /// Runs `body` against hosts of the query plan with the retry policy, speculative executions
@@ -208,49 +205,60 @@ extension CassandraSession {
         }
     }
 
+    /// Starts the request on the plan's first host and, each time `policy.delay` passes without
+    /// an answer, another execution on the next host (up to `policy.maxExecutions` more). The
+    /// first answer wins and the other executions are cancelled. An execution that fails has
+    /// already been through the retry policy; the request fails once no execution is left running.
     private func runSpeculatively<T: Sendable>(plan: [CQLHost], policy: CQLSpeculativeExecutionPolicy, consistency: CQLConsistency,
                                                isIdempotent: Bool,
                                                _ body: @escaping @Sendable (CQLConnection, CQLConsistency) async throws -> T) async throws -> T {
-        try await withThrowingTaskGroup(of: T?.self) { group in
+        try await withThrowingTaskGroup(of: SpeculativeOutcome<T>.self) { group in
             let executions = min(policy.maxExecutions + 1, plan.count)
             var started = 0
-            var lastError: (any Error)?
+            var running = 0
             func start() {
+                // execution k starts at the plan's k-th host and fails over along the rest of the plan
                 let rotated = Array(plan[started...] + plan[..<started])
-                group.addTask { try await self.attempt(plan: rotated, consistency: consistency, isIdempotent: isIdempotent, body) }
+                group.addTask {
+                    do {
+                        return .answer(try await self.attempt(plan: rotated, consistency: consistency, isIdempotent: isIdempotent, body))
+                    } catch {
+                        return .failed(error)
+                    }
+                }
                 started += 1
-            }
-            start()
-            var running = 1
-            while running > 0 {
+                running += 1
+                self.speculativeExecutionsStarted(started - 1)
                 if started < executions {
                     group.addTask {
                         try await Task.sleep(for: policy.delay)
-                        return nil
-                    }
-                }
-                do {
-                    guard let next = try await group.next() else { break }
-                    if let value = next {
-                        group.cancelAll()
-                        return value
-                    }
-                    // the delay elapsed without an answer: start the next execution
-                    if started < executions {
-                        start()
-                        running += 1
-                    }
-                } catch {
-                    lastError = error
-                    running -= 1
-                    if running == 0, started < executions {
-                        start()
-                        running += 1
+                        return .delayElapsed
                     }
                 }
             }
-            throw lastError ?? CQLConnectionError.noHostAvailable([:])
+            start()
+            while let outcome = try await group.next() {
+                switch outcome {
+                case .answer(let value):
+                    group.cancelAll()
+                    return value
+                case .delayElapsed:
+                    if started < executions { start() }
+                case .failed(let error):
+                    running -= 1
+                    if running == 0 {
+                        group.cancelAll()
+                        throw error
+                    }
+                }
+            }
+            throw CQLConnectionError.noHostAvailable([:])
         }
+    }
+
+    /// Counts speculative executions (execution 0 is the original one).
+    private func speculativeExecutionsStarted(_ execution: Int) {
+        if execution > 0 { self.speculativeCount.add(1, ordering: .relaxed) }
     }
 
     private func attempt<T: Sendable>(plan: [CQLHost], consistency: CQLConsistency, isIdempotent: Bool,
@@ -262,15 +270,20 @@ extension CassandraSession {
         while index < plan.count {
             try Task.checkCancellation()
             let host = plan[index]
+            let pool: ConnectionPool<CQLConnection>
             let connection: CQLConnection
             do {
-                connection = try await self.pool(for: host).lease()
+                pool = try self.pool(for: host)
+                connection = try await pool.lease()
             } catch {
+                try Task.checkCancellation()
                 errors[host.endpoint] = "\(error)"
                 index += 1
                 continue
             }
             do {
+                defer { pool.release(connection) }
+                if let keyspace = self.keyspace { try await connection.use(keyspace: keyspace) }
                 return try await body(connection, consistency)
             } catch let error as CQLTypeError {
                 throw error
@@ -293,4 +306,11 @@ extension CassandraSession {
         }
         throw CQLConnectionError.noHostAvailable(errors)
     }
+}
+
+/// What one child of a speculative run reports.
+enum SpeculativeOutcome<T: Sendable>: Sendable {
+    case answer(T)
+    case failed(any Error)
+    case delayElapsed
 }

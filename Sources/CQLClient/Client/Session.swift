@@ -18,17 +18,23 @@ public final class CassandraSession: Service, Sendable {
     let state = Mutex<State>(State())
     let broadcaster = CQLEventBroadcaster()
     let preparedCache = Mutex<[String: Task<CQLPreparedStatement, any Error>]>([:])
+    let speculativeCount = Atomic<Int>(0)
 
     struct State {
         var hosts: [String: CQLHost] = [:]
         var hostOrder: [String] = []
         var ring = CQLTokenRing(hosts: [])
-        var pools: [String: CQLHostPool] = [:]
+        var pools: [String: ConnectionPool<CQLConnection>] = [:]
+        /// Each pool's maintenance (`ConnectionPool.run()`), ended by the pool's shutdown.
+        var poolTasks: [Task<Void, Never>] = []
         var control: CQLConnection?
         var bootstrap: Task<Void, any Error>?
         var keyspace: String?
         var shutDown = false
         var version: CQLProtocolVersion?
+        /// A topology refresh is running / another one was asked for meanwhile.
+        var refreshing = false
+        var refreshAgain = false
     }
 
     public init(configuration: CassandraSessionConfiguration, logger: Logger) {
@@ -68,6 +74,9 @@ public final class CassandraSession: Service, Sendable {
     /// The protocol version negotiated with the cluster (after bootstrap).
     public var protocolVersion: CQLProtocolVersion? { self.state.withLock { $0.version } }
 
+    /// Speculative executions started so far (not counting the first execution of each request).
+    public var speculativeExecutions: Int { self.speculativeCount.load(ordering: .relaxed) }
+
     /// The session's current keyspace.
     public var keyspace: String? { self.state.withLock { $0.keyspace } }
 
@@ -76,15 +85,18 @@ public final class CassandraSession: Service, Sendable {
         self.broadcaster.subscribe(bufferingNewest: limit)
     }
 
-    /// Closes every connection; later requests fail.
+    /// Stops new requests, lets requests in flight finish (each is bounded by its timeout), then
+    /// closes every connection; later requests fail.
     public func shutdown() async {
-        let (pools, control, bootstrap) = self.state.withLock { s -> ([CQLHostPool], CQLConnection?, Task<Void, any Error>?) in
+        let (pools, tasks, control, bootstrap) = self.state.withLock {
+            s -> ([ConnectionPool<CQLConnection>], [Task<Void, Never>], CQLConnection?, Task<Void, any Error>?) in
             s.shutDown = true
-            defer { s.pools = [:]; s.control = nil }
-            return (Array(s.pools.values), s.control, s.bootstrap)
+            defer { s.pools = [:]; s.poolTasks = []; s.control = nil }
+            return (Array(s.pools.values), s.poolTasks, s.control, s.bootstrap)
         }
         bootstrap?.cancel()
-        for pool in pools { await pool.close() }
+        for pool in pools { await pool.shutdown() }
+        for task in tasks { await task.value }
         await control?.close()
         self.broadcaster.finish()
     }
@@ -111,7 +123,7 @@ public final class CassandraSession: Service, Sendable {
     func connectionConfiguration(host: String, port: Int, version: CQLProtocolVersion) -> CQLConnectionConfiguration {
         CQLConnectionConfiguration(host: host, port: port, protocolVersion: version, compression: self.configuration.compression,
                                    authenticator: self.configuration.authenticator, keyspace: self.keyspace,
-                                   connectTimeout: self.configuration.connectTimeout)
+                                   tls: self.configuration.tls, connectTimeout: self.configuration.connectTimeout)
     }
 
     private func bootstrap() async throws {
@@ -167,14 +179,21 @@ public final class CassandraSession: Service, Sendable {
                 }
             }
         }
-        self.state.withLock { s in
+        let removed = self.state.withLock { s -> [ConnectionPool<CQLConnection>] in
             var map: [String: CQLHost] = [:]
             for h in hosts { map[h.endpoint] = h }
             s.hosts = map
             s.hostOrder = hosts.map(\.endpoint)
             s.ring = CQLTokenRing(hosts: hosts)
-            for (endpoint, _) in s.pools where map[endpoint] == nil { s.pools.removeValue(forKey: endpoint) }
+            var removed: [ConnectionPool<CQLConnection>] = []
+            for (endpoint, pool) in s.pools where map[endpoint] == nil {
+                s.pools.removeValue(forKey: endpoint)
+                removed.append(pool)
+            }
+            return removed
         }
+        // a host that left the cluster: its pool drains and closes
+        for pool in removed { await pool.shutdown() }
     }
 
     static func host(from row: CQLRow, address: String?, port: Int) -> CQLHost {
@@ -205,14 +224,7 @@ public final class CassandraSession: Service, Sendable {
         self.broadcaster.publish(event)
         switch event {
         case .topologyChange, .statusChange:
-            guard let control = self.state.withLock({ $0.control }), let first = self.configuration.contactPoints.first else { return }
-            Task {
-                do {
-                    try await self.refreshTopology(control: control, contactHost: control.host, contactPort: control.port)
-                } catch {
-                    self.logger.debug("topology refresh failed", metadata: ["error": "\(error)", "contact": "\(first.host)"])
-                }
-            }
+            self.scheduleTopologyRefresh()
         case .schemaChange(let change):
             // prepared ids survive schema changes; v5 metadata ids and UNPREPARED handling cover the
             // rest. Dropped tables / keyspaces invalidate their cached statements.
@@ -222,19 +234,66 @@ public final class CassandraSession: Service, Sendable {
         }
     }
 
+    /// Re-reads the topology after an event. Refreshes run one at a time; events that arrive
+    /// during a refresh cause exactly one more, so the last refresh always starts after the last event.
+    private func scheduleTopologyRefresh() {
+        let start = self.state.withLock { s -> Bool in
+            if s.refreshing {
+                s.refreshAgain = true
+                return false
+            }
+            s.refreshing = true
+            return true
+        }
+        guard start else { return }
+        Task {
+            repeat {
+                guard let control = self.state.withLock({ $0.control }) else {
+                    self.state.withLock { $0.refreshing = false; $0.refreshAgain = false }
+                    return
+                }
+                do {
+                    try await self.refreshTopology(control: control, contactHost: control.host, contactPort: control.port)
+                } catch {
+                    self.logger.debug("topology refresh failed", metadata: ["error": "\(error)", "control": "\(control.host)"])
+                }
+            } while self.state.withLock { s -> Bool in
+                if s.refreshAgain {
+                    s.refreshAgain = false
+                    return true
+                }
+                s.refreshing = false
+                return false
+            }
+        }
+    }
+
     // MARK: connections
 
-    func pool(for host: CQLHost) throws -> CQLHostPool {
+    /// The connection pool of `host` (WireCore's ``WireCore/ConnectionPool``; created on first use):
+    /// up to ``CassandraSessionConfiguration/connectionsPerHost`` connections, each leased by up
+    /// to ``CassandraSessionConfiguration/maxRequestsPerConnection`` requests at once.
+    func pool(for host: CQLHost) throws -> ConnectionPool<CQLConnection> {
         try self.state.withLock { s in
             if s.shutDown { throw CQLConnectionError.closed }
             if let pool = s.pools[host.endpoint] { return pool }
             let version = s.version ?? self.configuration.protocolVersion
-            let pool = CQLHostPool(host: host, maxConnections: self.configuration.connectionsPerHost, logger: self.logger) { [weak self] in
+            let logger = self.logger
+            let poolConfiguration = ConnectionPoolConfiguration(
+                minConnections: 1, maxConnections: max(1, self.configuration.connectionsPerHost),
+                leasesPerConnection: max(1, self.configuration.maxRequestsPerConnection),
+                leaseTimeout: self.configuration.requestTimeout,
+                keepAliveInterval: self.configuration.heartbeatInterval)
+            let pool = ConnectionPool<CQLConnection>(configuration: poolConfiguration, logger: logger, factory: { [weak self] in
                 guard let self else { throw CQLConnectionError.closed }
                 return try await CQLConnection.connect(
-                    self.connectionConfiguration(host: host.address, port: host.port, version: version), logger: self.logger)
-            }
+                    self.connectionConfiguration(host: host.address, port: host.port, version: version), logger: logger)
+            }, keepAlive: { connection in
+                // the drivers' heartbeat: OPTIONS on a connection idle for the interval
+                _ = try await connection.send(CQLOptionsRequest())
+            })
             s.pools[host.endpoint] = pool
+            s.poolTasks.append(Task { await pool.run() })
             return pool
         }
     }

@@ -30,8 +30,12 @@ public struct ChatDeployment: Sendable, Hashable {
     public var cacheTTLSeconds = 300
     /// The backplane on Kafka: bootstrap `host:port[,host:port...]` (issue 9's Kafka adapter).
     public var kafka: String?
+    /// Prefix of the Kafka topic names and consumer-group IDs (several deployments can share brokers).
+    public var kafkaPrefix = ""
     /// This instance's server ID (partition ownership, snowflake generators).
     public var serverID = 0
+    /// The snowflake generator ID (0...255); `nil` derives it from ``serverID``.
+    public var generatorID: Int?
     /// The roles this process runs (empty: all of them).
     public var roles: [String] = []
 
@@ -44,7 +48,7 @@ public struct ChatDeployment: Sendable, Hashable {
     /// The setting keys, as used in config files (`key = value`); the environment variable of a
     /// key is `CHAT_` + the key upper-cased with `-` as `_` (e.g. `CHAT_CASSANDRA_KEYSPACE`).
     public static let keys = ["postgres", "postgres-user", "postgres-database", "cassandra", "cassandra-keyspace", "cassandra-replication",
-                              "redis", "redis-prefix", "cache-ttl", "kafka", "server-id", "roles"]
+                              "redis", "redis-prefix", "cache-ttl", "kafka", "kafka-prefix", "server-id", "generator-id", "roles"]
 
     /// A deployment error: an unknown key or an unusable value.
     public struct SettingError: Error, CustomStringConvertible {
@@ -72,7 +76,12 @@ public struct ChatDeployment: Sendable, Hashable {
         case "redis-prefix": redisPrefix = value
         case "cache-ttl": cacheTTLSeconds = try int()
         case "kafka": kafka = value.isEmpty ? nil : value
+        case "kafka-prefix": kafkaPrefix = value
         case "server-id": serverID = try int()
+        case "generator-id":
+            let id = try int()
+            guard (0...255).contains(id) else { throw SettingError(description: "generator-id must be 0...255, got \(id)") }
+            generatorID = id
         case "roles": roles = value.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
         default: throw SettingError(description: "unknown setting '\(key)' (known: \(Self.keys.joined(separator: ", ")))")
         }

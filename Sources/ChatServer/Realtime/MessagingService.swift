@@ -30,12 +30,16 @@ public final class MessagingService: Sendable {
     let backplane: any Backplane
     let ids: SnowflakeGenerator
     let logger: Logger
+    /// Which users this instance serves (nil: every user, one instance).
+    public let ownership: PartitionOwnership?
     private let received: [Chatwire_MessageType: Counter]
     private let delivered: [Chatwire_MessageType: Counter]
     private let lost: Counter
 
     /// A service over `backplane`, pushing to the connections in `registry`.
-    public init(registry: ClientRegistry, backplane: any Backplane, ids: SnowflakeGenerator, metrics: any MetricsFactory, logger: Logger) {
+    public init(registry: ClientRegistry, backplane: any Backplane, ids: SnowflakeGenerator, metrics: any MetricsFactory, logger: Logger,
+                ownership: PartitionOwnership? = nil) {
+        self.ownership = ownership
         self.registry = registry
         self.backplane = backplane
         self.ids = ids
@@ -48,6 +52,9 @@ public final class MessagingService: Sendable {
             for message in messages { deliver(message) }
         }
     }
+
+    /// `true` if `userID`'s real-time connections belong on this instance (it owns the user's partition).
+    public func serves(_ userID: Int64) -> Bool { ownership?.owns(user: userID) ?? true }
 
     // MARK: client actions
 

@@ -23,8 +23,13 @@ struct WebSocketEndpoint {
 
     func register(on router: Router<ChatRequestContext>) {
         let tokens = services.tokens
+        let messaging = services.messaging
         router.ws("api/realtime", shouldUpgrade: { request, _ in
-            guard authenticate(request, tokens: tokens) != nil else { throw APIError.unauthorized }
+            guard let identity = authenticate(request, tokens: tokens) else { throw APIError.unauthorized }
+            // Another instance owns the user's partition: the client creates a new session, which names it.
+            guard messaging.serves(identity.userID) else {
+                throw APIError(.misdirectedRequest, "Misdirected Request", detail: "Another messaging instance serves this user; create a new session.")
+            }
             return .upgrade([:])
         }, onUpgrade: { inbound, outbound, context in
             try await handle(inbound: inbound, outbound: outbound, request: context.request, logger: context.logger)
@@ -34,6 +39,11 @@ struct WebSocketEndpoint {
     func handle(inbound: WebSocketInboundStream, outbound: WebSocketOutboundWriter, request: Request, logger: Logger) async throws {
         guard let identity = authenticate(request, tokens: services.tokens) else {
             try await outbound.close(.policyViolation, reason: "unauthorized")
+            return
+        }
+        // Another instance owns the user's partition (after a reassignment): the client creates a new session, which names it.
+        guard services.messaging.serves(identity.userID) else {
+            try await outbound.close(.policyViolation, reason: "served by another instance; create a new session")
             return
         }
         let binary = request.uri.queryParameters.get("format") == "binary"
@@ -91,8 +101,8 @@ struct WebSocketEndpoint {
         let frame: Chatwire_ClientFrame
         do {
             switch message {
-            case .binary(let buffer): frame = try Chatwire_ClientFrame(serializedBytes: Array(buffer.readableBytesView))
-            case .text(let text): frame = try Chatwire_ClientFrame(jsonString: text)
+            case .binary(let buffer): frame = try Self.decodeFrame(binary: buffer)
+            case .text(let text): frame = try Self.decodeFrame(text: text)
             }
         } catch {
             var e = Chatwire_ErrorResponse()
@@ -108,6 +118,16 @@ struct WebSocketEndpoint {
             response.payload = .error(error.frame)
         }
         return response
+    }
+
+    /// Decodes a binary frame (protobuf).
+    static func decodeFrame(binary buffer: ByteBuffer) throws -> Chatwire_ClientFrame {
+        try Chatwire_ClientFrame(serializedBytes: Array(buffer.readableBytesView))
+    }
+
+    /// Decodes a text frame (proto3 JSON).
+    static func decodeFrame(text: String) throws -> Chatwire_ClientFrame {
+        try Chatwire_ClientFrame(jsonString: text)
     }
 
     func dispatch(_ frame: Chatwire_ClientFrame, session: ClientSession) throws(MessagingError) -> Chatwire_ServerFrame.OneOf_Payload {

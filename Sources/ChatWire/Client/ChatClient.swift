@@ -10,7 +10,7 @@ import FoundationEssentials
 import Foundation
 #endif
 
-/// A Swift client for the chat server's HTTP/JSON API and its real-time WebSocket stream.
+/// A Swift client for the chat server's HTTP/JSON API and its real-time stream (WebSocket or gRPC).
 ///
 /// ```swift
 /// let client = ChatClient(host: "127.0.0.1", port: 8080)
@@ -196,6 +196,21 @@ public final class ChatClient: Sendable {
     public func connectRealtime() async throws -> ChatRealtimeConnection {
         guard let session else { throw ChatClientError.notLoggedIn }
         return try await ChatRealtimeConnection.connect(host: host, port: port, accessToken: session.accessToken, group: group, logger: logger)
+    }
+
+    /// Opens the real-time stream for the current session over `transport`: WebSocket on the HTTP
+    /// port, or gRPC (`chatwire.Messaging`) on the server's gRPC port.
+    public func connectRealtime(over transport: ChatRealtimeTransport) async throws -> any ChatRealtime {
+        switch transport {
+        case .webSocket: return try await connectRealtime()
+        case .grpc(let grpcPort): return try await connectRealtimeGRPC(port: grpcPort)
+        }
+    }
+
+    /// Opens the real-time stream over gRPC on `port` (the server's gRPC port) for the current session.
+    public func connectRealtimeGRPC(port grpcPort: Int) async throws -> ChatGRPCRealtimeConnection {
+        guard let session else { throw ChatClientError.notLoggedIn }
+        return try await ChatGRPCRealtimeConnection.connect(host: host, port: grpcPort, accessToken: session.accessToken, group: group, logger: logger)
     }
 
     // MARK: plumbing

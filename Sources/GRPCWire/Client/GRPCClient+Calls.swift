@@ -63,6 +63,9 @@ extension GRPCClient {
         let bytes = try serialize(descriptor, request)
         return try await perform(descriptor, options: options) { stream in
             try await stream.sendMessage(bytes, endStream: true)
+            // Known to be on the wire before `handle` runs, so a refused stream can be retried.
+            try await stream.sendHead()
+            stream.handedToCaller = true
             return try await handle(ResponseStream(stream: stream, deserialize: descriptor.deserializeResponse))
         }
     }
@@ -74,6 +77,8 @@ extension GRPCClient {
         requests: (RequestWriter<Request>) async throws -> Void
     ) async throws -> ClientResponse<Response> {
         try await perform(descriptor, options: options) { stream in
+            try await stream.sendHead()
+            stream.handedToCaller = true
             try await requests(RequestWriter(stream: stream, serialize: descriptor.serializeRequest))
             try await stream.finishSending()
             return try await Self.readSingleResponse(stream, descriptor.deserializeResponse)
@@ -89,6 +94,7 @@ extension GRPCClient {
     ) async throws -> Result {
         try await perform(descriptor, options: options) { stream in
             try await stream.sendHead()
+            stream.handedToCaller = true
             return try await withThrowingTaskGroup(of: Void.self, returning: Result.self) { group in
                 group.addTask {
                     do {

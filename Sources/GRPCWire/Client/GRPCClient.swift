@@ -80,9 +80,15 @@ public final class GRPCClient: Service, Sendable {
     private let logger: Logger
     private let state = Mutex<ConnectionState>(.idle)
     private let activeCalls = ManagedAtomic(0)
+    /// The keepalive interval in use: the configured one, doubled after each GOAWAY `too_many_pings`.
+    private let keepaliveInterval: Mutex<Duration?>
     private let tls: TLSSettings?
     private let authority: String
     private let scheme: String
+
+    /// The keepalive interval the next connection uses: the configured interval, doubled after
+    /// every GOAWAY `too_many_pings` from the server (gRFC A8); nil without keepalive.
+    public var currentKeepaliveInterval: Duration? { keepaliveInterval.withLock { $0 } }
 
     /// Creates a client. It connects on the first call (TLS settings are checked then).
     public init(
@@ -95,6 +101,7 @@ public final class GRPCClient: Service, Sendable {
         self.interceptors = interceptors
         self.eventLoopGroup = eventLoopGroup
         self.logger = logger
+        self.keepaliveInterval = Mutex(configuration.keepalive?.interval)
         self.tls = configuration.transportSecurity.settings
         self.scheme = self.tls == nil ? "http" : "https"
         self.authority = configuration.authority ?? "\(configuration.host):\(configuration.port)"
@@ -128,6 +135,14 @@ public final class GRPCClient: Service, Sendable {
 
     // MARK: connection
 
+    /// Whether the client holds a connection that new calls may use (not draining after GOAWAY).
+    var hasUsableConnection: Bool {
+        state.withLock { state in
+            if case .ready(let connection) = state { return connection.isUsable }
+            return false
+        }
+    }
+
     private func connection() async throws -> ClientConnection {
         enum Next { case use(ClientConnection), wait(Task<ClientConnection, any Error>), closed }
         let next = state.withLock { state -> Next in
@@ -139,15 +154,19 @@ public final class GRPCClient: Service, Sendable {
             case .shutdown:
                 return .closed
             case .idle, .ready:
+                if case .ready(let previous) = state, previous.state.tooManyPings.load(ordering: .relaxed) {
+                    keepaliveInterval.withLock { interval in interval = interval.map { $0 * 2 } }
+                }
                 let configuration = self.configuration
                 let tls = self.tls
                 let group = self.eventLoopGroup
+                let interval = keepaliveInterval.withLock { $0 }
                 let task = Task {
                     try await ClientConnection.connect(
                         host: configuration.host, port: configuration.port, tls: tls,
                         connectTimeout: configuration.connectTimeout,
                         keepalive: configuration.keepalive.map {
-                            .init(interval: $0.interval.timeAmount, timeout: $0.timeout.timeAmount,
+                            .init(interval: (interval ?? $0.interval).timeAmount, timeout: $0.timeout.timeAmount,
                                   permitWithoutCalls: $0.permitWithoutCalls)
                         },
                         eventLoopGroup: group)
@@ -224,11 +243,48 @@ public final class GRPCClient: Service, Sendable {
         if let timeout, timeout <= .zero {
             throw RPCError(code: .deadlineExceeded, message: "deadline exceeded before the call started")
         }
+        let deadline = timeout.map { ContinuousClock.now + $0 }
+        let head = RequestHead(
+            path: path, scheme: scheme, authority: authority, timeout: timeout,
+            encoding: options.compression ?? configuration.compression,
+            acceptedEncodings: configuration.acceptedEncodings, metadata: options.metadata,
+            userAgent: configuration.userAgent)
+        var attempt = 1
+        while true {
+            do {
+                return try await attemptOnStream(head, deadline: deadline, body: body)
+            } catch is RefusedAfterGoAway where attempt < 3 {
+                // The connection had received GOAWAY before this call's HEADERS went out, so the
+                // server never saw the call: retry it on a new connection (gRFC A6 transparent retry).
+                attempt += 1
+                logger.debug("gRPC call refused after GOAWAY; retrying on a new connection", metadata: ["attempt": "\(attempt)"])
+            } catch let refused as RefusedAfterGoAway {
+                throw refused.error
+            }
+        }
+    }
+
+    /// A call the HTTP/2 layer refused to start because the connection was going away.
+    private struct RefusedAfterGoAway: Error {
+        let error: RPCError
+    }
+
+    private func attemptOnStream<Result: Sendable>(
+        _ requestHead: RequestHead, deadline: ContinuousClock.Instant?, body: (ClientCallStream) async throws -> Result
+    ) async throws -> Result {
+        var head = requestHead
+        if let deadline {
+            let remaining = deadline - ContinuousClock.now
+            if remaining <= .zero { throw RPCError(code: .deadlineExceeded, message: "deadline exceeded") }
+            head.timeout = remaining
+        }
+        let timeout = head.timeout
         let connection = try await connection()
         let streamChannel: ClientConnection.StreamChannel
         do {
             streamChannel = try await connection.openStream()
         } catch {
+            if !connection.isUsable { throw RefusedAfterGoAway(error: RPCError(code: .unavailable, message: "cannot open an HTTP/2 stream: \(error)")) }
             throw RPCError(code: .unavailable, message: "cannot open an HTTP/2 stream: \(error)")
         }
         activeCalls.wrappingIncrement(ordering: .relaxed)
@@ -237,14 +293,10 @@ public final class GRPCClient: Service, Sendable {
             activeCalls.wrappingDecrement(ordering: .relaxed)
             connection.state.activeCalls.wrappingDecrement(ordering: .relaxed)
         }
-        let head = RequestHead(
-            path: path, scheme: scheme, authority: authority, timeout: timeout,
-            encoding: options.compression ?? configuration.compression,
-            acceptedEncodings: configuration.acceptedEncodings, metadata: options.metadata,
-            userAgent: configuration.userAgent)
-        return try await streamChannel.executeThenClose { inbound, outbound in
+        let configuration = self.configuration
+        return try await streamChannel.executeThenClose { inbound in
             let stream = ClientCallStream(
-                channel: streamChannel.channel, inbound: inbound, outbound: outbound, requestHead: head,
+                channel: streamChannel.channel, inbound: inbound, requestHead: head, connection: connection.state,
                 maxReceiveMessageSize: configuration.maxReceiveMessageSize,
                 maxSendMessageSize: configuration.maxSendMessageSize)
             let timer = timeout.map { timeout in
@@ -256,10 +308,12 @@ public final class GRPCClient: Service, Sendable {
             return try await withTaskCancellationHandler {
                 do {
                     return try await body(stream)
-                } catch let error as RPCError {
-                    throw error
                 } catch {
-                    throw stream.failure(error)
+                    let rpcError = (error as? RPCError) ?? stream.failure(error)
+                    if stream.neverProcessed {
+                        throw RefusedAfterGoAway(error: rpcError)
+                    }
+                    throw rpcError
                 }
             } onCancel: {
                 stream.cancel(reason: .cancelled)

@@ -17,7 +17,7 @@ final class ClientCallStream: @unchecked Sendable {
     }
 
     let channel: any Channel
-    private let outbound: NIOAsyncChannelOutboundWriter<HTTP2Frame.FramePayload>
+    private let writer: StreamFrameWriter
     private var inbound: NIOAsyncChannelInboundStream<HTTP2Frame.FramePayload>.AsyncIterator
     private var machine: ResponseStreamMachine
     private let requestHead: HPACKHeaders
@@ -25,6 +25,19 @@ final class ClientCallStream: @unchecked Sendable {
     private let maxSendMessageSize: Int
     private let headSent = ManagedAtomic(false)
     let localEnd = ManagedAtomic(LocalEnd.none)
+    /// HTTP/2 refused to open the stream because the server had already sent GOAWAY: the server
+    /// never saw this call, so it may be retried on a new connection (a transparent retry).
+    let refusedAfterGoAway = ManagedAtomic(false)
+    /// The stream's HTTP/2 ID once its head was written; 0 before.
+    let streamID = ManagedAtomic(0)
+    /// Whether any frame arrived on the stream.
+    private(set) var receivedAnyFrame = false
+    /// Set before the caller's own code (request writer, response handler) runs: from then on a
+    /// retry would run that code twice, so none is made.
+    var handedToCaller = false
+    private let connection: ClientConnectionState
+    /// Completes when the request head has been written to the connection (fails when it was not).
+    private var headWritten: EventLoopFuture<Void>?
 
     private var head: ResponseHead?
     /// The trailers, once the call has ended.
@@ -34,23 +47,24 @@ final class ClientCallStream: @unchecked Sendable {
     init(
         channel: any Channel,
         inbound: NIOAsyncChannelInboundStream<HTTP2Frame.FramePayload>,
-        outbound: NIOAsyncChannelOutboundWriter<HTTP2Frame.FramePayload>,
         requestHead: RequestHead,
+        connection: ClientConnectionState,
         maxReceiveMessageSize: Int,
         maxSendMessageSize: Int
     ) {
         self.channel = channel
-        self.outbound = outbound
+        self.connection = connection
+        // RFC 9113 6.8: no new stream after GOAWAY. Checked on the event loop that also reads the
+        // GOAWAY, right before the HEADERS go out, so a call that picked this connection just
+        // before the GOAWAY arrived never opens a stream the server would not process.
+        self.writer = StreamFrameWriter(channel: channel, gate: {
+            connection.draining.load(ordering: .relaxed) ? ConnectionGoingAway() : nil
+        })
         self.inbound = inbound.makeAsyncIterator()
         self.machine = ResponseStreamMachine(maxMessageSize: maxReceiveMessageSize)
         self.requestHead = requestHead.encode()
         self.compression = requestHead.encoding
         self.maxSendMessageSize = maxSendMessageSize
-    }
-
-    deinit {
-        // NIO traps when an outbound writer is deinitialised unfinished (a call abandoned early).
-        outbound.finish()
     }
 
     // MARK: sending
@@ -66,15 +80,53 @@ final class ClientCallStream: @unchecked Sendable {
         return buffer
     }
 
-    private func headersIfFirst() -> HTTP2Frame.FramePayload? {
-        if headSent.exchange(true, ordering: .relaxed) { return nil }
-        return .headers(.init(headers: requestHead))
+    /// Queues the request head (and `then`, e.g. a unary request's only message) for one
+    /// event-loop hop and one flush, remembering whether HTTP/2 refused to open the stream
+    /// after a GOAWAY.
+    private func writeHead(endStream: Bool = false, then data: HTTP2Frame.FramePayload? = nil) throws {
+        let head = HTTP2Frame.FramePayload.headers(.init(headers: requestHead, endStream: endStream))
+        let headPromise = channel.eventLoop.makePromise(of: Void.self)
+        let refused = refusedAfterGoAway
+        let streamID = self.streamID
+        let channel = self.channel
+        headPromise.futureResult.whenComplete { result in
+            switch result {
+            case .success:
+                if let id = try? channel.syncOptions?.getOption(HTTP2StreamChannelOptions.streamID) {
+                    streamID.store(Int(id), ordering: .relaxed)
+                }
+            case .failure(let error):
+                if error is NIOHTTP2Errors.CreatedStreamAfterGoaway || error is ConnectionGoingAway {
+                    refused.store(true, ordering: .relaxed)
+                }
+            }
+        }
+        var items = [StreamFrameWriter.Item(frame: head, promise: headPromise)]
+        if let data {
+            let last = channel.eventLoop.makePromise(of: Void.self)
+            items.append(.init(frame: data, promise: last))
+            headWritten = last.futureResult
+        } else {
+            headWritten = headPromise.futureResult
+        }
+        do {
+            try writer.enqueue(items)
+        } catch {
+            throw failure(error)
+        }
     }
 
-    /// Sends the request head now (bidirectional calls announce themselves before any message).
+    /// Sends the request head now (streaming calls announce themselves before any message) and
+    /// waits until it is on the connection, so a stream refused after a GOAWAY is known before any
+    /// request message of the caller's is taken.
     func sendHead() async throws {
-        if let head = headersIfFirst() {
-            try await write([head])
+        if !headSent.exchange(true, ordering: .relaxed) {
+            try writeHead()
+        }
+        do {
+            try await headWritten?.get()
+        } catch {
+            throw failure(error)
         }
     }
 
@@ -84,8 +136,8 @@ final class ClientCallStream: @unchecked Sendable {
             throw failure(CancellationError())
         }
         let data = HTTP2Frame.FramePayload.data(.init(data: .byteBuffer(try frame(message)), endStream: endStream))
-        if let head = headersIfFirst() {
-            try await write([head, data])
+        if !headSent.exchange(true, ordering: .relaxed) {
+            try writeHead(then: data)
         } else {
             try await write([data])
         }
@@ -97,13 +149,13 @@ final class ClientCallStream: @unchecked Sendable {
         if headSent.exchange(true, ordering: .relaxed) {
             try await write([.data(.init(data: .byteBuffer(ByteBuffer()), endStream: true))])
         } else {
-            try await write([.headers(.init(headers: requestHead, endStream: true))])
+            try writeHead(endStream: true)
         }
     }
 
     private func write(_ frames: [HTTP2Frame.FramePayload]) async throws {
         do {
-            try await outbound.write(contentsOf: frames)
+            try await writer.write(frames.map { StreamFrameWriter.Item(frame: $0) })
         } catch {
             throw failure(error)
         }
@@ -201,10 +253,22 @@ final class ClientCallStream: @unchecked Sendable {
 
     private func nextFrame() async throws -> HTTP2Frame.FramePayload? {
         do {
-            return try await inbound.next()
+            let frame = try await inbound.next()
+            if frame != nil { receivedAnyFrame = true }
+            return frame
         } catch {
             throw failure(error)
         }
+    }
+
+    /// Whether the server provably never processed this call and the caller's code has not run,
+    /// so it may be retried on another connection (gRFC A6 transparent retry): HTTP/2 refused to open the stream after a GOAWAY,
+    /// or the stream was above the last stream ID of a GOAWAY and nothing came back on it.
+    var neverProcessed: Bool {
+        if handedToCaller { return false }
+        if refusedAfterGoAway.load(ordering: .relaxed) { return true }
+        let id = streamID.load(ordering: .relaxed)
+        return !receivedAnyFrame && id > connection.goAwayLastStreamID.load(ordering: .relaxed)
     }
 
     private func endedWithoutTrailers() -> RPCError {
@@ -240,4 +304,9 @@ final class ClientCallStream: @unchecked Sendable {
         case .none: return RPCError(code: .unavailable, message: "stream failed: \(error)")
         }
     }
+}
+
+/// A stream was not opened because its connection had received GOAWAY.
+struct ConnectionGoingAway: Error, CustomStringConvertible {
+    var description: String { "the connection received GOAWAY before the call started" }
 }

@@ -7,7 +7,9 @@ import WireCore
 
 /// One HTTP/2 connection of a client, over which calls open streams.
 final class ClientConnection: Sendable {
-    typealias StreamChannel = NIOAsyncChannel<HTTP2Frame.FramePayload, HTTP2Frame.FramePayload>
+    /// Frames in as an async sequence; frames out go straight to the stream channel through a
+    /// ``StreamFrameWriter``, so there is no async outbound writer to finish.
+    typealias StreamChannel = NIOAsyncChannel<HTTP2Frame.FramePayload, Never>
 
     let channel: any Channel
     let multiplexer: NIOHTTP2Handler.AsyncStreamMultiplexer<Void>

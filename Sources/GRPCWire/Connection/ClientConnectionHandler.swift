@@ -7,7 +7,8 @@ import NIOHTTP2
 /// Sends a PING after `interval` without a received frame (only while calls are active unless
 /// `permitWithoutCalls`), and closes the connection when the ACK does not arrive within
 /// `timeout`. Marks the connection as draining when the server sends GOAWAY, so new calls
-/// open a new connection.
+/// open a new connection (calls already open finish on this one), and records a GOAWAY
+/// `too_many_pings`, after which the client doubles its keepalive interval (gRFC A8).
 final class ClientConnectionHandler: ChannelInboundHandler, RemovableChannelHandler {
     typealias InboundIn = HTTP2Frame
     typealias InboundOut = HTTP2Frame
@@ -48,8 +49,18 @@ final class ClientConnectionHandler: ChannelInboundHandler, RemovableChannelHand
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         let frame = unwrapInboundIn(data)
         switch frame.payload {
-        case .goAway:
+        case .goAway(let lastStreamID, let errorCode, let debugData):
             state.draining.store(true, ordering: .relaxed)
+            let last = Int(lastStreamID)
+            if last < state.goAwayLastStreamID.load(ordering: .relaxed) {
+                state.goAwayLastStreamID.store(last, ordering: .relaxed)
+            }
+            // gRFC A8: the server refused our ping rate; the client doubles its keepalive interval.
+            if errorCode == .enhanceYourCalm, let debugData,
+                debugData.getString(at: debugData.readerIndex, length: debugData.readableBytes) == "too_many_pings"
+            {
+                state.tooManyPings.store(true, ordering: .relaxed)
+            }
         case .ping(let data, ack: true) where data == Self.pingData:
             timeoutTimer?.cancel()
             timeoutTimer = nil
@@ -88,6 +99,11 @@ final class ClientConnectionHandler: ChannelInboundHandler, RemovableChannelHand
 /// Shared, thread-safe facts about one client connection.
 final class ClientConnectionState: Sendable {
     let draining = ManagedAtomic(false)
+    /// The lowest last-stream ID of the GOAWAY frames received: the server processes no stream
+    /// above it, so calls on such streams may be retried elsewhere.
+    let goAwayLastStreamID = ManagedAtomic(Int.max)
+    /// The server sent GOAWAY `ENHANCE_YOUR_CALM` with `too_many_pings`.
+    let tooManyPings = ManagedAtomic(false)
     let closed = ManagedAtomic(false)
     let activeCalls = ManagedAtomic(0)
 }

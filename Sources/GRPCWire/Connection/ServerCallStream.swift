@@ -9,7 +9,7 @@ import Synchronization
 final class ServerCallStream: @unchecked Sendable {
     let channel: any Channel
     let context: ServerContext
-    private let outbound: NIOAsyncChannelOutboundWriter<HTTP2Frame.FramePayload>
+    private let writer: StreamFrameWriter
     private var inbound: NIOAsyncChannelInboundStream<HTTP2Frame.FramePayload>.AsyncIterator
     private var machine: RequestStreamMachine
     private let responseEncoding: CompressionAlgorithm
@@ -26,7 +26,6 @@ final class ServerCallStream: @unchecked Sendable {
     init(
         channel: any Channel, context: ServerContext,
         inbound: NIOAsyncChannelInboundStream<HTTP2Frame.FramePayload>.AsyncIterator,
-        outbound: NIOAsyncChannelOutboundWriter<HTTP2Frame.FramePayload>,
         requestEncoding: CompressionAlgorithm, responseEncoding: CompressionAlgorithm,
         acceptedEncodings: [CompressionAlgorithm],
         maxReceiveMessageSize: Int, maxSendMessageSize: Int, activity: ServerConnectionActivity
@@ -34,7 +33,7 @@ final class ServerCallStream: @unchecked Sendable {
         self.channel = channel
         self.context = context
         self.inbound = inbound
-        self.outbound = outbound
+        self.writer = StreamFrameWriter(channel: channel)
         self.machine = RequestStreamMachine(maxMessageSize: maxReceiveMessageSize, encoding: requestEncoding)
         self.responseEncoding = responseEncoding
         self.acceptedEncodings = acceptedEncodings
@@ -125,6 +124,7 @@ final class ServerCallStream: @unchecked Sendable {
     }
 
     /// Writes one response message, preceded by the response head when it is the first.
+    /// Suspends while the stream has too many bytes in flight (see ``StreamFrameWriter``).
     func writeMessage(_ message: ByteBuffer) async throws {
         // The handler task is cancelled when the client resets the stream or the deadline expires;
         // writes must then fail instead of piling frames onto a closed stream.
@@ -140,10 +140,29 @@ final class ServerCallStream: @unchecked Sendable {
         activity.noteDataSent()
         do {
             if sendHeaders {
-                try await outbound.write(contentsOf: [responseHeaders(), data])
+                try await writer.write([.init(frame: responseHeaders()), .init(frame: data)])
             } else {
-                try await outbound.write(data)
+                try await writer.write([.init(frame: data)])
             }
+        } catch {
+            throw RPCError(code: .cancelled, message: "the stream was closed: \(error)")
+        }
+    }
+
+    /// Sends the response head (with the context's initial metadata) now, before any message;
+    /// does nothing if it was already sent.
+    func writeHead() async throws {
+        if Task.isCancelled || !channel.isActive {
+            throw RPCError(code: .cancelled, message: "the call was cancelled")
+        }
+        let sendHeaders = try writeState.withLock { state throws(RPCError) -> Bool in
+            if state.finished { throw RPCError(code: .cancelled, message: "the call has already ended") }
+            defer { state.headersSent = true }
+            return !state.headersSent
+        }
+        guard sendHeaders else { return }
+        do {
+            try await outbound.write(responseHeaders())
         } catch {
             throw RPCError(code: .cancelled, message: "the stream was closed: \(error)")
         }
@@ -174,14 +193,10 @@ final class ServerCallStream: @unchecked Sendable {
         activity.noteDataSent()
         if let data {
             // Unary-style response: head, message and trailers in one event-loop hop and one flush.
-            let head = headersSent ? nil : responseHeaders()
-            let end = trailersFrame(trailers, headersSent: true)
-            let channel = self.channel
-            try? await channel.eventLoop.flatSubmit {
-                if let head { channel.write(head, promise: nil) }
-                channel.write(data, promise: nil)
-                return channel.writeAndFlush(end)
-            }.get()
+            var frames: [HTTP2Frame.FramePayload] = headersSent ? [] : [responseHeaders()]
+            frames.append(data)
+            frames.append(trailersFrame(trailers, headersSent: true))
+            try? await writer.writeAndWait(frames)
         } else {
             await writeFinal(trailersFrame(trailers, headersSent: headersSent))
         }
@@ -198,7 +213,7 @@ final class ServerCallStream: @unchecked Sendable {
     /// Writes the END_STREAM frame and waits until HTTP/2 flow control has let it (and every
     /// DATA frame before it) out, so closing the stream afterwards never drops response bytes.
     private func writeFinal(_ frame: HTTP2Frame.FramePayload) async {
-        try? await channel.writeAndFlush(frame).get()
+        try? await writer.writeAndWait([frame])
     }
 
     /// Ends the call with DEADLINE_EXCEEDED from the event loop and resets the stream.
@@ -208,7 +223,14 @@ final class ServerCallStream: @unchecked Sendable {
         trailers.metadata = context.trailingMetadata
         let frame = trailersFrame(trailers, headersSent: headersSent)
         let channel = self.channel
-        channel.writeAndFlush(frame).whenComplete { _ in
+        let promise = channel.eventLoop.makePromise(of: Void.self)
+        promise.futureResult.whenComplete { _ in
+            channel.close(promise: nil)
+        }
+        // Behind any response frames still queued; the write may wait for flow control.
+        do {
+            try writer.enqueue([.init(frame: frame, promise: promise)])
+        } catch {
             channel.close(promise: nil)
         }
     }

@@ -63,17 +63,22 @@ public final class GRPCServer: Service, Sendable {
         public init() {}
     }
 
-    /// Server TLS: a PEM certificate chain and private key; ALPN `h2`.
+    /// Server TLS: a PEM certificate chain and private key; ALPN `h2`; optionally mutual TLS.
     public struct ServerTLS: Sendable {
         /// The certificate chain file (PEM).
         public var certificateChainFile: String
         /// The private key file (PEM).
         public var privateKeyFile: String
+        /// CA certificates (PEM file) that client certificates must chain to. When set, every
+        /// client must present a certificate that verifies against them (mutual TLS), or the
+        /// handshake fails; handlers see it as ``ServerContext/peerCertificate``.
+        public var clientCertificateTrustRootsFile: String?
 
-        /// Creates TLS settings.
-        public init(certificateChainFile: String, privateKeyFile: String) {
+        /// Creates TLS settings; pass `clientCertificateTrustRootsFile` to require client certificates.
+        public init(certificateChainFile: String, privateKeyFile: String, clientCertificateTrustRootsFile: String? = nil) {
             self.certificateChainFile = certificateChainFile
             self.privateKeyFile = privateKeyFile
+            self.clientCertificateTrustRootsFile = clientCertificateTrustRootsFile
         }
 
         func makeContext() throws -> NIOSSLContext {
@@ -81,16 +86,25 @@ public final class GRPCServer: Service, Sendable {
             let key = try NIOSSLPrivateKey(file: privateKeyFile, format: .pem)
             var tls = TLSConfiguration.makeServerConfiguration(certificateChain: chain, privateKey: .privateKey(key))
             tls.applicationProtocols = ["h2"]
+            if let clientCertificateTrustRootsFile {
+                tls.trustRoots = .certificates(try NIOSSLCertificate.fromPEMFile(clientCertificateTrustRootsFile))
+                // Required and verified against the roots; client certificates name no host to check.
+                tls.certificateVerification = .noHostnameVerification
+            }
             return try NIOSSLContext(configuration: tls)
         }
     }
 
-    typealias StreamChannel = NIOAsyncChannel<HTTP2Frame.FramePayload, HTTP2Frame.FramePayload>
+    typealias StreamChannel = NIOAsyncChannel<HTTP2Frame.FramePayload, Never>
     struct Accepted: Sendable {
         let channel: any Channel
         let multiplexer: NIOHTTP2Handler.AsyncStreamMultiplexer<InboundStream>
         let activity: ServerConnectionActivity
     }
+    /// An inbound HTTP/2 stream: its frames as an async sequence. Outbound frames go straight to
+    /// the stream channel through a ``StreamFrameWriter``, so the async wrapper has no outbound
+    /// writer at all: none can be left unfinished (NIO traps on that) when a stream is dropped
+    /// unserved during shutdown or cancellation.
     struct InboundStream: Sendable {
         let streamID: Int
         let channel: StreamChannel
@@ -147,23 +161,19 @@ public final class GRPCServer: Service, Sendable {
         }
     }
 
-    /// Sends GOAWAY (last stream ID = the highest stream accepted), lets open calls finish, then
-    /// closes the connection; force-closes it after ``Configuration/maxGraceTime``.
+    /// Drains one connection the way RFC 9113 section 6.8 recommends, through NIO's connection
+    /// management handler: GOAWAY with the maximum stream ID and a PING; once the client acknowledges
+    /// the PING (so it has seen the GOAWAY and opens no more streams here) a second GOAWAY names the
+    /// last stream accepted. Open calls then finish and the connection closes when the last stream
+    /// closes. A single GOAWAY naming the highest stream seen so far would refuse a call whose
+    /// HEADERS were already on the wire. ``Configuration/maxGraceTime`` bounds the whole drain, also
+    /// for a client that never acknowledges the PING.
     private func drain(_ connection: Accepted) {
-        let activity = connection.activity
-        if activity.draining.exchange(true, ordering: .relaxed) { return }
+        if connection.activity.draining.exchange(true, ordering: .relaxed) { return }
         let channel = connection.channel
-        let graceTime = configuration.maxGraceTime
-        channel.eventLoop.execute {
-            let lastStream = HTTP2StreamID(activity.lastStreamID.load(ordering: .relaxed))
-            let goAway = HTTP2Frame(
-                streamID: .rootStream, payload: .goAway(lastStreamID: lastStream, errorCode: .noError, opaqueData: nil))
-            channel.writeAndFlush(goAway, promise: nil)
-            if activity.activeStreams.load(ordering: .relaxed) == 0 {
-                channel.close(promise: nil)
-            } else if let graceTime {
-                channel.eventLoop.scheduleTask(in: graceTime.timeAmount) { channel.close(promise: nil) }
-            }
+        channel.pipeline.fireUserInboundEventTriggered(ChannelShouldQuiesceEvent())
+        if let graceTime = configuration.maxGraceTime {
+            channel.eventLoop.scheduleTask(in: graceTime.timeAmount) { channel.close(promise: nil) }
         }
     }
 
@@ -222,7 +232,11 @@ public final class GRPCServer: Service, Sendable {
                             }
                         }
                         try sync.addHandler(PingStrikeHandler(policy: strikePolicy, activity: activity))
-                        return Accepted(channel: channel, multiplexer: multiplexer, activity: activity)
+                        let accepted = Accepted(channel: channel, multiplexer: multiplexer, activity: activity)
+                        // Registered here, before the connection reaches run()'s accept loop, so a
+                        // shutdown or cancellation always reaches it (even one still queued unserved).
+                        self.register(accepted)
+                        return accepted
                     }
                 }
         } catch {
@@ -264,50 +278,71 @@ public final class GRPCServer: Service, Sendable {
         for connection in connections.withLock({ Array($0.values) }) { connection.channel.close(promise: nil) }
     }
 
-    private func serveConnection(_ accepted: Accepted) async {
+    /// Tracks an accepted connection until it closes. One accepted while shutting down has no
+    /// calls yet and is closed at once.
+    private func register(_ accepted: Accepted) {
         let key = ObjectIdentifier(accepted.channel)
         connections.withLock { $0[key] = accepted }
-        if shuttingDown.load(ordering: .relaxed) {
-            drain(accepted)
+        let channel = accepted.channel
+        channel.closeFuture.whenComplete { _ in
+            self.connections.withLock { _ = $0.removeValue(forKey: key) }
         }
+        if shuttingDown.load(ordering: .relaxed) {
+            channel.eventLoop.execute { channel.close(promise: nil) }
+        }
+    }
+
+    /// Serves the streams of one connection until it closes, each call in its own task (cancelled
+    /// when its stream closes), and returns once every call task has ended.
+    private func serveConnection(_ accepted: Accepted) async {
         let peer = accepted.channel.remoteAddress.map { "\($0)" } ?? "unknown"
+        let calls = CallTasks()
+        var certificate: NIOSSLCertificate?
+        var certificateRead = configuration.tls?.clientCertificateTrustRootsFile == nil
         do {
             for try await stream in accepted.multiplexer.inbound {
-                let task = Task {
-                    await self.serveStream(stream, peer: peer, connection: accepted)
+                if !certificateRead {
+                    // Read once the first stream arrived: the handshake is complete by then.
+                    certificateRead = true
+                    certificate = try? await accepted.channel.nioSSL_peerCertificate().get()
+                }
+                calls.started()
+                let task = Task { [certificate] in
+                    await self.serveStream(stream, peer: peer, peerCertificate: certificate, connection: accepted)
+                    calls.ended()
                 }
                 stream.channel.channel.closeFuture.whenComplete { _ in task.cancel() }
             }
         } catch {
             logger.debug("gRPC connection ended", metadata: ["error": "\(error)"])
         }
+        // The inbound sequence also ends when this task is cancelled; the connection may still be open.
+        if Task.isCancelled { accepted.channel.close(promise: nil) }
         try? await accepted.channel.closeFuture.get()
-        connections.withLock { _ = $0.removeValue(forKey: key) }
+        await calls.waitForAll()
     }
 
-    private func serveStream(_ stream: InboundStream, peer: String, connection: Accepted) async {
+    private func serveStream(
+        _ stream: InboundStream, peer: String, peerCertificate: NIOSSLCertificate?, connection: Accepted
+    ) async {
         let activity = connection.activity
-        defer {
-            let remaining = activity.activeStreams.wrappingDecrementThenLoad(ordering: .relaxed)
-            if remaining == 0 && activity.draining.load(ordering: .relaxed) {
-                connection.channel.close(promise: nil)
-            }
-        }
+        defer { activity.activeStreams.wrappingDecrement(ordering: .relaxed) }
         let channel = stream.channel.channel
         do {
-            try await stream.channel.executeThenClose { inbound, outbound in
+            try await stream.channel.executeThenClose { inbound in
                 var iterator = inbound.makeAsyncIterator()
                 guard case .headers(let headers)? = try await iterator.next() else { return }
                 let head: RequestHead
                 do throws(RequestHead.Rejection) {
                     head = try RequestHead.decode(headers.headers)
                 } catch {
-                    try await reject(error, outbound: outbound)
+                    try await reject(error, channel: channel)
                     return
                 }
                 guard let route = router.routes[head.path] else {
                     let error = RPCError(code: .unimplemented, message: "method \(head.path) is not implemented")
-                    try await outbound.write(.headers(.init(headers: ResponseTrailers(error: error).encode(trailersOnly: true), endStream: true)))
+                    try await channel.writeAndFlush(
+                        HTTP2Frame.FramePayload.headers(.init(headers: ResponseTrailers(error: error).encode(trailersOnly: true), endStream: true)))
                     return
                 }
                 if headers.endStream {
@@ -319,9 +354,10 @@ public final class GRPCServer: Service, Sendable {
                 callLogger[metadataKey: "grpc.method"] = "\(route.service)/\(route.method)"
                 let context = ServerContext(
                     service: route.service, method: route.method, requestMetadata: head.metadata,
-                    deadline: head.timeout.map { .after($0) }, peer: peer, logger: callLogger)
+                    deadline: head.timeout.map { .after($0) }, peer: peer, peerCertificate: peerCertificate,
+                    logger: callLogger)
                 let call = ServerCallStream(
-                    channel: channel, context: context, inbound: iterator, outbound: outbound,
+                    channel: channel, context: context, inbound: iterator,
                     requestEncoding: head.encoding, responseEncoding: responseEncoding,
                     acceptedEncodings: configuration.compression,
                     maxReceiveMessageSize: configuration.maxReceiveMessageSize,
@@ -362,16 +398,51 @@ public final class GRPCServer: Service, Sendable {
         }
     }
 
-    private func reject(
-        _ rejection: RequestHead.Rejection, outbound: NIOAsyncChannelOutboundWriter<HTTP2Frame.FramePayload>
-    ) async throws {
+    private func reject(_ rejection: RequestHead.Rejection, channel: any Channel) async throws {
         switch rejection {
         case .http(let status, _):
             var headers = HPACKHeaders()
             headers.add(name: ":status", value: String(status))
-            try await outbound.write(.headers(.init(headers: headers, endStream: true)))
+            try await channel.writeAndFlush(HTTP2Frame.FramePayload.headers(.init(headers: headers, endStream: true)))
         case .grpc(let error):
-            try await outbound.write(.headers(.init(headers: ResponseTrailers(error: error).encode(trailersOnly: true), endStream: true)))
+            try await channel.writeAndFlush(
+                HTTP2Frame.FramePayload.headers(.init(headers: ResponseTrailers(error: error).encode(trailersOnly: true), endStream: true)))
+        }
+    }
+}
+/// Counts the call tasks of one connection, so the connection's task can wait for them all.
+final class CallTasks: Sendable {
+    private struct State {
+        var running = 0
+        var waiter: CheckedContinuation<Void, Never>?
+    }
+    private let state = Mutex(State())
+
+    /// Call before starting a call task.
+    func started() {
+        state.withLock { $0.running += 1 }
+    }
+
+    /// Call when a call task ends.
+    func ended() {
+        let waiter = state.withLock { state -> CheckedContinuation<Void, Never>? in
+            state.running -= 1
+            guard state.running == 0 else { return nil }
+            defer { state.waiter = nil }
+            return state.waiter
+        }
+        waiter?.resume()
+    }
+
+    /// Returns once no call task is running (call once, after the last `started()`).
+    func waitForAll() async {
+        await withCheckedContinuation { continuation in
+            let done = state.withLock { state -> Bool in
+                if state.running == 0 { return true }
+                state.waiter = continuation
+                return false
+            }
+            if done { continuation.resume() }
         }
     }
 }

@@ -1,4 +1,5 @@
 import Logging
+import NIOSSL
 import Synchronization
 import WireCore
 
@@ -14,6 +15,9 @@ public final class ServerContext: Sendable {
     public let deadline: Deadline?
     /// The peer address, e.g. `[IPv4]127.0.0.1/127.0.0.1:53422`.
     public let peer: String
+    /// The client's certificate, verified, when the server requires client certificates
+    /// (``GRPCServer/ServerTLS/clientCertificateTrustRootsFile``); nil otherwise.
+    public let peerCertificate: NIOSSLCertificate?
     /// A logger with the method in its metadata.
     public let logger: Logger
 
@@ -23,12 +27,15 @@ public final class ServerContext: Sendable {
     }
     private let outgoing = Mutex(Outgoing())
 
-    init(service: String, method: String, requestMetadata: Metadata, deadline: Deadline?, peer: String, logger: Logger) {
+    init(service: String, method: String, requestMetadata: Metadata, deadline: Deadline?, peer: String,
+        peerCertificate: NIOSSLCertificate? = nil, logger: Logger
+    ) {
         self.service = service
         self.method = method
         self.requestMetadata = requestMetadata
         self.deadline = deadline
         self.peer = peer
+        self.peerCertificate = peerCertificate
         self.logger = logger
     }
 

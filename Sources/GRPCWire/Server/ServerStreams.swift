@@ -51,4 +51,10 @@ public struct ResponseWriter<Response: Sendable>: Sendable {
     public func write(contentsOf messages: some Sequence<Response>) async throws {
         for message in messages { try await write(message) }
     }
+    /// Sends the response headers (with the context's initial metadata) at once, so the client
+    /// sees them before the first message, e.g. to learn that a long-lived stream is ready.
+    /// Does nothing once the headers went out.
+    public func writeInitialMetadata() async throws {
+        try await call.writeHead()
+    }
 }

@@ -57,6 +57,12 @@ public struct KafkaClientConfiguration: Sendable {
     public var maxResponseSize: Int = KafkaFraming.defaultMaxFrameSize
     /// Backoff between retries of failed requests.
     public var retryBackoff: Duration = .milliseconds(100)
+    /// Rewrites a broker address (bootstrap or advertised in metadata) before connecting, for brokers
+    /// reachable under another address than they advertise (port forwarding, NAT, a proxy).
+    /// nil connects to addresses as given.
+    public var addressTranslator: (@Sendable (KafkaBrokerAddress) -> KafkaBrokerAddress)? = nil
+    /// Metrics factory and tracer (default: the process-wide swift-metrics and swift-distributed-tracing systems).
+    public var observability = KafkaObservability()
 
     /// Creates a configuration for `bootstrapServers`.
     public init(bootstrapServers: [KafkaBrokerAddress]) {

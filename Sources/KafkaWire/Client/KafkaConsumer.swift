@@ -2,6 +2,7 @@ import Logging
 import NIOCore
 import ServiceLifecycle
 import Synchronization
+import Tracing
 
 /// A Kafka consumer: group subscription (classic protocol) or manual assignment, records as AsyncSequences.
 ///
@@ -278,11 +279,22 @@ public final class KafkaConsumer: Service, Sendable {
                 await listener.onAssigned(Array(added).sorted())
             }
             owned = assigned
-            if membership.isCooperative && !revoked.isEmpty { continue }
+            // Cooperative protocol: having given partitions up, the member rejoins so they can be
+            // handed to others. It does so on its next heartbeat tick, not within microseconds of its
+            // own SyncGroup: the other members' SyncGroup answers for this generation must go out
+            // first. noida-db 0.2.3 otherwise leaves a follower's SyncGroup unanswered when the
+            // rejoin arrives right behind the leader's SyncGroup, and waits out the rebalance timeout
+            // for that follower (seen as a group balancing 10+ s late). Java and librdkafka rejoin
+            // on their next poll, which has the same effect.
+            var rejoinAfterTick = membership.isCooperative && !revoked.isEmpty
             // Heartbeat until a rebalance is needed.
             while !Task.isCancelled {
                 try? await Task.sleep(for: configuration.heartbeatInterval)
                 if Task.isCancelled { break }
+                if rejoinAfterTick {
+                    rejoinAfterTick = false
+                    break
+                }
                 do {
                     try await membership.heartbeat()
                 } catch is KafkaGroupRebalanceNeeded {
@@ -405,7 +417,9 @@ public final class KafkaConsumer: Service, Sendable {
                 "ForgottenTopicsData": [], "RackId": "",
             ]
             let timeout = configuration.client.requestTimeout + configuration.fetchMaxWait
+            let started = ContinuousClock.now
             let response = try await connection.send(.fetch, body, version: version, timeout: timeout)
+            observability.time("kafka_consumer_fetch_duration_seconds", since: started, [("broker", "\(leader)")])
             let top = response.int16("ErrorCode")
             if top != 0 { throw KafkaError(code: top, context: "Fetch") }
             var chunks: [Chunk] = []
@@ -423,24 +437,60 @@ public final class KafkaConsumer: Service, Sendable {
                         continue
                     }
                     if code != 0 {
+                        observability.count("kafka_consumer_errors_total", 1, [("error", KafkaError(code: code, context: "").metricName)])
                         if KafkaErrorCode(rawValue: code)?.invalidatesMetadata == true { await cluster.invalidate(topic: topic) }
                         continue
                     }
                     let hwm = p.int64("HighWatermark")
                     state.withLock { $0.assignment[tp]?.highWatermark = hwm }
-                    guard let records = p.bytes("Records"), records.readableBytes > 0 else { continue }
+                    let partitionDimensions = [("topic", tp.topic), ("partition", "\(tp.partition)")]
+                    guard let records = p.bytes("Records"), records.readableBytes > 0 else {
+                        if hwm >= 0 { observability.gauge("kafka_consumer_lag", max(hwm - position, 0), partitionDimensions) }
+                        continue
+                    }
                     let batches = try KafkaRecordBatchDecoder.decode(records)
                     if let chunk = Self.makeChunk(tp: tp, epoch: epoch, position: position, batches: batches, aborted: p.structs("AbortedTransactions"),
                                                   readCommitted: configuration.isolationLevel == .readCommitted, size: records.readableBytes) {
+                        observability.count("kafka_consumer_records_total", chunk.records.count, [("topic", tp.topic)])
+                        observability.count("kafka_consumer_bytes_total", records.readableBytes, [("topic", tp.topic)])
+                        if hwm >= 0 { observability.gauge("kafka_consumer_lag", max(hwm - chunk.nextOffset, 0), partitionDimensions) }
                         chunks.append(chunk)
                     }
                 }
             }
             deliver(chunks)
         } catch {
+            observability.count("kafka_consumer_errors_total", 1, [("error", kafkaErrorName(error))])
             logger.debug("fetch failed", metadata: ["broker": "\(leader)", "error": "\(error)"])
             for tp in partitions.keys { await cluster.invalidate(topic: tp.topic) }
             try? await Task.sleep(for: configuration.client.retryBackoff)
+        }
+    }
+
+    var observability: KafkaObservability { configuration.client.observability }
+
+    /// The trace context a producer injected into `record`'s headers (top-level when none, or when
+    /// tracing is off): parent the application's processing spans on it.
+    public func traceContext(of record: KafkaConsumerRecord) -> ServiceContext {
+        var context = ServiceContext.topLevel
+        (observability.tracer ?? InstrumentationSystem.tracer).extract(record.headers, into: &context, using: KafkaHeadersExtractor())
+        return context
+    }
+
+    /// Records a `receive <topic>` consumer span per record handed to the application, each a child of
+    /// the context extracted from the record's headers.
+    func traceDelivery(_ records: some Collection<KafkaConsumerRecord>) {
+        guard let tracer = observability.activeTracer else { return }
+        for record in records {
+            var context = ServiceContext.topLevel
+            tracer.extract(record.headers, into: &context, using: KafkaHeadersExtractor())
+            let span = tracer.startSpan("receive \(record.topic)", context: context, ofKind: .consumer)
+            span.attributes["messaging.system"] = "kafka"
+            span.attributes["messaging.operation.type"] = "receive"
+            span.attributes["messaging.destination.name"] = record.topic
+            span.attributes["messaging.destination.partition.id"] = "\(record.partition)"
+            span.attributes["messaging.kafka.offset"] = Int(record.offset)
+            span.end()
         }
     }
 
@@ -584,6 +634,7 @@ public struct KafkaConsumerRecords: AsyncSequence, Sendable {
             let record = current!.records[index]
             index += 1
             consumer.markConsumed(record.topicPartition, epoch: current!.epoch, offset: record.offset + 1)
+            consumer.traceDelivery(CollectionOfOne(record))
             return record
         }
     }
@@ -599,7 +650,9 @@ public struct KafkaConsumerBatches: AsyncSequence, Sendable {
         let consumer: KafkaConsumer
         /// The next batch; nil after shutdown.
         public mutating func next() async throws -> [KafkaConsumerRecord]? {
-            try await consumer.nextChunk()?.records
+            guard let records = try await consumer.nextChunk()?.records else { return nil }
+            consumer.traceDelivery(records)
+            return records
         }
     }
     /// Creates the iterator.

@@ -2,6 +2,7 @@ import Logging
 import NIOCore
 import ServiceLifecycle
 import Synchronization
+import Tracing
 import WireCore
 
 /// An asynchronous Kafka producer: batching per partition, idempotence, transactions.
@@ -72,9 +73,26 @@ public final class KafkaProducer: Service, Sendable {
     public func send(_ record: KafkaProducerRecord) async throws -> KafkaRecordMetadata {
         let tp = try await resolvePartition(record)
         try await waitForSpace(record)
+        let (record, span) = startSpan(record, tp)
         return try await withCheckedThrowingContinuation { continuation in
-            if let error = append(record, to: tp, delivery: .continuation(continuation)) { continuation.resume(throwing: error) }
+            if let error = append(record, to: tp, delivery: .continuation(continuation), span: span) {
+                span?.end()
+                continuation.resume(throwing: error)
+            }
         }
+    }
+
+    /// Starts the producer span of `record` (when tracing is on) and injects its context into the headers.
+    func startSpan(_ record: KafkaProducerRecord, _ tp: KafkaTopicPartition) -> (KafkaProducerRecord, (any Span)?) {
+        guard let tracer = configuration.client.observability.activeTracer else { return (record, nil) }
+        var record = record
+        let span = tracer.startSpan("send \(record.topic)", context: ServiceContext.current ?? .topLevel, ofKind: .producer)
+        span.attributes["messaging.system"] = "kafka"
+        span.attributes["messaging.operation.type"] = "send"
+        span.attributes["messaging.destination.name"] = record.topic
+        span.attributes["messaging.destination.partition.id"] = "\(tp.partition)"
+        tracer.inject(span.context, into: &record.headers, using: KafkaHeadersInjector())
+        return (record, span)
     }
 
     /// Accepts a record into the buffer and returns without waiting for delivery (waits only when the
@@ -82,7 +100,11 @@ public final class KafkaProducer: Service, Sendable {
     public func enqueue(_ record: KafkaProducerRecord, onDelivery: (@Sendable (Result<KafkaRecordMetadata, any Error>) -> Void)? = nil) async throws {
         let tp = try await resolvePartition(record)
         try await waitForSpace(record)
-        if let error = append(record, to: tp, delivery: onDelivery.map { .callback($0) } ?? .discard) { throw error }
+        let (record, span) = startSpan(record, tp)
+        if let error = append(record, to: tp, delivery: onDelivery.map { .callback($0) } ?? .discard, span: span) {
+            span?.end()
+            throw error
+        }
     }
 
     /// Sends everything buffered and waits until all of it is acknowledged or failed.
@@ -162,7 +184,7 @@ public final class KafkaProducer: Service, Sendable {
         }
     }
 
-    func append(_ record: KafkaProducerRecord, to tp: KafkaTopicPartition, delivery: KafkaDelivery) -> (any Error)? {
+    func append(_ record: KafkaProducerRecord, to tp: KafkaTopicPartition, delivery: KafkaDelivery, span: (any Span)? = nil) -> (any Error)? {
         let timestamp = record.timestamp ?? KafkaClock.nowMillis()
         let outgoing = KafkaOutgoingRecord(key: record.key, value: record.value, headers: record.headers, timestamp: timestamp)
         var wake = false
@@ -183,6 +205,7 @@ public final class KafkaProducer: Service, Sendable {
                     s.sticky[tp.topic] = nil
                 }
             }
+            if let span { batch.spans.append((Int(batch.writer.recordCount), span)) }
             batch.writer.append(outgoing)
             batch.deliveries.append(delivery)
             if case .discard = delivery {} else { batch.hasDeliveries = true }
@@ -218,6 +241,7 @@ public final class KafkaProducer: Service, Sendable {
     func collect() -> Drain {
         let now = ContinuousClock.now
         let idempotent = configuration.enableIdempotence
+        let perPartition = idempotent ? min(max(configuration.maxInFlightPerPartition, 1), 5) : max(configuration.maxInFlightPerPartition, 1)
         return state.withLock { s in
             var drain = Drain()
             for tp in Array(s.queues.keys) {
@@ -232,7 +256,7 @@ public final class KafkaProducer: Service, Sendable {
                         if drain.nextDeadline.map({ deadline < $0 }) ?? true { drain.nextDeadline = deadline }
                     }
                 }
-                if !q.ready.isEmpty && (!idempotent || q.inFlight == 0) {
+                if q.canSend(limit: perPartition, idempotent: idempotent) {
                     if let leader = s.leaders[tp], leader >= 0, !s.needsRefresh.contains(tp.topic) {
                         if s.inFlightPerBroker[leader, default: 0] < configuration.maxInFlightPerBroker {
                             let batch = q.ready.removeFirst()
@@ -323,11 +347,16 @@ public final class KafkaProducer: Service, Sendable {
             var topics: [String: [KafkaStruct]] = [:]
             for batch in batches {
                 if batch.encoded == nil {
-                    var out = ByteBuffer()
-                    out.reserveCapacity(batch.writer.sizeInBytes)
-                    try batch.writer.finish(into: &out, compression: configuration.compression, producerID: pid, producerEpoch: epoch,
-                                            baseSequence: batch.baseSequence, isTransactional: transactions != nil)
-                    batch.encoded = out
+                    if configuration.compression == .none {
+                        batch.encoded = batch.writer.finishInPlace(producerID: pid, producerEpoch: epoch, baseSequence: batch.baseSequence,
+                                                                   isTransactional: transactions != nil)
+                    } else {
+                        var out = ByteBuffer()
+                        out.reserveCapacity(batch.writer.sizeInBytes / 2)
+                        try batch.writer.finish(into: &out, compression: configuration.compression, producerID: pid, producerEpoch: epoch,
+                                                baseSequence: batch.baseSequence, isTransactional: transactions != nil)
+                        batch.encoded = out
+                    }
                 }
                 topics[batch.tp.topic, default: []].append(["Index": .int(Int64(batch.tp.partition)), "Records": .bytes(batch.encoded!)])
             }
@@ -342,7 +371,9 @@ public final class KafkaProducer: Service, Sendable {
                 _ = try await connection.sendRaw(.produce, body, version: try connection.version(for: .produce), expectResponse: false)
                 for b in batches { done.append((b, .success((-1, nil)))) }
             } else {
+                let started = ContinuousClock.now
                 let response = try await connection.send(.produce, body)
+                observability.time("kafka_producer_request_duration_seconds", since: started, [("broker", "\(broker)")])
                 var results: [KafkaTopicPartition: KafkaStruct] = [:]
                 for t in response.structs("Responses") {
                     let name = t.string("Name") ?? ""
@@ -359,9 +390,16 @@ public final class KafkaProducer: Service, Sendable {
                         done.append((batch, .success((r.int64("BaseOffset"), logAppend >= 0 ? logAppend : nil))))
                     } else if code == KafkaErrorCode.duplicateSequenceNumber.rawValue {
                         done.append((batch, .success((-1, nil))))
+                    } else if code == KafkaErrorCode.outOfOrderSequenceNumber.rawValue && batch.baseSequence >= 0
+                                && batch.attempts + 1 < configuration.maxAttempts && earlierBatchUnacknowledged(batch) {
+                        // An earlier batch of this partition failed or is still in flight: this one is
+                        // resent after it, in sequence order.
+                        batch.lastError = "outOfOrderSequenceNumber"
+                        retry.append(batch)
                     } else {
                         let error = KafkaError(code: code, context: "Produce to \(batch.tp)", message: r.string("ErrorMessage"))
                         if error.code?.invalidatesMetadata == true { markStale(batch.tp.topic) }
+                        batch.lastError = error.metricName
                         if error.isRetriable && batch.attempts + 1 < configuration.maxAttempts { retry.append(batch) } else { done.append((batch, .failure(error))) }
                     }
                 }
@@ -370,6 +408,7 @@ public final class KafkaProducer: Service, Sendable {
             logger.debug("produce request failed", metadata: ["broker": "\(broker)", "error": "\(error)"])
             let retriable = (error as? KafkaError)?.isRetriable ?? (error is KafkaConnectionError)
             for batch in batches {
+                batch.lastError = kafkaErrorName(error)
                 if retriable && batch.attempts + 1 < configuration.maxAttempts { retry.append(batch) } else { done.append((batch, .failure(error))) }
             }
             if retriable { for b in batches { markStale(b.tp.topic) } }
@@ -377,6 +416,13 @@ public final class KafkaProducer: Service, Sendable {
         if !retry.isEmpty { try? await Task.sleep(for: configuration.client.retryBackoff) }
         finish(broker: broker, done: done, retry: retry)
     }
+
+    /// Whether a batch before `batch` (lower sequence) of its partition has not been acknowledged yet.
+    func earlierBatchUnacknowledged(_ batch: ProducerBatch) -> Bool {
+        state.withLock { s in batch.baseSequence > (s.queues[batch.tp]?.lastAckedSequence ?? -1) &+ 1 }
+    }
+
+    var observability: KafkaObservability { configuration.client.observability }
 
     func markStale(_ topic: String) {
         state.withLock { _ = $0.needsRefresh.insert(topic) }
@@ -390,10 +436,14 @@ public final class KafkaProducer: Service, Sendable {
             for batch in retry {
                 batch.attempts += 1
                 s.queues[batch.tp]?.inFlight -= 1
-                s.queues[batch.tp]?.ready.insert(batch, at: 0)
+                s.queues[batch.tp]?.requeue(batch)
             }
-            for (batch, _) in done {
+            for (batch, result) in done {
                 s.queues[batch.tp]?.inFlight -= 1
+                if case .success = result, batch.baseSequence >= 0, let q = s.queues[batch.tp] {
+                    let last = batch.baseSequence &+ batch.writer.recordCount &- 1
+                    if last > q.lastAckedSequence { s.queues[batch.tp]?.lastAckedSequence = last }
+                }
                 s.bufferedBytes -= batch.accountedBytes
                 s.pendingRecords -= Int(batch.writer.recordCount)
             }
@@ -407,10 +457,20 @@ public final class KafkaProducer: Service, Sendable {
                 s.flushing = 0
             }
         }
+        for batch in retry {
+            observability.count("kafka_producer_retries_total", 1, [("topic", batch.tp.topic), ("error", batch.lastError)])
+        }
         for (batch, result) in done {
+            let topic = [("topic", batch.tp.topic)]
             switch result {
-            case .success(let (offset, logAppend)): batch.complete(baseOffset: offset, timestamp: logAppend ?? batch.writer.baseTimestamp)
-            case .failure(let error): batch.fail(error)
+            case .success(let (offset, logAppend)):
+                observability.count("kafka_producer_records_total", Int(batch.writer.recordCount), topic)
+                observability.count("kafka_producer_bytes_total", batch.encoded?.readableBytes ?? batch.writer.sizeInBytes, topic)
+                observability.time("kafka_producer_delivery_duration_seconds", since: batch.created, topic)
+                batch.complete(baseOffset: offset, timestamp: logAppend ?? batch.writer.baseTimestamp)
+            case .failure(let error):
+                observability.count("kafka_producer_errors_total", Int(batch.writer.recordCount), [("topic", batch.tp.topic), ("error", kafkaErrorName(error))])
+                batch.fail(error)
             }
         }
         for c in resumeSpace { c.resume() }

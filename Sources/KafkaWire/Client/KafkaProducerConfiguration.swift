@@ -20,8 +20,13 @@ public struct KafkaProducerConfiguration: Sendable {
     public var linger: Duration = .milliseconds(5)
     /// A batch is sent once its uncompressed size reaches this many bytes.
     public var batchSize: Int = 1_000_000
-    /// Produce requests outstanding per broker (with idempotence, at most one batch per partition is in flight).
+    /// Produce requests outstanding per broker.
     public var maxInFlightPerBroker: Int = 5
+    /// Batches of one partition outstanding at once (like Java's and librdkafka's
+    /// `max.in.flight.requests.per.connection`). With idempotence at most 5 (the broker deduplicates
+    /// the last 5 batches per producer); sequence numbers keep them ordered, and retried batches are
+    /// resent one at a time in sequence order.
+    public var maxInFlightPerPartition: Int = 5
     /// Bytes of records accepted but not yet acknowledged; `send` waits (back-pressure) beyond this.
     public var bufferMemory: Int = 64 * 1024 * 1024
     /// Compression of produced batches.

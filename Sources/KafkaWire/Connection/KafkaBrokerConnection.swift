@@ -88,7 +88,8 @@ public final class KafkaBrokerConnection: Sendable {
         to address: KafkaBrokerAddress, nodeID: Int32, configuration: KafkaClientConfiguration, logger: Logger
     ) async throws -> KafkaBrokerConnection {
         let maxFrame = configuration.maxResponseSize
-        let transport = ConnectionConfiguration(endpoint: .tcp(host: address.host, port: address.port),
+        let target = configuration.addressTranslator?(address) ?? address
+        let transport = ConnectionConfiguration(endpoint: .tcp(host: target.host, port: target.port),
                                                 connectTimeout: configuration.connectTimeout, tcpNoDelay: true, tls: configuration.tls)
         let channel: any Channel
         do {

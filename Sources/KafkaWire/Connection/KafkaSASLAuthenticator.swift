@@ -1,4 +1,5 @@
 import NIOCore
+import WireCore
 
 /// Runs SaslHandshake + SaslAuthenticate on a fresh connection.
 enum KafkaSASLAuthenticator {
@@ -25,18 +26,19 @@ enum KafkaSASLAuthenticator {
         case .plain(let user, let password):
             _ = try await exchange(Array("\0\(user)\0\(password)".utf8))
         case .scramSHA256(let user, let password):
-            var scram = SCRAMClient(hash: .sha256, username: user, password: password)
+            // Kafka's Java broker and librdkafka hash the password's UTF-8 bytes without SASLprep.
+            var scram = try SCRAMClient(hash: .sha256, username: user, password: password, preparation: .unchanged)
             try await runSCRAM(&scram, exchange)
         case .scramSHA512(let user, let password):
-            var scram = SCRAMClient(hash: .sha512, username: user, password: password)
+            var scram = try SCRAMClient(hash: .sha512, username: user, password: password, preparation: .unchanged)
             try await runSCRAM(&scram, exchange)
         }
     }
 
     static func runSCRAM(_ scram: inout SCRAMClient, _ exchange: ([UInt8]) async throws -> [UInt8]) async throws {
         let serverFirst = try await exchange(Array(scram.clientFirstMessage().utf8))
-        let clientFinal = try scram.clientFinalMessage(serverFirst: String(decoding: serverFirst, as: UTF8.self))
-        let serverFinal = try await exchange(Array(clientFinal.utf8))
-        try scram.verifyServerFinal(String(decoding: serverFinal, as: UTF8.self))
+        let clientFinal = try scram.clientFinalMessage(serverFirst: serverFirst)
+        let serverFinal = try await exchange(clientFinal)
+        try scram.verifyServerFinal(serverFinal)
     }
 }

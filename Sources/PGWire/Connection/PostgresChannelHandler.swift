@@ -175,13 +175,18 @@ final class PostgresChannelHandler: ChannelInboundHandler {
         scheduleFlush(context)
     }
 
-    /// Writes raw frontend bytes (COPY data) now.
-    func writeRaw(_ buffer: ByteBuffer, promise: EventLoopPromise<Void>?) {
+    /// Writes raw frontend bytes (COPY data) now; `more` follows `buffer` in the same flush.
+    func writeRaw(_ buffer: ByteBuffer, _ more: ByteBuffer? = nil, promise: EventLoopPromise<Void>?) {
         guard let context, closedError == nil else {
             promise?.fail(closedError ?? .connectionClosed("the connection is not open"))
             return
         }
-        context.writeAndFlush(NIOAny(buffer), promise: promise)
+        if let more {
+            context.write(NIOAny(buffer), promise: nil)
+            context.writeAndFlush(NIOAny(more), promise: promise)
+        } else {
+            context.writeAndFlush(NIOAny(buffer), promise: promise)
+        }
     }
 
     private func scheduleFlush(_ context: ChannelHandlerContext) {

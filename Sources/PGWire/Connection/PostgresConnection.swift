@@ -20,6 +20,7 @@ public final class PostgresConnection: Sendable {
     let logger: Logger
     private let state: NIOLockedValueBox<SharedState>
     private let statusMirror: ManagedAtomic<UInt8>
+    private let executor: EventLoopTaskExecutor
 
     struct SharedState {
         var parameters: [String: String]
@@ -39,6 +40,7 @@ public final class PostgresConnection: Sendable {
         self.info = info
         self.logger = logger
         self.state = NIOLockedValueBox(SharedState(parameters: info.parameters))
+        self.executor = EventLoopTaskExecutor(channel.eventLoop)
     }
 
     /// Opens a connection, negotiates TLS and authenticates.
@@ -128,6 +130,11 @@ public final class PostgresConnection: Sendable {
     }
     /// True when TLS is active.
     public var isTLS: Bool { info.tlsActive }
+
+    /// A task executor on this connection's event loop. Running a task that issues many short
+    /// queries on this connection with `withTaskExecutorPreference(connection.taskExecutor) { ... }`
+    /// saves two thread hops per query (see `EventLoopTaskExecutor`).
+    public var taskExecutor: EventLoopTaskExecutor { executor }
     /// False once the connection is closed.
     public var isUsable: Bool { !state.withLockedValue { $0.closed } && channel.isActive }
 
@@ -221,17 +228,12 @@ public final class PostgresConnection: Sendable {
         }
         let h = handler
         loop.execute { for r in requests { h.value.send(r) } }
-        var out: [Result<PostgresResult, any Error>] = []
-        out.reserveCapacity(queries.count)
-        for p in promises {
-            do {
-                let r = try await p.futureResult.get()
-                out.append(.success(r.first ?? PostgresResult(columns: PostgresColumns([]), rows: [], commandTag: "")))
-            } catch {
-                out.append(.failure(error))
-            }
+        // One wake-up for the whole batch: the per-request futures complete on the event loop.
+        let all = EventLoopFuture.whenAllComplete(promises.map(\.futureResult), on: loop)
+        let results = (try? await all.get()) ?? []
+        return results.map { r in
+            r.map { $0.first ?? PostgresResult(columns: PostgresColumns([]), rows: [], commandTag: "") }
         }
-        return out
     }
 
     /// Runs SQL with the simple query protocol (text results); several statements return
@@ -251,9 +253,14 @@ public final class PostgresConnection: Sendable {
         let promise = channel.eventLoop.makePromise(of: PostgresRowSequence.self)
         let request = QueryRequest(kind: kind, mode: .stream(promise), context: configuration.codingContext)
         let h = handler
-        channel.eventLoop.execute {
+        if channel.eventLoop.inEventLoop {
             request.handler = h.value
             h.value.send(request)
+        } else {
+            channel.eventLoop.execute {
+                request.handler = h.value
+                h.value.send(request)
+            }
         }
         return try await withCancellation(request) { try await promise.futureResult.get() }
     }
@@ -329,10 +336,10 @@ public final class PostgresConnection: Sendable {
         return try await promise.futureResult.get()
     }
 
-    func writeCopyBytes(_ buffer: ByteBuffer) async throws {
+    func writeCopyBytes(_ buffer: ByteBuffer, _ more: ByteBuffer? = nil) async throws {
         let promise = channel.eventLoop.makePromise(of: Void.self)
         let h = handler
-        channel.eventLoop.execute { h.value.writeRaw(buffer, promise: promise) }
+        channel.eventLoop.execute { h.value.writeRaw(buffer, more, promise: promise) }
         try await promise.futureResult.get()
     }
 
@@ -430,12 +437,21 @@ public final class PostgresCopyWriter: @unchecked Sendable {
 
     private let serverError = NIOLockedValueBox<(any Error)?>(nil)
 
-    /// Appends raw COPY data (text lines or binary rows).
+    /// Appends raw COPY data (text lines or binary rows). Small writes are batched into 64 KiB
+    /// CopyData messages; large ones are sent as they are, without copying.
     public func write(_ data: ByteBuffer) async throws {
+        if data.readableBytes >= Self.directWriteSize {
+            try await flush()
+            try await send(data)
+            return
+        }
         var data = data
         buffer.writeBuffer(&data)
         if buffer.readableBytes >= Self.chunkSize { try await flush() }
     }
+
+    /// Writes of at least this size go out as their own CopyData message.
+    static let directWriteSize = 8 * 1024
 
     /// Appends raw COPY data.
     public func write(_ string: String) async throws {
@@ -462,13 +478,24 @@ public final class PostgresCopyWriter: @unchecked Sendable {
     private var headerWritten = false
 
     func flush() async throws {
+        guard buffer.readableBytes > 0 else {
+            if let e = serverError.withLockedValue({ $0 }) { throw e }
+            return
+        }
+        let data = buffer
+        buffer = ByteBuffer()
+        buffer.reserveCapacity(Self.chunkSize + 1024)
+        try await send(data)
+    }
+
+    /// Sends one CopyData message: a 5-byte header, then `data` as it is.
+    private func send(_ data: ByteBuffer) async throws {
         if let e = serverError.withLockedValue({ $0 }) { throw e }
-        guard buffer.readableBytes > 0 else { return }
-        var msg = ByteBuffer()
-        msg.reserveCapacity(buffer.readableBytes + 5)
-        FrontendMessage.copyData(buffer).encodeFast(into: &msg)
-        buffer.clear()
-        try await connection.writeCopyBytes(msg)
+        var header = ByteBuffer()
+        header.reserveCapacity(5)
+        header.writeInteger(UInt8(ascii: "d"))
+        header.writeInteger(Int32(data.readableBytes + 4))
+        try await connection.writeCopyBytes(header, data)
     }
 
     func finish() async throws {

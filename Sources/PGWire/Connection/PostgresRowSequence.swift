@@ -44,11 +44,32 @@ public struct PostgresRowSequence: AsyncSequence, Sendable {
     /// The iterator.
     public struct AsyncIterator: AsyncIteratorProtocol {
         var base: RowProducer.AsyncIterator?
+        var batch: [PostgresRow] = []
+        var index = 0
+
+        init(base: RowProducer.AsyncIterator?) { self.base = base }
 
         /// The next row, `nil` at the end.
         public mutating func next() async throws -> PostgresRow? {
+            if index < batch.count {
+                defer { index += 1 }
+                return batch[index]
+            }
+            return try await nextBatch()
+        }
+
+        mutating func nextBatch() async throws -> PostgresRow? {
             guard base != nil else { return nil }
-            return try await base!.next()
+            batch = []
+            index = 0
+            while let rows = try await base!.next() {
+                if rows.isEmpty { continue }
+                batch = rows
+                index = 1
+                return rows[0]
+            }
+            base = nil
+            return nil
         }
     }
 

@@ -47,8 +47,10 @@ struct RowStreamDelegate: NIOAsyncSequenceProducerDelegate {
     func didTerminate() { eventLoop.execute(onTerminate) }
 }
 
+/// Rows travel to the consumer in batches (one per socket read burst), so the consumer takes the
+/// producer's lock once per batch, not once per row.
 typealias RowProducer = NIOThrowingAsyncSequenceProducer<
-    PostgresRow, any Error, NIOAsyncSequenceProducerBackPressureStrategies.HighLowWatermark, RowStreamDelegate>
+    [PostgresRow], any Error, NIOAsyncSequenceProducerBackPressureStrategies.HighLowWatermark, RowStreamDelegate>
 
 /// A simple or extended query, collecting all results or streaming rows.
 final class QueryRequest: PostgresRequest, @unchecked Sendable {
@@ -230,8 +232,8 @@ final class QueryRequest: PostgresRequest, @unchecked Sendable {
             onDemand: { [weak self] in self?.handler?.resumeReading() },
             onTerminate: { [weak self] in self?.consumerTerminated() })
         let made = RowProducer.makeSequence(
-            elementType: PostgresRow.self, failureType: (any Error).self,
-            backPressureStrategy: .init(lowWatermark: 2, highWatermark: 64), finishOnDeinit: false, delegate: delegate)
+            elementType: [PostgresRow].self, failureType: (any Error).self,
+            backPressureStrategy: .init(lowWatermark: 1, highWatermark: 8), finishOnDeinit: false, delegate: delegate)
         source = made.source
         let box = CommandTagBox()
         tagBox = box
@@ -249,8 +251,9 @@ final class QueryRequest: PostgresRequest, @unchecked Sendable {
     func flushRows() {
         guard !pendingRows.isEmpty, let source else { return }
         let rows = pendingRows
-        pendingRows.removeAll(keepingCapacity: true)
-        if source.yield(contentsOf: rows) == .stopProducing { handler?.pauseReading() }
+        pendingRows = []
+        pendingRows.reserveCapacity(rows.count)
+        if source.yield(rows) == .stopProducing { handler?.pauseReading() }
     }
 
     func complete(_ status: TransactionStatus) {

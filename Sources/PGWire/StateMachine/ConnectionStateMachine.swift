@@ -1,4 +1,5 @@
 import NIOCore
+import WireCore
 
 /// How the connection negotiates TLS with `SSLRequest` (libpq's `sslmode`).
 public enum PostgresTLSMode: String, Sendable, Hashable, CaseIterable {
@@ -50,7 +51,7 @@ enum StartupFailure: Error, Sendable {
     case sslRefused
     case unsupportedAuthentication(String)
     case passwordRequired(String)
-    case scram(SCRAMSHA256Client.SCRAMError)
+    case scram(SCRAMClient.SCRAMError)
     case channelBindingRequired
     case protocolViolation(PostgresProtocolError)
 }
@@ -68,7 +69,7 @@ struct ConnectionStateMachine<Request> {
         case sslRequestSent
         case tlsHandshake
         case startupSent
-        case authenticating(SCRAMSHA256Client?)
+        case authenticating(SCRAMClient?)
         case authenticated
         case ready
         case closed
@@ -231,7 +232,7 @@ struct ConnectionStateMachine<Request> {
             case .ok:
                 if parameters.requireChannelBinding {
                     // Authentication succeeded without the PLUS mechanism having completed.
-                    if case .authenticating(let scram?) = state, case .tlsServerEndPoint = scram.binding {} else {
+                    if case .authenticating(let scram?) = state, case .tlsServerEndPoint = scram.channelBinding {} else {
                         state = .closed
                         return .startupFailed(.channelBindingRequired)
                     }
@@ -259,7 +260,7 @@ struct ConnectionStateMachine<Request> {
                     state = .closed
                     return .startupFailed(.passwordRequired("SCRAM-SHA-256"))
                 }
-                let binding: SCRAMSHA256Client.ChannelBinding
+                let binding: SCRAMClient.ChannelBinding
                 if mechanisms.contains("SCRAM-SHA-256-PLUS"), tlsActive, let cb = channelBindingData {
                     binding = .tlsServerEndPoint(cb)
                 } else if mechanisms.contains("SCRAM-SHA-256") {
@@ -269,15 +270,24 @@ struct ConnectionStateMachine<Request> {
                     state = .closed
                     return .startupFailed(.unsupportedAuthentication("SASL mechanisms \(mechanisms)"))
                 }
-                let scram = SCRAMSHA256Client(password: password, binding: binding)
+                // The server ignores the SCRAM user name (it takes the startup user). Passwords are
+                // SASLprep'd, falling back to the raw password as the server and libpq do.
+                let scram: SCRAMClient
+                do {
+                    scram = try SCRAMClient(hash: .sha256, username: "", password: password, channelBinding: binding,
+                                            preparation: .saslPrepOrUnchanged)
+                } catch {
+                    state = .closed
+                    return .startupFailed(.scram(error))
+                }
                 state = .authenticating(scram)
-                return .write([.saslInitialResponse(mechanism: scram.mechanism, data: scram.clientFirst())])
+                return .write([.saslInitialResponse(mechanism: scram.mechanism, data: Array(scram.clientFirstMessage().utf8))])
             case .saslContinue(let data):
                 guard case .authenticating(var scram?) = state else {
                     return fail(.unexpectedMessage("AuthenticationSASLContinue", state: "not in SASL"))
                 }
                 do {
-                    let final = try scram.clientFinal(serverFirst: data)
+                    let final = try scram.clientFinalMessage(serverFirst: data)
                     state = .authenticating(scram)
                     return .write([.saslResponse(final)])
                 } catch {
@@ -289,7 +299,7 @@ struct ConnectionStateMachine<Request> {
                     return fail(.unexpectedMessage("AuthenticationSASLFinal", state: "not in SASL"))
                 }
                 do {
-                    try scram.verify(serverFinal: data)
+                    try scram.verifyServerFinal(data)
                     return .none
                 } catch {
                     state = .closed

@@ -30,6 +30,8 @@ public final class RedisClient: Service, RedisCommandExecutor, Sendable {
     let exclusivePool: ConnectionPool<RedisConnection>
     let subscriptions: RedisSubscriptionManager
     let cache: ClientSideCache?
+    private let stopSignal: AsyncStream<Void>
+    private let stopContinuation: AsyncStream<Void>.Continuation
 
     /// Creates a client; no connection is opened until the first command.
     public init(configuration: RedisClientConfiguration, logger: Logger,
@@ -37,6 +39,7 @@ public final class RedisClient: Service, RedisCommandExecutor, Sendable {
         self.configuration = configuration
         self.logger = logger
         self.eventLoopGroup = eventLoopGroup
+        (stopSignal, stopContinuation) = AsyncStream.makeStream(of: Void.self)
         let cache = configuration.clientSideCache.map(ClientSideCache.init)
         if cache != nil && configuration.connection.protocolVersion != .resp3 {
             logger.warning("client-side caching needs RESP3; the cache is disabled")
@@ -89,7 +92,12 @@ public final class RedisClient: Service, RedisCommandExecutor, Sendable {
             group.addTask { await self.pool.run() }
             group.addTask { await self.exclusivePool.run() }
             group.addTask { await self.subscriptions.run() }
-            try? await gracefulShutdown()
+            await withTaskGroup(of: Void.self) { waiters in
+                waiters.addTask { try? await gracefulShutdown() }
+                waiters.addTask { for await _ in self.stopSignal {} }
+                await waiters.next()
+                waiters.cancelAll()
+            }
             group.cancelAll()
             await self.subscriptions.shutdown()
         }
@@ -97,34 +105,123 @@ public final class RedisClient: Service, RedisCommandExecutor, Sendable {
         await exclusivePool.shutdown()
     }
 
-    /// Sends a command on a shared connection (pipelined with concurrent commands); blocking
-    /// commands get a connection of their own. Error replies are thrown as ``RedisServerError``.
-    public func send(_ command: RedisCommand) async throws -> RESPValue {
-        if let cache, command.isReadOnly, command.arguments.count == 2, command.name == "GET",
-           case .string(let key) = command.arguments[1] {
-            return try await cachedGet(key, command: command, cache: cache)
-        }
-        if Self.isBlocking(command) {
-            return try await exclusivePool.withConnection { try await $0.send(command) }
-        }
-        let connection = try await pool.lease()
-        defer { pool.release(connection) }
-        return try await connection.send(command)
+    /// Makes ``run()`` close every connection and return (used when a sentinel client retires
+    /// the client of a former master).
+    func stop() {
+        stopContinuation.finish()
     }
 
-    private func cachedGet(_ key: String, command: RedisCommand, cache: ClientSideCache) async throws -> RESPValue {
-        if let hit = cache.lookup(key) { return hit }
+    /// Sends a command on a shared connection (pipelined with concurrent commands); blocking
+    /// commands get a connection of their own. Error replies are thrown as ``RedisServerError``.
+    ///
+    /// With the client-side cache on, reads it covers (`GET`, `MGET`, `EXISTS`, `HGET`,
+    /// `HGETALL`, `SMEMBERS`, `LRANGE`, `ZRANGE`, `STRLEN`, ... see
+    /// ``RedisClientConfiguration/clientSideCache``) are answered from it when possible.
+    public func send(_ command: RedisCommand) async throws -> RESPValue {
+        guard let cache else { return try await sendUncached(command) }
+        switch CachePlan(command) {
+        case .singleKey(let key, let signature):
+            return try await cachedRead(key, signature, command: command, cache: cache)
+        case .mget(let keys):
+            return try await cachedMGet(keys, command: command, cache: cache)
+        case .exists(let keys):
+            return try await cachedExists(keys, command: command, cache: cache)
+        case .write(let keys):
+            defer { cache.invalidate(keys) }
+            return try await sendUncached(command)
+        case .flush:
+            defer { cache.clear() }
+            return try await sendUncached(command)
+        case .passThrough:
+            return try await sendUncached(command)
+        }
+    }
+
+    /// Commands that were never written (the leased connection had just closed) are sent again
+    /// on another connection, twice at most.
+    private func sendUncached(_ command: RedisCommand) async throws -> RESPValue {
+        var attempt = 0
+        while true {
+            do {
+                if command.isBlocking {
+                    return try await exclusivePool.withConnection { try await $0.send(command) }
+                }
+                let connection = try await pool.lease()
+                defer { pool.release(connection) }
+                return try await connection.send(command)
+            } catch RedisConnectionError.notSent(let reason) where attempt < 2 {
+                attempt += 1
+                logger.debug("command not sent on a closed connection, retrying", metadata: ["reason": "\(reason)"])
+            }
+        }
+    }
+
+    private func cachedRead(_ key: ClientSideCache.Key, _ signature: ClientSideCache.Signature, command: RedisCommand,
+                            cache: ClientSideCache) async throws -> RESPValue {
+        if let hit = cache.lookup(key, signature) { return hit }
         let ticket = cache.beginFill(key)
         do {
-            let connection = try await pool.lease()
-            defer { pool.release(connection) }
-            let value = try await connection.send(command)
-            cache.completeFill(ticket, value: value)
+            let value = try await sendUncached(command)
+            cache.completeFill(ticket, signature, value: value)
             return value
         } catch {
-            cache.completeFill(ticket, value: nil)
+            cache.completeFill(ticket, signature, value: nil)
             throw error
         }
+    }
+
+    /// `MGET`: cached keys are answered locally, the others fetched with one `MGET` and cached
+    /// one by one (a key's `MGET` value is cached apart from its `GET`, which fails on other types).
+    private func cachedMGet(_ keys: [ClientSideCache.Key], command: RedisCommand, cache: ClientSideCache) async throws -> RESPValue {
+        let signature = ClientSideCache.Signature(arguments: ["MGET"])
+        var values = keys.map { cache.lookup($0, signature) }
+        let missing = values.indices.filter { values[$0] == nil }
+        guard !missing.isEmpty else { return .array(values.map { $0! }) }
+        let tickets = missing.map { cache.beginFill(keys[$0]) }
+        let fetch = RedisCommand("MGET", missing.map { command.arguments[$0 + 1] }, keyIndices: Array(missing.indices), isReadOnly: true)
+        let reply: RESPValue
+        do {
+            reply = try await sendUncached(fetch)
+        } catch {
+            for t in tickets { cache.completeFill(t, signature, value: nil) }
+            throw error
+        }
+        let fetched = reply.elements ?? []
+        for (j, i) in missing.enumerated() {
+            let value = j < fetched.count ? fetched[j] : nil
+            cache.completeFill(tickets[j], signature, value: value)
+            values[i] = value ?? .null
+        }
+        return .array(values.map { $0! })
+    }
+
+    /// `EXISTS`: each key's 0/1 is cached on its own; missing ones are asked in one pipeline.
+    private func cachedExists(_ keys: [ClientSideCache.Key], command: RedisCommand, cache: ClientSideCache) async throws -> RESPValue {
+        let signature = ClientSideCache.Signature(arguments: ["EXISTS"])
+        var counts = keys.map { cache.lookup($0, signature) }
+        let missing = counts.indices.filter { counts[$0] == nil }
+        if !missing.isEmpty {
+            let tickets = missing.map { cache.beginFill(keys[$0]) }
+            let replies: [RESPValue]
+            do {
+                let connection = try await pool.lease()
+                defer { pool.release(connection) }
+                replies = try await connection.pipeline(missing.map {
+                    RedisCommand("EXISTS", [command.arguments[$0 + 1]], keyIndices: [0], isReadOnly: true)
+                })
+            } catch {
+                for t in tickets { cache.completeFill(t, signature, value: nil) }
+                throw error
+            }
+            for (j, i) in missing.enumerated() {
+                cache.completeFill(tickets[j], signature, value: replies[j])
+                counts[i] = replies[j]
+            }
+            if let failed = replies.first(where: \.isError) { throw RedisServerError(message: errorText(failed)) }
+        }
+        var total: Int64 = 0
+        for c in counts { if case .integer(let n) = c?.withoutAttributes { total += n } }
+        return .integer(total)
     }
 
     /// Client-side cache statistics (nil when caching is off).
@@ -132,26 +229,29 @@ public final class RedisClient: Service, RedisCommandExecutor, Sendable {
         cache?.statistics
     }
 
-    static func isBlocking(_ command: RedisCommand) -> Bool {
-        guard case .string(let raw) = command.arguments[0], let first = raw.utf8.first else { return false }
-        guard first == UInt8(ascii: "B") || first == UInt8(ascii: "b") || first == UInt8(ascii: "X") || first == UInt8(ascii: "x")
-            || first == UInt8(ascii: "W") || first == UInt8(ascii: "w") else { return false }
-        switch raw.uppercased() {
-        case "BLPOP", "BRPOP", "BLMOVE", "BRPOPLPUSH", "BLMPOP", "BZPOPMIN", "BZPOPMAX", "BZMPOP", "WAIT":
-            return true
-        case "XREAD", "XREADGROUP":
-            return command.arguments.contains { if case .string(let s) = $0 { return s.uppercased() == "BLOCK" } else { return false } }
-        default:
-            return false
-        }
-    }
-
     /// Sends all commands in one write on one shared connection and returns each result in
     /// order; a failing command does not stop the others.
     public func pipeline(_ commands: [RedisCommand]) async throws -> [Result<RESPValue, RedisServerError>] {
+        defer { invalidateWrittenKeys(commands) }
         let connection = try await pool.lease()
         defer { pool.release(connection) }
         return try await connection.pipeline(commands).map(Self.result)
+    }
+
+    /// Read-your-writes with the cache on: keys written by this client are dropped locally
+    /// once the write's reply arrived (the server's invalidation push may come later, on
+    /// another connection).
+    func invalidateWrittenKeys(_ commands: [RedisCommand]) {
+        guard let cache else { return }
+        var keys: [ClientSideCache.Key] = []
+        for command in commands {
+            switch CachePlan(command) {
+            case .write(let k): keys += k
+            case .flush: cache.clear()
+            default: break
+            }
+        }
+        cache.invalidate(keys)
     }
 
     static func result(_ value: RESPValue) -> Result<RESPValue, RedisServerError> {
@@ -174,7 +274,7 @@ public final class RedisClient: Service, RedisCommandExecutor, Sendable {
         -> [Result<RESPValue, RedisServerError>]
     {
         try await exclusivePool.withConnection { connection in
-            try await RedisTransaction.run(on: connection, watching: keys, body)
+            try await RedisTransaction.run(on: connection, watching: keys, body, afterExec: invalidateWrittenKeys)
         }
     }
 

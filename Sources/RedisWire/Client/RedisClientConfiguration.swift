@@ -2,7 +2,8 @@ import WireCore
 
 /// Configuration of the opt-in client-side cache (see ``RedisClient``).
 public struct RedisClientSideCacheConfiguration: Sendable, Hashable {
-    /// Most entries kept; the least recently used are evicted first.
+    /// Most replies kept; the least recently used keys (with all their cached replies) are
+    /// evicted first.
     public var maxEntries: Int
     /// Values larger than this many bytes are not cached.
     public var maxValueBytes: Int
@@ -22,11 +23,29 @@ public struct RedisClientConfiguration: Sendable {
     public var pool: ConnectionPoolConfiguration
     /// Most connections used exclusively (transactions, blocking commands, `withConnection`).
     public var maxExclusiveConnections: Int
-    /// When set, `GET` results are cached locally and kept correct with `CLIENT TRACKING`
+    /// When set, replies of reads are cached locally and kept correct with `CLIENT TRACKING`
     /// invalidation pushes (needs RESP3).
+    ///
+    /// Cached: reads whose reply depends only on one key's value — strings (`GET`, `MGET` per
+    /// key, `STRLEN`, `GETRANGE`, `GETBIT`, `BITCOUNT`), `EXISTS` (per key), `TYPE`, hashes
+    /// (`HGET`, `HMGET`, `HGETALL`, `HEXISTS`, `HLEN`, `HKEYS`, `HVALS`, `HSTRLEN`), lists
+    /// (`LRANGE`, `LINDEX`, `LLEN`, `LPOS`), sets (`SMEMBERS`, `SISMEMBER`, `SMISMEMBER`,
+    /// `SCARD`), sorted sets (`ZSCORE`, `ZMSCORE`, `ZRANGE`…, `ZCARD`, `ZCOUNT`, `ZRANK`…),
+    /// `XLEN`/`XRANGE` and geo reads. Never cached: time-dependent (`TTL`), random
+    /// (`SRANDMEMBER`) and multi-key computed reads (`SINTER`), and anything sent through
+    /// ``RedisClient/withConnection(_:)``. Writes sent by this client (with their keys
+    /// declared, as every typed command does) drop their keys locally when they complete, so
+    /// the client reads its own writes.
     public var clientSideCache: RedisClientSideCacheConfiguration?
     /// Backoff between attempts to restore the pub/sub connection.
     public var reconnectBackoff: Backoff
+
+    /// Default reply timeout of every command (``RedisConnectionConfiguration/commandTimeout``);
+    /// nil waits as long as the connection lives.
+    public var commandTimeout: Duration? {
+        get { connection.commandTimeout }
+        set { connection.commandTimeout = newValue }
+    }
 
     /// Creates a client configuration.
     public init(

@@ -28,7 +28,8 @@ public final class RedisTransaction: RedisCommandExecutor, Sendable {
     }
 
     static func run(on connection: RedisConnection, watching keys: [String],
-                    _ body: (RedisTransaction) async throws -> Void) async throws -> [Result<RESPValue, RedisServerError>] {
+                    _ body: (RedisTransaction) async throws -> Void,
+                    afterExec: ([RedisCommand]) -> Void = { _ in }) async throws -> [Result<RESPValue, RedisServerError>] {
         if !keys.isEmpty {
             _ = try await connection.send(RedisCommand("WATCH", keys.map { .string($0) }, keyIndices: Array(keys.indices)))
         }
@@ -40,6 +41,7 @@ public final class RedisTransaction: RedisCommandExecutor, Sendable {
             throw error
         }
         let commands = transaction.queued.withLock { $0 }
+        defer { afterExec(commands) }
         let replies = try await connection.pipeline([RedisCommand("MULTI")] + commands + [RedisCommand("EXEC")])
         let exec = replies[replies.count - 1]
         if exec.isError {

@@ -2,25 +2,25 @@ import Logging
 import NIOCore
 import WireCore
 
-/// What callers write into the channel: already-encoded commands (encoding happens on the
-/// caller's thread) and where their replies go.
-enum RedisOutbound: Sendable {
-    /// One command and the promise its reply completes.
-    case command(ByteBuffer, EventLoopPromise<RESPValue>, RedisReplyShape)
-    /// `count` commands written together (an explicit pipeline) and one promise for all replies.
-    case batch(ByteBuffer, count: Int, EventLoopPromise<[RESPValue]>)
+/// Where the reply (or replies) of one submission go; handed from the caller's task to the
+/// event loop.
+enum RedisReplyTarget: Sendable {
+    /// One command's reply.
+    case single(UnsafeContinuation<RESPValue, any Error>)
+    /// The replies of `count` commands written together (an explicit pipeline).
+    case batch(UnsafeContinuation<[RESPValue], any Error>, count: Int)
 }
 
-/// Collects the replies of one pipeline on the event loop and completes its promise once.
+/// Collects the replies of one pipeline on the event loop and resumes its caller once.
 final class RedisBatchCollector {
     private var values: [RESPValue]
     private let expected: Int
-    private let promise: EventLoopPromise<[RESPValue]>
+    private let continuation: UnsafeContinuation<[RESPValue], any Error>
     private var done = false
 
-    init(expected: Int, promise: EventLoopPromise<[RESPValue]>) {
+    init(expected: Int, continuation: UnsafeContinuation<[RESPValue], any Error>) {
         self.expected = expected
-        self.promise = promise
+        self.continuation = continuation
         self.values = []
         self.values.reserveCapacity(expected)
     }
@@ -30,53 +30,82 @@ final class RedisBatchCollector {
         values.append(value)
         if values.count == expected {
             done = true
-            promise.succeed(values)
+            continuation.resume(returning: values)
         }
     }
 
     func fail(_ error: any Error) {
         guard !done else { return }
         done = true
-        promise.fail(error)
+        continuation.resume(throwing: error)
     }
 }
 
-/// Where one command's reply goes.
+/// Where one command's reply goes. Every sink is completed exactly once: by its reply, or by
+/// the failure of the connection (the state machine hands each request out once).
 enum RedisReplySink {
-    case single(EventLoopPromise<RESPValue>)
+    case single(UnsafeContinuation<RESPValue, any Error>)
     case batch(RedisBatchCollector)
 
     func succeed(_ value: RESPValue) {
         switch self {
-        case .single(let p): p.succeed(value)
+        case .single(let c): c.resume(returning: value)
         case .batch(let c): c.append(value)
         }
     }
 
     func fail(_ error: any Error) {
         switch self {
-        case .single(let p): p.fail(error)
+        case .single(let c): c.resume(throwing: error)
         case .batch(let c): c.fail(error)
         }
     }
 }
 
+/// The reply timer of one submission (see ``RedisConnectionConfiguration/commandTimeout``).
+final class RedisReplyTimer {
+    let command: String
+    let timeout: Duration
+    var scheduled: Scheduled<Void>?
+
+    init(command: String, timeout: Duration) {
+        self.command = command
+        self.timeout = timeout
+    }
+
+    func cancel() {
+        scheduled?.cancel()
+        scheduled = nil
+    }
+}
+
+/// One request the connection waits for a reply to.
+struct RedisPendingRequest {
+    var sink: RedisReplySink
+    /// Set on the last request of a submission that has a timeout.
+    var timer: RedisReplyTimer?
+}
+
 /// The NIO handler that runs ``RedisConnectionStateMachine`` on one channel.
 ///
-/// Outbound commands are encoded into one buffer and flushed once per event-loop tick, so
-/// commands issued concurrently by many tasks leave in one `write` (automatic pipelining).
-/// Inbound bytes are decoded with ``RESPDecoder``; a decoding error fails every in-flight
-/// command with ``RedisConnectionError/protocolViolation(_:)`` and closes this channel only.
-final class RedisChannelHandler: ChannelDuplexHandler {
+/// Callers hand encoded commands to ``submit(_:to:shape:timer:)`` on the event loop (no
+/// promise, no pipeline traversal per command). Outbound bytes are collected into one buffer
+/// and flushed once per event-loop tick, so commands issued concurrently by many tasks leave
+/// in one `write` (automatic pipelining). Inbound bytes are decoded with ``RESPDecoder``; a
+/// decoding error fails every in-flight command with
+/// ``RedisConnectionError/protocolViolation(_:)`` and closes this channel only. A reply timer
+/// that fires fails its command with ``RedisConnectionError/timedOut(command:after:)`` and
+/// closes the channel, failing the commands behind it, so no late reply is misattributed.
+final class RedisChannelHandler: ChannelInboundHandler {
     typealias InboundIn = ByteBuffer
-    typealias OutboundIn = RedisOutbound
     typealias OutboundOut = ByteBuffer
 
-    private var stateMachine = RedisConnectionStateMachine<RedisReplySink>()
+    private var stateMachine = RedisConnectionStateMachine<RedisPendingRequest>()
     private let decoder: RESPDecoder
     private var cumulation: ByteBuffer?
     private var outbound: ByteBuffer
     private var flushScheduled = false
+    private var context: ChannelHandlerContext?
     /// Number of socket writes issued (observed by tests of automatic pipelining).
     private(set) var flushCount = 0
     private let pushHandler: @Sendable (RESPValue) -> Void
@@ -94,49 +123,89 @@ final class RedisChannelHandler: ChannelDuplexHandler {
         stateMachine.protocolVersion = version
     }
 
+    func handlerAdded(context: ChannelHandlerContext) {
+        self.context = context
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        self.context = nil
+        failAll(stateMachine.closed(reason: "handler removed"), error: RedisConnectionError.connectionClosed(reason: "connection closed"))
+    }
+
     // MARK: outbound
 
-    func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
-        promise?.succeed()
-        switch unwrapOutboundIn(data) {
-        case .command(let bytes, let reply, let shape):
-            switch stateMachine.enqueue(.single(reply), shape: shape) {
-            case .write:
-                outbound.writeImmutableBuffer(bytes)
-            case .fail(let sink, let error):
-                sink.fail(error)
+    /// Queues encoded commands and where their replies go (on the event loop). Fails the target
+    /// with ``RedisConnectionError/notSent(reason:)`` if the connection is already closed.
+    func submit(_ bytes: ByteBuffer, to target: RedisReplyTarget, shape: RedisReplyShape, timer: RedisReplyTimer?) {
+        guard let context, !stateMachine.isClosed else {
+            let error = RedisConnectionError.notSent(reason: "the connection is closed")
+            switch target {
+            case .single(let c): c.resume(throwing: error)
+            case .batch(let c, _): c.resume(throwing: error)
+            }
+            return
+        }
+        switch target {
+        case .single(let c):
+            if case .fail(let request, let error) = stateMachine.enqueue(RedisPendingRequest(sink: .single(c), timer: timer), shape: shape) {
+                request.sink.fail(error)
                 return
             }
-        case .batch(let bytes, let count, let replies):
-            let collector = RedisBatchCollector(expected: count, promise: replies)
-            for _ in 0..<count {
-                if case .fail(let sink, let error) = stateMachine.enqueue(.batch(collector)) {
-                    sink.fail(error)
+        case .batch(let c, let count):
+            let collector = RedisBatchCollector(expected: count, continuation: c)
+            for i in 0..<count {
+                let request = RedisPendingRequest(sink: .batch(collector), timer: i == count - 1 ? timer : nil)
+                if case .fail(let request, let error) = stateMachine.enqueue(request) {
+                    request.sink.fail(error)
                     return
                 }
             }
-            outbound.writeImmutableBuffer(bytes)
         }
+        if let timer {
+            timer.scheduled = context.eventLoop.assumeIsolated().scheduleTask(in: TimeAmount(timer.timeout)) {
+                self.timerFired(timer)
+            }
+        }
+        outbound.writeImmutableBuffer(bytes)
         if !flushScheduled {
             flushScheduled = true
             // Flush after the tasks already queued on the loop (other callers' commands) ran.
             context.eventLoop.assumeIsolated().execute {
-                self.flushOutbound(context: context)
+                self.flushOutbound()
             }
         }
     }
 
-    func flush(context: ChannelHandlerContext) {
-        // Flushing is coalesced in `write`; explicit flushes are absorbed.
+    private func flushOutbound() {
+        flushScheduled = false
+        guard let context, outbound.readableBytes > 0 else { return }
+        flushCount &+= 1
+        context.writeAndFlush(wrapOutboundOut(outbound), promise: nil)
+        if outbound.capacity > 1 << 20 {
+            outbound = context.channel.allocator.buffer(capacity: 4096)   // don't keep a huge buffer after a big write
+        } else {
+            outbound.clear()   // reuses the storage when the socket took the bytes at once (the usual case)
+        }
     }
 
-    private func flushOutbound(context: ChannelHandlerContext) {
-        flushScheduled = false
-        guard outbound.readableBytes > 0 else { return }
-        flushCount &+= 1
-        let out = outbound
-        outbound = context.channel.allocator.buffer(capacity: Swift.max(4096, out.readableBytes))
-        context.writeAndFlush(wrapOutboundOut(out), promise: nil)
+    private func timerFired(_ timer: RedisReplyTimer) {
+        guard timer.scheduled != nil, !stateMachine.isClosed else { return }
+        timer.scheduled = nil
+        logger.debug("Redis command timed out, closing the connection", metadata: ["command": "\(timer.command)", "timeout": "\(timer.timeout)"])
+        let failed = stateMachine.closed(reason: "\(timer.command) timed out after \(timer.timeout)")
+        // The timed-out submission first, so a pipeline reports the timeout, not the close
+        // (a batch collector ignores the later failures of its other requests).
+        let (timedOut, others) = (failed.filter { $0.timer === timer }, failed.filter { $0.timer !== timer })
+        failAll(timedOut, error: RedisConnectionError.timedOut(command: timer.command, after: timer.timeout))
+        failAll(others, error: RedisConnectionError.connectionClosed(reason: "\(timer.command) timed out on this connection, which was closed"))
+        context?.close(promise: nil)
+    }
+
+    private func failAll(_ requests: [RedisPendingRequest], error: any Error) {
+        for request in requests {
+            request.timer?.cancel()
+            request.sink.fail(error)
+        }
     }
 
     // MARK: inbound
@@ -155,7 +224,7 @@ final class RedisChannelHandler: ChannelDuplexHandler {
             } catch {
                 logger.error("malformed Redis reply, closing connection", metadata: ["error": "\(error)"])
                 let (failed, connError) = stateMachine.decodeFailed("\(error)")
-                for p in failed { p.fail(connError) }
+                failAll(failed, error: connError)
                 cumulation = nil
                 context.close(promise: nil)
                 return
@@ -173,30 +242,33 @@ final class RedisChannelHandler: ChannelDuplexHandler {
 
     private func handle(_ value: RESPValue, context: ChannelHandlerContext) {
         switch stateMachine.received(value) {
-        case .reply(let sink, let v):
-            sink.succeed(v)
+        case .reply(let request, let v):
+            request.timer?.cancel()
+            request.sink.succeed(v)
         case .push(let v):
             pushHandler(v)
-        case .pushAndReply(let v, let sink):
+        case .pushAndReply(let v, let request):
             pushHandler(v)
-            sink?.succeed(v)
+            if let request {
+                request.timer?.cancel()
+                request.sink.succeed(v)
+            }
         case .protocolViolation(let failed, let error):
             logger.error("unexpected Redis reply, closing connection", metadata: ["error": "\(error)"])
-            for p in failed { p.fail(error) }
+            failAll(failed, error: error)
             context.close(promise: nil)
         }
     }
 
     func channelInactive(context: ChannelHandlerContext) {
-        let failed = stateMachine.closed(reason: "connection closed by peer or network")
-        for p in failed { p.fail(RedisConnectionError.connectionClosed(reason: "connection lost")) }
+        failAll(stateMachine.closed(reason: "connection closed by peer or network"),
+                error: RedisConnectionError.connectionClosed(reason: "connection lost"))
         context.fireChannelInactive()
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
         logger.debug("Redis channel error", metadata: ["error": "\(error)"])
-        let failed = stateMachine.closed(reason: "\(error)")
-        for p in failed { p.fail(RedisConnectionError.connectionClosed(reason: "\(error)")) }
+        failAll(stateMachine.closed(reason: "\(error)"), error: RedisConnectionError.connectionClosed(reason: "\(error)"))
         context.close(promise: nil)
     }
 }

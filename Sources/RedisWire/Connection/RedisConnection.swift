@@ -3,12 +3,19 @@ import NIOCore
 import NIOPosix
 import WireCore
 
+/// What a reply timer needs, carried from the caller to the event loop.
+struct RedisReplyTimerSpec: Sendable {
+    var command: String
+    var timeout: Duration
+}
+
 /// One connection to a Redis server.
 ///
 /// Many tasks may send on one connection at the same time: commands are queued in order and
 /// written together (automatic pipelining), and each caller gets its own reply. If the
 /// connection is lost, every command still waiting fails with
-/// ``RedisConnectionError/connectionClosed(reason:)``; a malformed reply closes this
+/// ``RedisConnectionError/connectionClosed(reason:)`` (commands sent after it closed fail with
+/// ``RedisConnectionError/notSent(reason:)``); a malformed reply closes this
 /// connection only.
 public final class RedisConnection: Sendable {
     let channel: any Channel
@@ -17,14 +24,17 @@ public final class RedisConnection: Sendable {
     public let protocolVersion: RESPVersion
     /// The server's `HELLO` reply (RESP3) — server name, version, role, modules — or `.null` in RESP2.
     public let serverInfo: RESPValue
+    /// Default reply timeout (``RedisConnectionConfiguration/commandTimeout``).
+    let commandTimeout: Duration?
     let logger: Logger
 
     private init(channel: any Channel, handler: NIOLoopBound<RedisChannelHandler>, protocolVersion: RESPVersion,
-                 serverInfo: RESPValue, logger: Logger) {
+                 serverInfo: RESPValue, commandTimeout: Duration?, logger: Logger) {
         self.channel = channel
         self.handler = handler
         self.protocolVersion = protocolVersion
         self.serverInfo = serverInfo
+        self.commandTimeout = commandTimeout
         self.logger = logger
     }
 
@@ -57,13 +67,15 @@ public final class RedisConnection: Sendable {
         let handler = try await channel.eventLoop.submit {
             NIOLoopBound(try channel.pipeline.syncOperations.handler(type: RedisChannelHandler.self), eventLoop: channel.eventLoop)
         }.get()
-        let provisional = RedisConnection(channel: channel, handler: handler, protocolVersion: .resp2, serverInfo: .null, logger: logger)
+        let provisional = RedisConnection(channel: channel, handler: handler, protocolVersion: .resp2, serverInfo: .null,
+                                          commandTimeout: configuration.commandTimeout ?? configuration.transport.connectTimeout, logger: logger)
         do {
             let (version, info) = try await provisional.handshake(configuration)
             if version == .resp3 {
                 try await channel.eventLoop.submit { handler.value.setProtocolVersion(3) }.get()
             }
-            return RedisConnection(channel: channel, handler: handler, protocolVersion: version, serverInfo: info, logger: logger)
+            return RedisConnection(channel: channel, handler: handler, protocolVersion: version, serverInfo: info,
+                                   commandTimeout: configuration.commandTimeout, logger: logger)
         } catch {
             try? await channel.close()
             throw error
@@ -135,9 +147,10 @@ public final class RedisConnection: Sendable {
     public func sendRaw(_ command: RedisCommand) async throws -> RESPValue {
         var bytes = channel.allocator.buffer(capacity: 64)
         RESPEncoder.encode(command, into: &bytes)
-        let promise = channel.eventLoop.makePromise(of: RESPValue.self)
-        write(.command(bytes, promise, .single), failing: promise)
-        return try await promise.futureResult.get()
+        let timer = command.effectiveTimeout(connectionDefault: commandTimeout).map { RedisReplyTimerSpec(command: command.name, timeout: $0) }
+        return try await withUnsafeThrowingContinuation { continuation in
+            submit(bytes, to: .single(continuation), shape: .single, timer: timer)
+        }
     }
 
     /// Sends all commands in one write and returns each reply in order (error replies as
@@ -146,9 +159,14 @@ public final class RedisConnection: Sendable {
         guard !commands.isEmpty else { return [] }
         var bytes = channel.allocator.buffer(capacity: 64 * commands.count)
         for command in commands { RESPEncoder.encode(command, into: &bytes) }
-        let promise = channel.eventLoop.makePromise(of: [RESPValue].self)
-        write(.batch(bytes, count: commands.count, promise), failing: promise)
-        return try await promise.futureResult.get()
+        var timer: RedisReplyTimerSpec?
+        let timeouts = commands.map { $0.effectiveTimeout(connectionDefault: commandTimeout) }
+        if !timeouts.contains(nil), let timeout = timeouts.compactMap({ $0 }).max() {
+            timer = RedisReplyTimerSpec(command: "pipeline of \(commands.count) commands", timeout: timeout)
+        }
+        return try await withUnsafeThrowingContinuation { continuation in
+            submit(bytes, to: .batch(continuation, count: commands.count), shape: .single, timer: timer)
+        }
     }
 
     /// Sends a (P/S)SUBSCRIBE or (P/S)UNSUBSCRIBE command; completes after the server confirmed
@@ -157,20 +175,24 @@ public final class RedisConnection: Sendable {
         precondition(!channels.isEmpty)
         var bytes = channel.allocator.buffer(capacity: 64)
         RESPEncoder.encode(RedisCommand(command, channels.map { .string($0) }), into: &bytes)
-        let promise = channel.eventLoop.makePromise(of: RESPValue.self)
-        write(.command(bytes, promise, .subscription(kind: command.lowercased(), confirmations: channels.count)), failing: promise)
-        let reply = try await promise.futureResult.get()
+        let timer = (RedisCommand.scopedTimeout ?? commandTimeout).map { RedisReplyTimerSpec(command: command, timeout: $0) }
+        let shape = RedisReplyShape.subscription(kind: command.lowercased(), confirmations: channels.count, channels: channels)
+        let reply = try await withUnsafeThrowingContinuation { continuation in
+            submit(bytes, to: .single(continuation), shape: shape, timer: timer)
+        }
         if reply.isError { throw RedisServerError(message: errorText(reply)) }
     }
 
-    /// Writes to the channel; if the write cannot reach the handler (the channel closed and its
-    /// handlers were removed), the reply promise fails instead of waiting forever.
-    private func write<T>(_ outbound: RedisOutbound, failing reply: EventLoopPromise<T>) {
-        let written = channel.eventLoop.makePromise(of: Void.self)
-        written.futureResult.whenFailure { error in
-            reply.fail(RedisConnectionError.connectionClosed(reason: "\(error)"))
+    /// Hands a submission to the handler on the event loop (directly when already on it).
+    private func submit(_ bytes: ByteBuffer, to target: RedisReplyTarget, shape: RedisReplyShape, timer: RedisReplyTimerSpec?) {
+        let handler = self.handler
+        if channel.eventLoop.inEventLoop {
+            handler.value.submit(bytes, to: target, shape: shape, timer: timer.map { RedisReplyTimer(command: $0.command, timeout: $0.timeout) })
+        } else {
+            channel.eventLoop.execute {
+                handler.value.submit(bytes, to: target, shape: shape, timer: timer.map { RedisReplyTimer(command: $0.command, timeout: $0.timeout) })
+            }
         }
-        channel.writeAndFlush(outbound, promise: written)
     }
 
     /// Closes the connection; commands still waiting fail.

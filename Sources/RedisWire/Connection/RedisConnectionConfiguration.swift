@@ -24,6 +24,14 @@ public struct RedisConnectionConfiguration: Sendable {
     public var protocolVersion: RESPVersion
     /// Limits on replies (bulk size, nesting depth, ...).
     public var decoderLimits: RESPDecoderLimits
+    /// Default time to wait for a command's reply (nil = wait as long as the connection lives).
+    ///
+    /// A command that gets no reply in time fails with
+    /// ``RedisConnectionError/timedOut(command:after:)`` and its connection is closed, because
+    /// a late reply would otherwise be taken for the next command's. Blocking commands
+    /// (``RedisCommand/isBlocking``) are exempt; ``RedisCommand/timeout`` and
+    /// ``RedisCommand/withTimeout(_:_:)`` override it per command.
+    public var commandTimeout: Duration?
 
     /// Creates a configuration.
     public init(
@@ -33,7 +41,8 @@ public struct RedisConnectionConfiguration: Sendable {
         database: Int = 0,
         clientName: String? = nil,
         protocolVersion: RESPVersion = .resp3,
-        decoderLimits: RESPDecoderLimits = RESPDecoderLimits()
+        decoderLimits: RESPDecoderLimits = RESPDecoderLimits(),
+        commandTimeout: Duration? = nil
     ) {
         self.transport = transport
         self.username = username
@@ -42,6 +51,7 @@ public struct RedisConnectionConfiguration: Sendable {
         self.clientName = clientName
         self.protocolVersion = protocolVersion
         self.decoderLimits = decoderLimits
+        self.commandTimeout = commandTimeout
     }
 
     /// A plaintext TCP configuration for `host:port`.

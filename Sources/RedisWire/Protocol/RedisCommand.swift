@@ -105,6 +105,11 @@ public struct RedisCommand: Sendable, Hashable {
     /// A key that is not an argument but decides which cluster node runs the command
     /// (e.g. `SCRIPT LOAD` before an `EVALSHA` on that key). Never sent.
     public var routingKey: RedisArgument?
+    /// How long to wait for the reply before failing with
+    /// ``RedisConnectionError/timedOut(command:after:)`` and closing the connection. Overrides
+    /// ``RedisCommand/withTimeout(_:_:)`` scopes and the connection's
+    /// ``RedisConnectionConfiguration/commandTimeout``. Never sent.
+    public var timeout: Duration?
 
     /// Creates a command from its name and arguments.
     /// - Parameters:
@@ -133,5 +138,42 @@ public struct RedisCommand: Sendable, Hashable {
     public var keys: [RedisArgument] {
         if keyIndices.isEmpty, let routingKey { return [routingKey] }
         return keyIndices.map { arguments[$0] }
+    }
+}
+
+extension RedisCommand {
+    /// The timeout set by the innermost enclosing ``withTimeout(_:_:)`` scope, if any.
+    @TaskLocal public static var scopedTimeout: Duration?
+
+    /// Runs `body` with `timeout` applied to every command it sends (typed commands included)
+    /// that has no ``timeout`` of its own, blocking commands too.
+    ///
+    /// ```swift
+    /// let value = try await RedisCommand.withTimeout(.milliseconds(200)) { try await client.get("k") }
+    /// ```
+    public static func withTimeout<T>(_ timeout: Duration, _ body: () async throws -> T) async rethrows -> T {
+        try await $scopedTimeout.withValue(timeout, operation: body)
+    }
+
+    /// Whether the server may hold the reply back for a while by design (`BLPOP`, `XREAD BLOCK`,
+    /// `WAIT`, ...). Such commands get connections of their own in ``RedisClient`` and the
+    /// connection's default command timeout does not apply to them.
+    public var isBlocking: Bool {
+        guard case .string(let raw) = arguments[0], let first = raw.utf8.first else { return false }
+        guard first == UInt8(ascii: "B") || first == UInt8(ascii: "b") || first == UInt8(ascii: "X") || first == UInt8(ascii: "x")
+            || first == UInt8(ascii: "W") || first == UInt8(ascii: "w") else { return false }
+        switch raw.uppercased() {
+        case "BLPOP", "BRPOP", "BLMOVE", "BRPOPLPUSH", "BLMPOP", "BZPOPMIN", "BZPOPMAX", "BZMPOP", "WAIT", "WAITAOF":
+            return true
+        case "XREAD", "XREADGROUP":
+            return arguments.contains { if case .string(let s) = $0 { return s.uppercased() == "BLOCK" } else { return false } }
+        default:
+            return false
+        }
+    }
+
+    /// The timeout that applies on a connection whose default is `connectionDefault`.
+    func effectiveTimeout(connectionDefault: Duration?) -> Duration? {
+        timeout ?? Self.scopedTimeout ?? (isBlocking ? nil : connectionDefault)
     }
 }

@@ -12,7 +12,9 @@ enum RedisReplyShape: Equatable, Sendable {
     case single
     /// A (un)subscribe command answered by one confirmation per channel, which in RESP3
     /// arrive as pushes. `kind` is the lower-case command name (`subscribe`, `sunsubscribe`).
-    case subscription(kind: String, confirmations: Int)
+    /// When `channels` is not empty, only confirmations naming one of them count (a server-side
+    /// `sunsubscribe` after a cluster slot moved must not be taken for ours).
+    case subscription(kind: String, confirmations: Int, channels: [String] = [])
 }
 
 struct RedisConnectionStateMachine<Request> {
@@ -66,9 +68,9 @@ struct RedisConnectionStateMachine<Request> {
     mutating func enqueue(_ request: Request, shape: ReplyShape = .single) -> EnqueueAction {
         switch state {
         case .closed(let reason):
-            return .fail(request, .connectionClosed(reason: reason))
+            return .fail(request, .notSent(reason: reason))
         case .active:
-            if case .subscription(_, let n) = shape {
+            if case .subscription(_, let n, _) = shape {
                 precondition(n > 0, "a subscription command needs at least one channel")
             }
             pending.append(Pending(request: request, shape: shape))
@@ -110,12 +112,18 @@ struct RedisConnectionStateMachine<Request> {
         if elements.count >= 3, case .integer(let count) = elements[2] {
             subscriptionCount = Int(count)
         }
-        guard var head = pending.first, case .subscription(let expected, let remaining) = head.shape, expected == kind else {
+        guard var head = pending.first, case .subscription(let expected, let remaining, var channels) = head.shape, expected == kind else {
             // E.g. the server unsubscribed us from a shard channel after a slot moved.
             return .pushAndReply(value, nil)
         }
+        if !channels.isEmpty {
+            guard elements.count >= 2, let channel = elements[1].string, let i = channels.firstIndex(of: channel) else {
+                return .pushAndReply(value, nil)
+            }
+            channels.remove(at: i)
+        }
         if remaining > 1 {
-            head.shape = .subscription(kind: expected, confirmations: remaining - 1)
+            head.shape = .subscription(kind: expected, confirmations: remaining - 1, channels: channels)
             pending[pending.startIndex] = head
             return .pushAndReply(value, nil)
         }

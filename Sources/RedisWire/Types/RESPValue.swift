@@ -18,8 +18,9 @@ public struct RESPMapEntry: Sendable, Hashable {
 ///
 /// RESP2 replies use a subset of the cases: ``simpleString(_:)``, ``simpleError(_:)``,
 /// ``integer(_:)``, ``bulkString(_:)``, ``array(_:)`` and ``null`` (for both the null bulk string
-/// and the null array). RESP3 adds the remaining cases.
-public indirect enum RESPValue: Sendable, Hashable {
+/// and the null array). RESP3 adds the remaining cases. Only ``attributed(attributes:value:)`` is
+/// boxed, so decoding a scalar reply allocates nothing for the value itself.
+public enum RESPValue: Sendable, Hashable {
     /// `+OK` — a short, binary-unsafe status string.
     case simpleString(String)
     /// `-ERR message` — an error reply (the text includes the error code).
@@ -49,7 +50,7 @@ public indirect enum RESPValue: Sendable, Hashable {
     /// `>n` — out-of-band data (pub/sub messages, invalidations) not tied to a request.
     case push([RESPValue])
     /// `|n` — auxiliary attributes that precede and annotate `value`.
-    case attributed(attributes: [RESPMapEntry], value: RESPValue)
+    indirect case attributed(attributes: [RESPMapEntry], value: RESPValue)
 
     /// The value with any leading attributes removed.
     public var withoutAttributes: RESPValue {

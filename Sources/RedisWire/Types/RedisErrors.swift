@@ -21,6 +21,9 @@ public enum RedisConnectionError: Error, Sendable, CustomStringConvertible {
     /// The connection closed (or was lost) before the reply arrived; the command may or may not
     /// have been executed by the server.
     case connectionClosed(reason: String)
+    /// The command was never written: the connection had already closed. It did not run, so
+    /// it is always safe to send it again on another connection.
+    case notSent(reason: String)
     /// The server sent bytes that are not valid RESP, or a reply where none was expected; the
     /// connection was closed and its in-flight commands failed.
     case protocolViolation(String)
@@ -28,17 +31,36 @@ public enum RedisConnectionError: Error, Sendable, CustomStringConvertible {
     case handshakeFailed(String)
     /// Connecting failed.
     case connectFailed(String)
+    /// No reply arrived within the command's timeout. The connection was closed (failing the
+    /// commands pipelined behind it with ``connectionClosed(reason:)``), so a late reply can never
+    /// be taken for another command's; the command may still have run on the server.
+    case timedOut(command: String, after: Duration)
 
     public var description: String {
         switch self {
         case .connectionClosed(let reason):
             return "Redis connection closed before the reply arrived (\(reason)); the command may have run — retry if it is idempotent"
+        case .notSent(let reason):
+            return "Redis command not sent: the connection had already closed (\(reason)); it did not run and can be retried"
         case .protocolViolation(let what):
             return "Redis protocol violation: \(what); the connection was closed"
         case .handshakeFailed(let what):
             return "Redis connection handshake failed: \(what)"
         case .connectFailed(let what):
             return "could not connect to Redis: \(what)"
+        case .timedOut(let command, let after):
+            return "Redis command \(command) got no reply within \(after); the connection was closed and the command may have run — retry if it is idempotent"
+        }
+    }
+}
+
+extension RedisConnectionError {
+    /// Whether the server may have executed the command (so only idempotent commands should
+    /// be retried): true when the connection closed or timed out while the reply was awaited.
+    public var commandMayHaveRun: Bool {
+        switch self {
+        case .connectionClosed, .protocolViolation, .timedOut: return true
+        case .notSent, .handshakeFailed, .connectFailed: return false
         }
     }
 }

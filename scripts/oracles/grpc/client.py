@@ -3,7 +3,8 @@
 server implementing peers.echo.Echo + grpc.health.v1.Health and prints `OK <case>` or
 `FAIL <case>: <reason>` per case; exits 1 if any failed.
 
-   client.py HOST:PORT [--tls CA.pem]
+   client.py HOST:PORT [--tls CA.pem [--client-cert CERT.pem --client-key KEY.pem]]
+GRPCWIRE_ORACLE_CASES=a,b limits the run to those cases.
 """
 import os, sys, threading, time
 import grpc
@@ -14,7 +15,11 @@ target = sys.argv[1]
 opts = [("grpc.max_receive_message_length", 16 << 20), ("grpc.max_send_message_length", 16 << 20)]
 if "--tls" in sys.argv:
     ca = open(sys.argv[sys.argv.index("--tls") + 1], "rb").read()
-    ch = grpc.secure_channel(target, grpc.ssl_channel_credentials(ca),
+    key = chain = None
+    if "--client-cert" in sys.argv:  # mutual TLS
+        chain = open(sys.argv[sys.argv.index("--client-cert") + 1], "rb").read()
+        key = open(sys.argv[sys.argv.index("--client-key") + 1], "rb").read()
+    ch = grpc.secure_channel(target, grpc.ssl_channel_credentials(ca, key, chain),
                              options=opts + [("grpc.ssl_target_name_override", "localhost")])
 else:
     ch = grpc.insecure_channel(target, options=opts)

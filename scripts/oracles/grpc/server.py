@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
 """grpcio (C core) oracle server for the GRPCWire interop tests.
 
-   server.py [--tls-cert CERT --tls-key KEY]
-Binds 127.0.0.1 on a free port (TLS with ALPN h2 when a certificate is given) and prints
+   server.py [--tls-cert CERT --tls-key KEY [--client-ca CA]]
+Binds 127.0.0.1 on a free port (TLS with ALPN h2 when a certificate is given; with --client-ca
+every client must present a certificate signed by that CA) and prints
 `PORT <n>` when ready. Serves peers.echo.Echo (see echo.proto) and grpc.health.v1.Health.
 """
 import argparse, os, sys, threading, time
@@ -36,11 +37,15 @@ class Echo(rpc.EchoServicer):
         return pb.Msg(text=m.text, n=m.n, blob=m.blob)
 
     def ServerStream(self, m, ctx):
+        # The termination callback sees every cancellation: grpcio stops pulling this generator
+        # once the client resets the stream, so a check inside the loop would only run by chance.
+        state = {"done": False}
+        ctx.add_callback(lambda: None if state["done"] else note_cancel())
         for i in range(m.n):
             if not ctx.is_active():
-                note_cancel()
                 return
             yield pb.Msg(text=f"{m.text}-{i}", n=i)
+        state["done"] = True
 
     def ClientStream(self, it, ctx):
         ms = list(it)
@@ -75,14 +80,19 @@ class Health(health_pb2_grpc.HealthServicer):
             time.sleep(0.05)
 
 ap = argparse.ArgumentParser()
-ap.add_argument("--tls-cert"); ap.add_argument("--tls-key")
+ap.add_argument("--tls-cert"); ap.add_argument("--tls-key"); ap.add_argument("--client-ca")
 a = ap.parse_args()
 opts = [("grpc.max_receive_message_length", 16 << 20), ("grpc.max_send_message_length", 16 << 20)]
 s = grpc.server(futures.ThreadPoolExecutor(max_workers=16), options=opts)
 rpc.add_EchoServicer_to_server(Echo(), s)
 health_pb2_grpc.add_HealthServicer_to_server(Health(), s)
 if a.tls_cert:
-    creds = grpc.ssl_server_credentials([(open(a.tls_key, "rb").read(), open(a.tls_cert, "rb").read())])
+    pairs = [(open(a.tls_key, "rb").read(), open(a.tls_cert, "rb").read())]
+    if a.client_ca:
+        creds = grpc.ssl_server_credentials(pairs, root_certificates=open(a.client_ca, "rb").read(),
+                                            require_client_auth=True)
+    else:
+        creds = grpc.ssl_server_credentials(pairs)
     port = s.add_secure_port("127.0.0.1:0", creds)
 else:
     port = s.add_insecure_port("127.0.0.1:0")

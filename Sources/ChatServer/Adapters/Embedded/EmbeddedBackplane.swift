@@ -5,11 +5,6 @@ import Logging
 import ServiceLifecycle
 import Synchronization
 
-/// Why a message did not reach the backplane.
-public struct BackplaneError: Error, Sendable, CustomStringConvertible {
-    public var description: String
-}
-
 /// The embedded backplane: an in-process partitioned log persisted in SQLite.
 ///
 /// Publishers are group-committed: the writer takes every queued message, appends them to the
@@ -17,7 +12,9 @@ public struct BackplaneError: Error, Sendable, CustomStringConvertible {
 /// acknowledgement). Committed batches are handed to live consumers (real-time delivery) and to
 /// durable consumers (history/state writers), in log order, so order per partition holds.
 /// Durable consumers replay from their committed offset after a restart; the log is truncated
-/// below the slowest durable consumer.
+/// below the slowest durable consumer. Live consumers see only the partitions this process owns
+/// (``assign(_:)``): after a partition reassignment moved a user to another server, this one no
+/// longer pushes that user's messages (they are still written to history).
 public final class EmbeddedBackplane: Backplane, Service {
     private struct Pending: Sendable {
         var message: Chatwire_BackplaneMessage
@@ -44,7 +41,7 @@ public final class EmbeddedBackplane: Backplane, Service {
     private let queue = BatchQueue<Pending>()
     private let live = Mutex<[@Sendable ([Chatwire_BackplaneMessage]) -> Void]>([])
     private let durable = Mutex<[DurableConsumer]>([])
-    private let partitions: Atomic<Int>
+    private let assignment: Mutex<PartitionAssignment>
     private let durableTasks = Mutex<[Task<Void, Never>]>([])
     /// Largest batch written in one transaction.
     public let maxBatch: Int
@@ -52,22 +49,20 @@ public final class EmbeddedBackplane: Backplane, Service {
     /// A backplane on `db` with `partitionCount` partitions.
     public init(db: DatabasePool, partitionCount: Int, maxBatch: Int = 4096, logger: Logger) {
         self.db = db
-        self.partitions = Atomic(partitionCount)
+        self.assignment = Mutex(.all(partitionCount))
         self.maxBatch = maxBatch
         self.logger = logger
     }
 
-    public var partitionCount: Int { partitions.load(ordering: .relaxed) }
+    public var partitionCount: Int { assignment.withLock { $0.partitionCount } }
 
-    /// Changes the partition count for messages published from now on.
-    public func setPartitionCount(_ count: Int) { partitions.store(count, ordering: .relaxed) }
+    /// The partitions this process owns now.
+    public var currentAssignment: PartitionAssignment { assignment.withLock { $0 } }
 
-    public func publish(_ message: Chatwire_BackplaneMessage) async throws {
-        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
-            publish(message) { error in
-                if let error { continuation.resume(throwing: error) } else { continuation.resume() }
-            }
-        }
+    /// Changes the partition count for messages published from now on and the partitions whose
+    /// messages live consumers see.
+    public func assign(_ assignment: PartitionAssignment) async {
+        self.assignment.withLock { $0 = assignment }
     }
 
     public func publish(_ message: Chatwire_BackplaneMessage, completion: @escaping @Sendable ((any Error)?) -> Void) {
@@ -130,7 +125,8 @@ public final class EmbeddedBackplane: Backplane, Service {
 
     private func writeLoop() async {
         while let batch = await queue.next(limit: maxBatch) {
-            let count = partitionCount
+            let current = currentAssignment
+            let count = current.partitionCount
             do {
                 let entries: [Entry] = try await db.write { db in
                     let insert = try db.cachedStatement(sql: "INSERT INTO log (partition, payload) VALUES (?, ?)")
@@ -145,8 +141,8 @@ public final class EmbeddedBackplane: Backplane, Service {
                     return entries
                 }
                 for pending in batch { pending.completion(nil) }
-                let messages = entries.map(\.message)
-                for handler in live.withLock({ $0 }) { handler(messages) }
+                let messages = entries.map(\.message).filter { current.owns(user: $0.targetUserID) }
+                if !messages.isEmpty { for handler in live.withLock({ $0 }) { handler(messages) } }
                 for consumer in durable.withLock({ $0 }) { consumer.queue.append(contentsOf: entries) }
             } catch {
                 logger.error("backplane append failed", metadata: ["error": "\(error)", "messages": "\(batch.count)"])

@@ -110,44 +110,81 @@ public enum KafkaRecordBatchDecoder {
         }
         // Every record takes at least 7 bytes; reject impossible counts before allocating.
         guard Int(count) <= body.readableBytes else { throw .malformed("record count \(count) exceeds \(body.readableBytes) bytes") }
-        var records: [KafkaRecord] = []
-        records.reserveCapacity(Int(count))
-        var controlType: KafkaControlType?
-        for _ in 0..<count {
-            let record = try wrap { () throws(WireDecodingError) -> KafkaRecord in
-                let length = Int(try body.readVarint(field: "record length"))
-                var r = try body.readCheckedSlice(length: length, field: "record")
-                _ = try r.readCheckedInteger(as: Int8.self, field: "record attributes")
-                let tsDelta = try r.readVarlong(field: "timestamp delta")
-                let offsetDelta = try r.readVarint(field: "offset delta")
-                let key = try r.readNullableBytes(prefix: .varint, field: "key")
-                let value = try r.readNullableBytes(prefix: .varint, field: "value")
-                let headerCount = Int(try r.readVarint(field: "header count"))
-                guard headerCount >= 0, headerCount <= r.readableBytes else { throw .invalidValue(field: "header count", reason: "\(headerCount)") }
-                var headers: [KafkaHeader] = []
-                headers.reserveCapacity(headerCount)
-                for _ in 0..<headerCount {
-                    let hk = try r.readString(prefix: .varint, field: "header key")
-                    let hv = try r.readNullableBytes(prefix: .varint, field: "header value")
-                    headers.append(KafkaHeader(key: hk, value: hv))
-                }
-                let ts = timestampType == .logAppendTime ? maxTimestamp : baseTimestamp &+ tsDelta
-                return KafkaRecord(offset: baseOffset &+ Int64(offsetDelta), timestamp: ts, timestampType: timestampType, key: key, value: value, headers: headers)
-            }
-            if isControl {
-                if var key = record.key, key.readableBytes >= 4 {
-                    _ = key.readInteger(as: Int16.self)
-                    controlType = KafkaControlType(rawValue: key.readInteger(as: Int16.self)!)
-                }
-            } else {
-                records.append(record)
-            }
-        }
+        let (records, controlType) = try decodeRecords(body, count: Int(count), baseOffset: baseOffset, baseTimestamp: baseTimestamp,
+                                                       maxTimestamp: maxTimestamp, timestampType: timestampType, isControl: isControl)
         return KafkaRecordBatch(
             baseOffset: baseOffset, lastOffset: baseOffset &+ Int64(lastOffsetDelta), partitionLeaderEpoch: leaderEpoch, magic: 2,
             compression: compression, isTransactional: isTransactional, isControl: isControl, controlType: controlType,
             producerID: producerID, producerEpoch: producerEpoch, baseSequence: baseSequence,
             timestampType: timestampType, records: records)
+    }
+
+    /// Parses `count` v2 records from `body` in one pass over its raw bytes; keys, values and header
+    /// values are slices of `body` (no copies, no per-record allocation besides header arrays).
+    static func decodeRecords(
+        _ body: ByteBuffer, count: Int, baseOffset: Int64, baseTimestamp: Int64, maxTimestamp: Int64,
+        timestampType: KafkaTimestampType, isControl: Bool
+    ) throws(KafkaRecordError) -> ([KafkaRecord], KafkaControlType?) {
+        var records: [KafkaRecord] = []
+        if !isControl { records.reserveCapacity(count) }
+        var controlType: KafkaControlType?
+        let bodyStart = body.readerIndex
+        let failure: String? = body.withUnsafeReadableBytes { raw -> String? in
+            let total = raw.count
+            var i = 0
+            @inline(__always) func slice(_ length: Int32, _ end: Int, _ i: inout Int) -> ByteBuffer?? {
+                if length < 0 { return .some(nil) }
+                let n = Int(length)
+                guard n <= end - i else { return nil }
+                let s = body.getSlice(at: bodyStart + i, length: n)
+                i += n
+                return .some(s)
+            }
+            for index in 0..<count {
+                guard let length = RawVarint.readZigZag32(raw, at: &i, end: total), length >= 0, Int(length) <= total - i else {
+                    return "record \(index): bad length"
+                }
+                let end = i + Int(length)
+                guard i < end else { return "record \(index): empty" }
+                i += 1  // attributes
+                guard let tsDelta = RawVarint.readZigZag64(raw, at: &i, end: end),
+                      let offsetDelta = RawVarint.readZigZag32(raw, at: &i, end: end),
+                      let keyLength = RawVarint.readZigZag32(raw, at: &i, end: end),
+                      let key = slice(keyLength, end, &i),
+                      let valueLength = RawVarint.readZigZag32(raw, at: &i, end: end),
+                      let value = slice(valueLength, end, &i),
+                      let headerCount = RawVarint.readZigZag32(raw, at: &i, end: end), headerCount >= 0, Int(headerCount) <= end - i
+                else { return "record \(index): truncated or bad field" }
+                var headers: [KafkaHeader] = []
+                if headerCount > 0 {
+                    headers.reserveCapacity(Int(headerCount))
+                    for _ in 0..<headerCount {
+                        guard let nameLength = RawVarint.readZigZag32(raw, at: &i, end: end), nameLength >= 0, Int(nameLength) <= end - i else {
+                            return "record \(index): bad header key"
+                        }
+                        let name = String(decoding: UnsafeRawBufferPointer(rebasing: raw[i..<(i + Int(nameLength))]), as: UTF8.self)
+                        i += Int(nameLength)
+                        guard let valueLength = RawVarint.readZigZag32(raw, at: &i, end: end), let headerValue = slice(valueLength, end, &i) else {
+                            return "record \(index): bad header value"
+                        }
+                        headers.append(KafkaHeader(key: name, value: headerValue))
+                    }
+                }
+                i = end
+                if isControl {
+                    if let key, key.readableBytes >= 4, let type = key.getInteger(at: key.readerIndex + 2, as: Int16.self) {
+                        controlType = KafkaControlType(rawValue: type)
+                    }
+                    continue
+                }
+                let ts = timestampType == .logAppendTime ? maxTimestamp : baseTimestamp &+ tsDelta
+                records.append(KafkaRecord(offset: baseOffset &+ Int64(offsetDelta), timestamp: ts, timestampType: timestampType,
+                                           key: key, value: value, headers: headers))
+            }
+            return nil
+        }
+        if let failure { throw .malformed(failure) }
+        return (records, controlType)
     }
 
     /// Legacy message set entry: offset, size, crc, magic, attributes, [timestamp], key, value.

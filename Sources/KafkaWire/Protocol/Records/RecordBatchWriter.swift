@@ -1,7 +1,12 @@
 import NIOCore
 import WireCore
 
-/// Builds one record batch (magic v2) incrementally: append records, then ``finish(compression:producerID:producerEpoch:baseSequence:isTransactional:)``.
+/// Builds one record batch (magic v2) incrementally: append records, then ``finish(into:compression:producerID:producerEpoch:baseSequence:isTransactional:isControl:baseOffset:partitionLeaderEpoch:)``.
+///
+/// Records are written straight into one buffer that starts with room for the batch header, with
+/// varints stored directly into raw memory (no per-record allocation). An uncompressed batch is
+/// finished in place by ``finishInPlace(producerID:producerEpoch:baseSequence:isTransactional:isControl:baseOffset:partitionLeaderEpoch:)``:
+/// the header is patched in and one CRC32C pass covers the whole batch, with no copy.
 public struct KafkaRecordBatchWriter: Sendable {
     /// Size of the v2 batch header (baseOffset ... recordCount).
     public static let headerSize = 61
@@ -12,20 +17,24 @@ public struct KafkaRecordBatchWriter: Sendable {
     public private(set) var baseTimestamp: Int64 = 0
     /// The largest timestamp appended.
     public private(set) var maxTimestamp: Int64 = -1
-    /// Encoded records (uncompressed).
-    public private(set) var records: ByteBuffer
+    /// Header space followed by the encoded records.
+    @usableFromInline var storage: ByteBuffer
+
+    /// Encoded records (uncompressed, without the batch header).
+    public var records: ByteBuffer {
+        storage.getSlice(at: storage.readerIndex + Self.headerSize, length: storage.readableBytes - Self.headerSize)!
+    }
 
     /// The uncompressed size the batch has so far, header included.
-    @inlinable public var sizeInBytes: Int { Self.headerSize + records.readableBytes }
+    @inlinable public var sizeInBytes: Int { storage.readableBytes }
 
     /// Creates an empty writer.
     public init(capacity: Int = 16 * 1024, allocator: ByteBufferAllocator = ByteBufferAllocator()) {
-        records = allocator.buffer(capacity: capacity)
+        storage = allocator.buffer(capacity: max(capacity, Self.headerSize + 64))
+        storage.writeRepeatingByte(0, count: Self.headerSize)
     }
 
-    @inlinable static func zigzagSize(_ v: Int64) -> Int {
-        ByteBuffer.unsignedVarintSize(UInt64(bitPattern: (v << 1) ^ (v >> 63)))
-    }
+    @inlinable static func zigzagSize(_ v: Int64) -> Int { RawVarint.zigZagSize(v) }
 
     /// The encoded size of a record with these parts (without its own length prefix).
     @inlinable static func bodySize(timestampDelta: Int64, offsetDelta: Int32, key: ByteBuffer?, value: ByteBuffer?, headers: [KafkaHeader]) -> Int {
@@ -53,6 +62,21 @@ public struct KafkaRecordBatchWriter: Sendable {
         append(key: record.key, value: record.value, headers: record.headers, timestamp: record.timestamp)
     }
 
+    @inlinable @inline(__always)
+    static func put(_ bytes: ByteBuffer?, to base: UnsafeMutableRawPointer, at offset: inout Int) {
+        guard let bytes else {
+            base.storeBytes(of: 1, toByteOffset: offset, as: UInt8.self)  // zigzag(-1)
+            offset += 1
+            return
+        }
+        let n = bytes.readableBytes
+        RawVarint.writeZigZag(Int64(n), to: base, at: &offset)
+        if n > 0 {
+            bytes.withUnsafeReadableBytes { src in (base + offset).copyMemory(from: src.baseAddress!, byteCount: n) }
+            offset += n
+        }
+    }
+
     /// Appends one record from its parts.
     public mutating func append(key: ByteBuffer?, value: ByteBuffer?, headers: [KafkaHeader], timestamp: Int64) {
         if recordCount == 0 { baseTimestamp = timestamp }
@@ -60,19 +84,82 @@ public struct KafkaRecordBatchWriter: Sendable {
         let delta = timestamp - baseTimestamp
         let offsetDelta = recordCount
         let body = Self.bodySize(timestampDelta: delta, offsetDelta: offsetDelta, key: key, value: value, headers: headers)
-        records.writeVarlong(Int64(body))
-        records.writeInteger(UInt8(0))
-        records.writeVarlong(delta)
-        records.writeVarint(offsetDelta)
-        if var key { records.writeVarint(Int32(key.readableBytes)); records.writeBuffer(&key) } else { records.writeVarint(-1) }
-        if var value { records.writeVarint(Int32(value.readableBytes)); records.writeBuffer(&value) } else { records.writeVarint(-1) }
-        records.writeVarint(Int32(headers.count))
-        for h in headers {
-            records.writeVarint(Int32(h.key.utf8.count))
-            records.writeString(h.key)
-            if var v = h.value { records.writeVarint(Int32(v.readableBytes)); records.writeBuffer(&v) } else { records.writeVarint(-1) }
+        let total = body + Self.zigzagSize(Int64(body))
+        if storage.writableBytes < total {
+            storage.reserveCapacity(Swift.max(storage.capacity * 2, storage.writerIndex + total))
         }
+        storage.withUnsafeMutableWritableBytes { out in
+            let base = out.baseAddress!
+            var i = 0
+            RawVarint.writeZigZag(Int64(body), to: base, at: &i)
+            base.storeBytes(of: 0, toByteOffset: i, as: UInt8.self)  // attributes
+            i += 1
+            RawVarint.writeZigZag(delta, to: base, at: &i)
+            RawVarint.writeZigZag(Int64(offsetDelta), to: base, at: &i)
+            Self.put(key, to: base, at: &i)
+            Self.put(value, to: base, at: &i)
+            RawVarint.writeZigZag(Int64(headers.count), to: base, at: &i)
+            for h in headers {
+                var name = h.key
+                name.withUTF8 { utf8 in
+                    RawVarint.writeZigZag(Int64(utf8.count), to: base, at: &i)
+                    if utf8.count > 0 { (base + i).copyMemory(from: utf8.baseAddress!, byteCount: utf8.count) }
+                    i += utf8.count
+                }
+                Self.put(h.value, to: base, at: &i)
+            }
+            assert(i == total)
+        }
+        storage.moveWriterIndex(forwardBy: total)
         recordCount += 1
+    }
+
+    /// Writes the 61-byte header (CRC left zero) at `start` of `output`.
+    static func writeHeader(
+        _ output: inout ByteBuffer, at start: Int, batchEnd: Int, attributes: Int16, recordCount: Int32,
+        baseTimestamp: Int64, maxTimestamp: Int64, producerID: Int64, producerEpoch: Int16, baseSequence: Int32,
+        baseOffset: Int64, partitionLeaderEpoch: Int32
+    ) {
+        output.setInteger(baseOffset, at: start)
+        output.setInteger(Int32(batchEnd - start - 12), at: start + 8)
+        output.setInteger(partitionLeaderEpoch, at: start + 12)
+        output.setInteger(Int8(2), at: start + 16)
+        output.setInteger(UInt32(0), at: start + 17)
+        output.setInteger(attributes, at: start + 21)
+        output.setInteger(Swift.max(recordCount - 1, 0), at: start + 23)
+        output.setInteger(baseTimestamp, at: start + 27)
+        output.setInteger(Swift.max(maxTimestamp, baseTimestamp), at: start + 35)
+        output.setInteger(producerID, at: start + 43)
+        output.setInteger(producerEpoch, at: start + 51)
+        output.setInteger(baseSequence, at: start + 53)
+        output.setInteger(recordCount, at: start + 57)
+        let crc = output.withUnsafeReadableBytes { raw in
+            CRC32C.checksum(UnsafeRawBufferPointer(rebasing: raw[(start + 21 - output.readerIndex)..<(batchEnd - output.readerIndex)]))
+        }
+        output.setInteger(crc, at: start + 17)
+    }
+
+    static func attributes(_ compression: KafkaCompression, isTransactional: Bool, isControl: Bool) -> Int16 {
+        var attributes = Int16(compression.rawValue)
+        if isTransactional { attributes |= 0x10 }
+        if isControl { attributes |= 0x20 }
+        return attributes
+    }
+
+    /// Finishes an uncompressed batch without copying: patches the header into the writer's own
+    /// buffer and returns it (one CRC32C pass over the batch). Appending afterwards starts a copy.
+    public mutating func finishInPlace(
+        producerID: Int64 = -1, producerEpoch: Int16 = -1, baseSequence: Int32 = -1,
+        isTransactional: Bool = false, isControl: Bool = false,
+        baseOffset: Int64 = 0, partitionLeaderEpoch: Int32 = -1
+    ) -> ByteBuffer {
+        let start = storage.readerIndex
+        Self.writeHeader(&storage, at: start, batchEnd: storage.writerIndex,
+                         attributes: Self.attributes(.none, isTransactional: isTransactional, isControl: isControl),
+                         recordCount: recordCount, baseTimestamp: baseTimestamp, maxTimestamp: maxTimestamp,
+                         producerID: producerID, producerEpoch: producerEpoch, baseSequence: baseSequence,
+                         baseOffset: baseOffset, partitionLeaderEpoch: partitionLeaderEpoch)
+        return storage
     }
 
     /// Writes the finished batch (header, CRC32C, possibly compressed records) into `output`.
@@ -84,26 +171,10 @@ public struct KafkaRecordBatchWriter: Sendable {
         baseOffset: Int64 = 0, partitionLeaderEpoch: Int32 = -1
     ) throws(KafkaRecordError) {
         let start = output.writerIndex
-        output.reserveCapacity(minimumWritableBytes: Self.headerSize + records.readableBytes)
-        output.writeInteger(baseOffset)
-        output.writeInteger(Int32(0))  // batch length, patched below
-        output.writeInteger(partitionLeaderEpoch)
-        output.writeInteger(Int8(2))
-        output.writeInteger(UInt32(0))  // CRC, patched below
-        var attributes = Int16(compression.rawValue)
-        if isTransactional { attributes |= 0x10 }
-        if isControl { attributes |= 0x20 }
-        output.writeInteger(attributes)
-        output.writeInteger(max(recordCount - 1, 0))
-        output.writeInteger(baseTimestamp)
-        output.writeInteger(max(maxTimestamp, baseTimestamp))
-        output.writeInteger(producerID)
-        output.writeInteger(producerEpoch)
-        output.writeInteger(baseSequence)
-        output.writeInteger(recordCount)
+        output.reserveCapacity(minimumWritableBytes: storage.readableBytes)
+        output.writeRepeatingByte(0, count: Self.headerSize)
         if compression == .none {
-            var copy = records
-            output.writeBuffer(&copy)
+            output.writeImmutableBuffer(records)
         } else {
             do {
                 try KafkaCompressionCodecs.compress(records, compression: compression, into: &output)
@@ -111,12 +182,11 @@ public struct KafkaRecordBatchWriter: Sendable {
                 throw .compression(compression, String(describing: error))
             }
         }
-        output.setInteger(Int32(output.writerIndex - start - 12), at: start + 8)
-        let crcStart = start + 21
-        let crc = output.withUnsafeReadableBytes { raw in
-            CRC32C.checksum(UnsafeRawBufferPointer(rebasing: raw[(crcStart - output.readerIndex)...]))
-        }
-        output.setInteger(crc, at: start + 17)
+        Self.writeHeader(&output, at: start, batchEnd: output.writerIndex,
+                         attributes: Self.attributes(compression, isTransactional: isTransactional, isControl: isControl),
+                         recordCount: recordCount, baseTimestamp: baseTimestamp, maxTimestamp: maxTimestamp,
+                         producerID: producerID, producerEpoch: producerEpoch, baseSequence: baseSequence,
+                         baseOffset: baseOffset, partitionLeaderEpoch: partitionLeaderEpoch)
     }
 
     /// Convenience: the finished batch as a new buffer.

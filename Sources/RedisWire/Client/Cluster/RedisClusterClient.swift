@@ -69,6 +69,9 @@ public final class RedisClusterClient: Service, RedisCommandExecutor, Sendable {
     private let subscriptionManagers = Mutex<[RedisNodeAddress: RedisSubscriptionManager]>([:])
     private let newManagers: AsyncStream<RedisSubscriptionManager>
     private let newManagersContinuation: AsyncStream<RedisSubscriptionManager>.Continuation
+    private let subscriptionRouter = SubscriptionRouter()
+    private let displaced: AsyncStream<[SubscriptionRouter.Key]>
+    private let displacedContinuation: AsyncStream<[SubscriptionRouter.Key]>.Continuation
 
     /// Creates a cluster client; the slot map is read on first use.
     public init(configuration: RedisClusterConfiguration, logger: Logger,
@@ -79,6 +82,7 @@ public final class RedisClusterClient: Service, RedisCommandExecutor, Sendable {
         (newPools, newPoolsContinuation) = AsyncStream.makeStream(of: ConnectionPool<RedisConnection>.self)
         (refreshRequests, refreshContinuation) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
         (newManagers, newManagersContinuation) = AsyncStream.makeStream(of: RedisSubscriptionManager.self)
+        (displaced, displacedContinuation) = AsyncStream.makeStream(of: [SubscriptionRouter.Key].self)
     }
 
     /// Runs node pools, periodic topology refresh and refresh-on-redirect until cancelled or
@@ -93,6 +97,12 @@ public final class RedisClusterClient: Service, RedisCommandExecutor, Sendable {
             group.addTask {
                 await withTaskGroup(of: Void.self) { managers in
                     for await manager in self.newManagers { managers.addTask { await manager.run() } }
+                }
+            }
+            group.addTask {
+                await withTaskGroup(of: Void.self) { rehomes in
+                    for await keys in self.displaced { rehomes.addTask { await self.rehome(keys) } }
+                    rehomes.cancelAll()
                 }
             }
             group.addTask {
@@ -112,6 +122,7 @@ public final class RedisClusterClient: Service, RedisCommandExecutor, Sendable {
             newPoolsContinuation.finish()
             refreshContinuation.finish()
             newManagersContinuation.finish()
+            displacedContinuation.finish()
             group.cancelAll()
         }
         let managers = subscriptionManagers.withLock { m in
@@ -119,7 +130,8 @@ public final class RedisClusterClient: Service, RedisCommandExecutor, Sendable {
             m = [:]
             return all
         }
-        for manager in managers { await manager.shutdown() }
+        for manager in managers { await manager.shutdown(finishSubscribers: false) }
+        subscriptionRouter.finishAll(error: nil)
         let all = pools.withLock { p in
             let all = Array(p.values)
             p = [:]
@@ -302,10 +314,7 @@ public final class RedisClusterClient: Service, RedisCommandExecutor, Sendable {
                 // The node is unreachable or went away: re-read the slot map and retry. A command
                 // that may have run is only retried when it is read-only.
                 attempt += 1
-                let mayHaveRun: Bool
-                if case .connectionClosed = error as? RedisConnectionError { mayHaveRun = true }
-                else if case .protocolViolation = error as? RedisConnectionError { mayHaveRun = true }
-                else { mayHaveRun = false }
+                let mayHaveRun = (error as? RedisConnectionError)?.commandMayHaveRun ?? false
                 guard attempt <= configuration.maxRedirects, !mayHaveRun || command.isReadOnly else { throw error }
                 logger.debug("cluster node unreachable, refreshing topology", metadata: ["node": "\(address)", "error": "\(error)"])
                 try await Task.sleep(for: configuration.retryBackoff.delay(forAttempt: attempt))
@@ -394,7 +403,10 @@ public final class RedisClusterClient: Service, RedisCommandExecutor, Sendable {
             let config = nodeConfig
             let logger = self.logger
             let group = self.eventLoopGroup
-            let manager = RedisSubscriptionManager(logger: logger, backoff: configuration.retryBackoff) { onPush in
+            let displacedContinuation = self.displacedContinuation
+            let manager = RedisSubscriptionManager(router: subscriptionRouter, node: address, logger: logger,
+                                                   backoff: configuration.retryBackoff,
+                                                   displaced: { keys in displacedContinuation.yield(keys) }) { onPush in
                 try await RedisConnection.connect(configuration: config, logger: logger, eventLoopGroup: group, onPush: onPush)
             }
             managers[address] = manager
@@ -403,31 +415,108 @@ public final class RedisClusterClient: Service, RedisCommandExecutor, Sendable {
         }
     }
 
+    /// The node that should hold a subscription: the master of a shard channel's slot; for
+    /// channels and patterns (broadcast to every node) the first master.
+    private func owner(of key: SubscriptionRouter.Key) async throws -> RedisNodeAddress {
+        try await target(slot: key.kind == .shardChannel ? RedisHashSlot.slot(for: key.name) : nil, readOnly: false)
+    }
+
+    /// Subscribes `keys` on the nodes the router assigned them to. A node that answers `MOVED`
+    /// (the slot moved and the map is stale) or cannot be reached makes the keys move to the
+    /// node the redirect names or a refreshed slot map says, up to `maxRedirects` times.
+    private func place(_ keys: [SubscriptionRouter.Key]) async throws {
+        var pending = keys
+        var attempt = 0
+        while true {
+            let router = subscriptionRouter
+            var byNode: [RedisNodeAddress: [SubscriptionRouter.Key]] = [:]
+            for key in pending {
+                if let node = router.node(of: key) { byNode[node, default: []].append(key) }
+            }
+            var failed: [SubscriptionRouter.Key] = []
+            var lastError: (any Error)?
+            for (node, group) in byNode {
+                do {
+                    try await subscriptionManager(for: node).send(group, subscribe: true)
+                } catch {
+                    failed += group
+                    lastError = error
+                    if let serverError = error as? RedisServerError, case .moved(let slot, var to)? = ClusterRedirect(serverError) {
+                        if to.host.isEmpty { to = RedisNodeAddress(host: node.host, port: to.port) }
+                        topology.withLock { $0.movedOverrides[slot] = to }
+                        refreshContinuation.yield()
+                    }
+                }
+            }
+            guard let lastError else { return }
+            attempt += 1
+            guard attempt <= configuration.maxRedirects else { throw lastError }
+            logger.debug("placing subscriptions failed, re-routing", metadata: ["error": "\(lastError)", "attempt": "\(attempt)"])
+            if !(lastError is RedisServerError) {
+                try await Task.sleep(for: configuration.retryBackoff.delay(forAttempt: attempt))
+                try? await refreshTopology()
+            }
+            pending = []
+            for key in failed {
+                let owner = try await owner(of: key)
+                if router.assign(key, to: owner) { pending.append(key) }
+            }
+            if pending.isEmpty { return }
+        }
+    }
+
+    /// Re-places subscriptions a node dropped (slot moved: the server sent `sunsubscribe`) or
+    /// lost with its connection, retrying with backoff until they are held again or nobody is
+    /// subscribed any more.
+    private func rehome(_ keys: [SubscriptionRouter.Key]) async {
+        var attempt = 0
+        while !Task.isCancelled {
+            try? await refreshTopology()
+            var pending: [SubscriptionRouter.Key] = []
+            do {
+                for key in keys where subscriptionRouter.contains(key) {
+                    if subscriptionRouter.assign(key, to: try await owner(of: key)) { pending.append(key) }
+                }
+                if pending.isEmpty { return }
+                try await place(pending)
+                logger.info("subscriptions placed again after a slot move or connection loss",
+                            metadata: ["count": "\(pending.count)", "nodes": "\(Set(pending.compactMap { subscriptionRouter.node(of: $0) }))"])
+                return
+            } catch {
+                logger.warning("re-placing subscriptions failed", metadata: ["error": "\(error)", "attempt": "\(attempt)"])
+                try? await Task.sleep(for: configuration.retryBackoff.delay(forAttempt: attempt))
+                attempt += 1
+            }
+        }
+    }
+
     /// Subscribes for the duration of `body`. Shard channels (`SSUBSCRIBE`) are subscribed on
     /// the master that owns each channel's slot; channels and patterns on one master (cluster
-    /// pub/sub is broadcast to every node). Subscriptions to one node share one connection and
-    /// are restored after it is lost.
+    /// pub/sub is broadcast to every node). Subscriptions to one node share one connection.
+    ///
+    /// Subscriptions follow the cluster: when a shard channel's slot moves, the old owner
+    /// drops it (`sunsubscribe`) and the client subscribes again on the new owner; a `MOVED`
+    /// reply to `SSUBSCRIBE` (stale slot map) re-routes it; after a node's connection is lost
+    /// they are placed again on whichever node owns them then. Messages published while a
+    /// subscription moves are lost, as with any Redis pub/sub.
     public func subscribe<T>(to names: [String], kind: RedisSubscriptionKind = .channel,
                              _ body: (RedisSubscription) async throws -> T) async throws -> T {
         let (stream, continuation) = AsyncThrowingStream.makeStream(of: RedisPubSubMessage.self, throwing: (any Error).self)
-        var byNode: [RedisNodeAddress: [String]] = [:]
-        for name in names {
-            let slot = kind == .shardChannel ? RedisHashSlot.slot(for: name) : nil
-            let address = try await target(slot: slot, readOnly: false)
-            byNode[address, default: []].append(name)
-        }
-        var registered: [(RedisSubscriptionManager, UInt64, [SubscriptionRouter.Key])] = []
+        let keys = names.map { SubscriptionRouter.Key(kind: kind, name: $0) }
+        var owners: [SubscriptionRouter.Key: RedisNodeAddress] = [:]
+        for key in keys { owners[key] = try await owner(of: key) }
+        let router = subscriptionRouter
+        let (id, fresh) = router.add(keys, continuation: continuation) { owners[$0] }
         func unsubscribeAll() async {
-            for (manager, id, keys) in registered { await manager.unsubscribe(id, keys: keys) }
+            let gone = router.remove(id, keys: keys)
+            for (node, group) in Dictionary(grouping: gone, by: \.node) {
+                guard let node else { continue }
+                await subscriptionManager(for: node).unsubscribeOnServer(group.map(\.key))
+            }
             continuation.finish()
         }
         do {
-            for (address, group) in byNode {
-                let manager = subscriptionManager(for: address)
-                let keys = group.map { SubscriptionRouter.Key(kind: kind, name: $0) }
-                let id = try await manager.subscribe(keys, continuation: continuation)
-                registered.append((manager, id, keys))
-            }
+            try await place(fresh)
             let result = try await body(RedisSubscription(stream: stream))
             await unsubscribeAll()
             return result
@@ -435,6 +524,12 @@ public final class RedisClusterClient: Service, RedisCommandExecutor, Sendable {
             await unsubscribeAll()
             throw error
         }
+    }
+
+    /// Which node holds the subscription to a shard channel (or channel) now; nil if nobody
+    /// subscribes to it (for tests and diagnostics).
+    public func subscriptionNode(for name: String, kind: RedisSubscriptionKind = .shardChannel) -> RedisNodeAddress? {
+        subscriptionRouter.node(of: SubscriptionRouter.Key(kind: kind, name: name))
     }
 
     /// Sends a command to every master (e.g. `SCRIPT LOAD`, `FLUSHDB` on a test cluster).

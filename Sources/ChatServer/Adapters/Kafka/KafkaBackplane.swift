@@ -1,0 +1,309 @@
+import ChatWire
+import KafkaWire
+import Logging
+import NIOCore
+import ServiceLifecycle
+import Synchronization
+
+/// The distributed backplane: Kafka through KafkaWire, the reference's scheme.
+///
+/// - Publishing: every message goes to the messages topic on the partition of its target user
+///   (``UserPartitioner``), produced with `acks=all` and idempotence. The produce result is the
+///   acknowledgement: written means Processed, failed after the producer's retries means Lost.
+/// - Live consumption: one consumer per instance, manually assigned the partitions this instance
+///   owns (``assign(_:)``), no group rebalancing. It commits the positions it delivered under the
+///   group `<prefix>messaging`, so after a reassignment the new owner resumes where the old one
+///   stopped.
+/// - Durable consumption: each ``subscribeDurable(_:fromOffset:handler:)`` is a consumer group
+///   (`<prefix><name>`) over every partition; a batch's offset is committed only after the
+///   handler (the idempotent store write) returned.
+///
+/// Call ``prepareTopics()`` once before use; run the backplane as a `Service` (or call
+/// ``shutdown()``) to flush and close.
+public final class KafkaBackplane: Backplane, Service {
+    private struct Pending: Sendable {
+        var message: Chatwire_BackplaneMessage
+        var completion: @Sendable ((any Error)?) -> Void
+    }
+
+    private struct State {
+        var assignment: PartitionAssignment
+        var liveHandlers: [@Sendable ([Chatwire_BackplaneMessage]) -> Void] = []
+        var durable: [KafkaConsumer] = []
+        var tasks: [Task<Void, Never>] = []
+        var shutDown = false
+    }
+
+    /// The settings.
+    public let configuration: KafkaBackplaneConfiguration
+    private let logger: Logger
+    private let producer: KafkaProducer
+    private let live: KafkaConsumer
+    private let outbox = BatchQueue<Pending>()
+    private let state: Mutex<State>
+    private let assigning = AsyncSerialGate()
+
+    /// A backplane on the brokers in `configuration`, publishing into `partitionCount` partitions;
+    /// it owns no partition until ``assign(_:)``.
+    public init(configuration: KafkaBackplaneConfiguration, partitionCount: Int, logger: Logger) {
+        self.configuration = configuration
+        self.logger = logger
+        var producerConfiguration = KafkaProducerConfiguration(client: configuration.client)
+        producerConfiguration.acks = .all
+        producerConfiguration.enableIdempotence = true
+        producerConfiguration.linger = configuration.linger
+        producerConfiguration.maxAttempts = configuration.maxAttempts
+        producerConfiguration.produceTimeout = .seconds(10)
+        self.producer = KafkaProducer(configuration: producerConfiguration, logger: logger)
+        var liveConfiguration = KafkaConsumerConfiguration(client: configuration.client, groupID: configuration.groupPrefix + "messaging")
+        liveConfiguration.autoOffsetReset = .latest
+        liveConfiguration.enableAutoCommit = false
+        liveConfiguration.fetchMaxWait = .milliseconds(100)
+        self.live = KafkaConsumer(configuration: liveConfiguration, logger: logger)
+        self.state = Mutex(State(assignment: PartitionAssignment(partitionCount: partitionCount, owned: [])))
+        // The loops hold the backplane until shutdown() ends them.
+        let sender = Task { await self.sendLoop() }
+        let reader = Task { await self.liveLoop() }
+        let committer = Task { await self.commitLoop() }
+        state.withLock { $0.tasks = [sender, reader, committer] }
+    }
+
+    public var partitionCount: Int { state.withLock { $0.assignment.partitionCount } }
+
+    /// The partitions this instance owns now.
+    public var currentAssignment: PartitionAssignment { state.withLock { $0.assignment } }
+
+    // MARK: topics
+
+    /// Creates the messages topic (with the current partition count) and the config-changes
+    /// topic (one partition) if they are missing, and grows the messages topic if it has fewer
+    /// partitions than the partition count.
+    public func prepareTopics() async throws {
+        let admin = KafkaAdmin(configuration: configuration.client, logger: logger)
+        do {
+            let count = partitionCount
+            for topic in [KafkaNewTopic(name: configuration.topic, partitions: Int32(count), replicationFactor: configuration.replicationFactor),
+                          KafkaNewTopic(name: configuration.configTopic, partitions: 1, replicationFactor: configuration.replicationFactor)] {
+                do {
+                    try await admin.createTopics([topic])
+                } catch let error as KafkaError where error.code == .topicAlreadyExists {
+                    continue
+                }
+            }
+            try await growTopic(admin: admin, to: count)
+        } catch {
+            await admin.shutdown()
+            throw error
+        }
+        await admin.shutdown()
+    }
+
+    private func growTopic(admin: KafkaAdmin, to count: Int) async throws {
+        var existing = 0
+        for _ in 0..<50 {
+            existing = try await admin.describeTopics([configuration.topic]).first?.partitions.count ?? 0
+            if existing > 0 { break }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        if existing < count {
+            logger.info("growing the messages topic", metadata: ["topic": "\(configuration.topic)", "from": "\(existing)", "to": "\(count)"])
+            try await admin.createPartitions([configuration.topic: Int32(count)])
+        }
+    }
+
+    // MARK: publishing
+
+    public func publish(_ message: Chatwire_BackplaneMessage, completion: @escaping @Sendable ((any Error)?) -> Void) {
+        if !outbox.append(Pending(message: message, completion: completion)) {
+            completion(BackplaneError(description: "the backplane is shutting down"))
+        }
+    }
+
+    private func sendLoop() async {
+        let topic = configuration.topic
+        while let batch = await outbox.next(limit: 4096) {
+            let count = state.withLock { $0.assignment.partitionCount }
+            for pending in batch {
+                let partition = UserPartitioner.partition(of: pending.message.targetUserID, partitionCount: count)
+                let bytes: [UInt8]
+                do { bytes = try pending.message.serializedBytes() } catch {
+                    pending.completion(BackplaneError(description: "cannot encode the message: \(error)"))
+                    continue
+                }
+                let record = KafkaProducerRecord(topic: topic, partition: Int32(partition), key: ByteBuffer(string: String(pending.message.targetUserID)),
+                                                 value: ByteBuffer(bytes: bytes))
+                let completion = pending.completion
+                do {
+                    try await producer.enqueue(record) { result in
+                        switch result {
+                        case .success: completion(nil)
+                        case .failure(let error): completion(BackplaneError(description: "Kafka produce failed: \(error)"))
+                        }
+                    }
+                } catch {
+                    logger.warning("backplane publish refused", metadata: ["error": "\(error)"])
+                    completion(BackplaneError(description: "Kafka produce refused: \(error)"))
+                }
+            }
+        }
+    }
+
+    // MARK: live consumption
+
+    public func subscribeLive(_ name: String, handler: @escaping @Sendable ([Chatwire_BackplaneMessage]) -> Void) {
+        state.withLock { $0.liveHandlers.append(handler) }
+    }
+
+    private func commitLoop() async {
+        while !Task.isCancelled {
+            try? await Task.sleep(for: configuration.liveCommitInterval)
+            if Task.isCancelled { break }
+            do { try await live.commit() } catch { logger.debug("live offset commit failed", metadata: ["error": "\(error)"]) }
+        }
+    }
+
+    private func liveLoop() async {
+        do {
+            for try await records in live.batches() {
+                let (owned, handlers) = state.withLock { ($0.assignment, $0.liveHandlers) }
+                let messages = records.compactMap { Self.decode($0, logger: logger) }.filter { owned.owns(user: $0.targetUserID) }
+                guard !messages.isEmpty else { continue }
+                for handler in handlers { handler(messages) }
+            }
+        } catch {
+            logger.error("live backplane consumer stopped", metadata: ["error": "\(error)"])
+        }
+    }
+
+    static func decode(_ record: KafkaConsumerRecord, logger: Logger) -> Chatwire_BackplaneMessage? {
+        guard let value = record.value else { return nil }
+        do {
+            return try Chatwire_BackplaneMessage(serializedBytes: Array(value.readableBytesView))
+        } catch {
+            logger.warning("undecodable backplane record skipped", metadata: ["partition": "\(record.partition)", "offset": "\(record.offset)", "error": "\(error)"])
+            return nil
+        }
+    }
+
+    /// Switches the live consumer to the partitions of `assignment` and the publishers to its
+    /// partition count. Positions delivered so far are committed first, so the next owner of a
+    /// partition that moves away resumes where this instance stopped; the new partitions start at
+    /// the group's committed position (the end of the partition if none). Returns once every
+    /// owned partition has a position.
+    public func assign(_ assignment: PartitionAssignment) async {
+        await assigning.run {
+            let previous = state.withLock { s -> PartitionAssignment in
+                defer { s.assignment = assignment }
+                return s.assignment
+            }
+            if assignment.partitionCount > previous.partitionCount && previous.partitionCount > 0 {
+                let admin = KafkaAdmin(configuration: configuration.client, logger: logger)
+                do { try await growTopic(admin: admin, to: assignment.partitionCount) } catch {
+                    logger.error("cannot grow the messages topic", metadata: ["error": "\(error)"])
+                }
+                await admin.shutdown()
+            }
+            do { try await live.commit() } catch { logger.warning("live offset commit before reassignment failed", metadata: ["error": "\(error)"]) }
+            let partitions = assignment.owned.map { KafkaTopicPartition(configuration.topic, Int32($0)) }
+            live.assign(Dictionary(uniqueKeysWithValues: partitions.map { ($0, KafkaOffsetSpec.committed) }))
+            // Wait until every partition has a position, then record it: a later owner resumes here.
+            for _ in 0..<200 where partitions.contains(where: { live.position($0) == nil }) {
+                try? await Task.sleep(for: .milliseconds(25))
+            }
+            do { try await live.commit() } catch { logger.debug("initial live offset commit failed", metadata: ["error": "\(error)"]) }
+            logger.info("backplane partitions assigned", metadata: ["assignment": "\(assignment)"])
+        }
+    }
+
+    // MARK: durable consumption
+
+    public func subscribeDurable(_ name: String, fromOffset: Int64, handler: @escaping @Sendable ([Chatwire_BackplaneMessage], Int64) async -> Void) async throws {
+        var consumerConfiguration = KafkaConsumerConfiguration(client: configuration.client, groupID: configuration.groupPrefix + name)
+        consumerConfiguration.autoOffsetReset = .earliest
+        consumerConfiguration.enableAutoCommit = false
+        consumerConfiguration.assignors = [KafkaRangeAssignor()]
+        consumerConfiguration.sessionTimeout = configuration.sessionTimeout
+        consumerConfiguration.heartbeatInterval = .seconds(1)
+        consumerConfiguration.fetchMaxWait = .milliseconds(100)
+        let consumer = KafkaConsumer(configuration: consumerConfiguration, logger: logger)
+        try consumer.subscribe(topics: [configuration.topic])
+        let logger = logger
+        let task = Task {
+            do {
+                for try await records in consumer.batches() {
+                    guard let last = records.last else { continue }
+                    let messages = records.compactMap { Self.decode($0, logger: logger) }
+                    if !messages.isEmpty { await handler(messages, last.offset) }
+                    do {
+                        try await consumer.commit([last.topicPartition: last.offset + 1])
+                    } catch {
+                        // The batch stays uncommitted: after a rebalance its next owner writes it again (idempotently).
+                        logger.warning("durable offset commit failed", metadata: ["group": "\(name)", "partition": "\(last.partition)", "error": "\(error)"])
+                    }
+                }
+            } catch {
+                logger.error("durable backplane consumer stopped", metadata: ["group": "\(name)", "error": "\(error)"])
+            }
+        }
+        let stopped = state.withLock { s -> Bool in
+            if s.shutDown { return true }
+            s.durable.append(consumer)
+            s.tasks.append(task)
+            return false
+        }
+        if stopped {
+            task.cancel()
+            await consumer.shutdown()
+        }
+    }
+
+    // MARK: lifecycle
+
+    /// Waits for graceful shutdown, then flushes what is queued and closes every consumer.
+    public func run() async throws {
+        try? await gracefulShutdown()
+        await shutdown()
+    }
+
+    /// Stops accepting messages, delivers what is queued (or reports it Lost), commits the live
+    /// positions and closes the producer and consumers.
+    public func shutdown() async {
+        let (already, durable, tasks) = state.withLock { s in
+            defer { s.shutDown = true }
+            return (s.shutDown, s.durable, s.tasks)
+        }
+        if already { return }
+        outbox.finish()
+        await tasks.first?.value  // the sender drains the outbox into the producer
+        await producer.shutdown()
+        try? await live.commit()
+        for task in tasks.dropFirst() { task.cancel() }
+        await live.shutdown()
+        for consumer in durable { await consumer.shutdown() }
+        for task in tasks { await task.value }
+    }
+}
+
+/// Runs async sections one at a time, in call order.
+final class AsyncSerialGate: Sendable {
+    private let state = Mutex<(busy: Bool, waiters: [CheckedContinuation<Void, Never>])>((false, []))
+
+    func run<T: Sendable>(_ body: () async -> T) async -> T {
+        await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
+            let now = state.withLock { s -> Bool in
+                if s.busy { s.waiters.append(c); return false }
+                s.busy = true
+                return true
+            }
+            if now { c.resume() }
+        }
+        defer {
+            let next = state.withLock { s -> CheckedContinuation<Void, Never>? in
+                if s.waiters.isEmpty { s.busy = false; return nil }
+                return s.waiters.removeFirst()
+            }
+            next?.resume()
+        }
+        return await body()
+    }
+}

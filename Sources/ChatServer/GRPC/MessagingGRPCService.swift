@@ -1,0 +1,149 @@
+import ChatWire
+import Foundation
+import GRPCWire
+import Logging
+import Synchronization
+
+/// The real-time API over gRPC: service `chatwire.Messaging` (see ``MessagingMethods``).
+///
+/// `Listen` registers the call as one connection of the caller in the ``ClientRegistry`` (the
+/// same registry the WebSocket connections are in, so fan-out, Processed/Lost acks and receipts
+/// reach both kinds alike) and streams its notifications with HTTP/2 back-pressure behind a
+/// bounded queue; a client that falls ``maxQueued`` notifications behind is dropped with
+/// RESOURCE_EXHAUSTED (it catches up from history). The unary calls run the same
+/// ``MessagingService`` actions as WebSocket frames.
+struct MessagingGRPCService: GRPCService {
+    let services: ChatServices
+    let listeners: GRPCListeners
+    /// Notifications queued for one slow listener before it is dropped.
+    static let maxQueued = 4096
+
+    func register(with router: inout ServiceRouter) {
+        let services = self.services
+        let messaging = services.messaging
+        router.serverStreaming(MessagingMethods.listen) { _, writer, context in
+            try await listen(writer: writer, context: context)
+        }
+        router.unary(MessagingMethods.sendPlainText) { request, context in
+            let session = try caller(context)
+            var out = Chatwire_SendPlainTextResponse()
+            out.messageID = try Self.run { () throws(MessagingError) in try messaging.sendPlainText(request, from: session) }
+            return out
+        }
+        router.unary(MessagingMethods.sendFile) { request, context in
+            let session = try caller(context)
+            var out = Chatwire_SendFileResponse()
+            out.messageID = try Self.run { () throws(MessagingError) in try messaging.sendFile(request, from: session) }
+            return out
+        }
+        router.unary(MessagingMethods.react) { request, context in
+            let session = try caller(context)
+            try Self.run { () throws(MessagingError) in try messaging.react(request, from: session) }
+            return Chatwire_ReactResponse()
+        }
+        router.unary(MessagingMethods.unReact) { request, context in
+            let session = try caller(context)
+            try Self.run { () throws(MessagingError) in try messaging.unreact(request, from: session) }
+            return Chatwire_UnReactResponse()
+        }
+        router.unary(MessagingMethods.ack) { request, context in
+            let session = try caller(context)
+            try Self.run { () throws(MessagingError) in try messaging.acknowledge(request, from: session) }
+            return Chatwire_AckResponse()
+        }
+    }
+
+    /// The caller's identity from `authorization: Bearer <token>`.
+    func identity(_ context: ServerContext) throws(RPCError) -> Identity {
+        guard let header = context.requestMetadata.first("authorization"), header.count > 7,
+              header.prefix(7).lowercased() == "bearer " else {
+            throw RPCError(code: .unauthenticated, message: "missing bearer token (metadata authorization: Bearer <token>)")
+        }
+        do {
+            return try services.tokens.verify(String(header.dropFirst(7)).trimmingCharacters(in: .whitespaces))
+        } catch {
+            throw RPCError(code: .unauthenticated, message: "invalid access token (\(error))")
+        }
+    }
+
+    /// The session a unary call acts as: the caller's listen connection when it names one.
+    func caller(_ context: ServerContext) throws(RPCError) -> ClientSession {
+        let identity = try identity(context)
+        var connectionID = context.requestMetadata.first(MessagingMethods.connectionIDKey) ?? ""
+        if connectionID.isEmpty || connectionID.utf8.count > 64 { connectionID = "grpc-call-" + UUID().uuidString }
+        return ClientSession(userID: identity.userID, clientID: identity.clientID, connectionID: connectionID) { _ in true }
+    }
+
+    /// Runs a messaging action, turning its refusal into a gRPC status.
+    static func run<T>(_ body: () throws(MessagingError) -> T) throws(RPCError) -> T {
+        do {
+            return try body()
+        } catch {
+            var metadata = Metadata()
+            for failure in error.errors { metadata.add(MessagingMethods.errorsKey, failure) }
+            let message = error.errors.isEmpty ? error.message : error.message + " " + error.errors.joined(separator: "; ")
+            throw RPCError(code: MessagingMethods.statusCode(forHTTP: error.code), message: message, metadata: metadata)
+        }
+    }
+
+    func listen(writer: ResponseWriter<Chatwire_ListenNotification>, context: ServerContext) async throws {
+        let identity = try identity(context)
+        let (stream, sink) = AsyncStream<Chatwire_ListenNotification>.makeStream(bufferingPolicy: .bufferingOldest(Self.maxQueued))
+        let overflowed = Atomic<Bool>(false)
+        let session = ClientSession(userID: identity.userID, clientID: identity.clientID, connectionID: "grpc-" + UUID().uuidString) { frame in
+            guard case .notification(let notification) = frame.payload else { return true }
+            if case .enqueued = sink.yield(notification) { return true }
+            overflowed.store(true, ordering: .relaxed)
+            sink.finish()
+            return false
+        }
+        guard services.registry.add(session, limit: services.config.values.maxDevicesPerUser) else {
+            throw RPCError(code: .resourceExhausted, message: "too many devices connected for this user")
+        }
+        defer { services.registry.remove(session) }
+        let token = listeners.add(sink)
+        defer { listeners.remove(token) }
+        var head = context.initialMetadata
+        head.add(MessagingMethods.connectionIDKey, session.connectionID)
+        context.initialMetadata = head
+        try await writer.writeInitialMetadata()
+        // Ends when the client cancels (the handler task is cancelled), the queue overflows, or
+        // the server shuts down (the listeners are finished; the call ends OK and the client
+        // reconnects elsewhere).
+        for await notification in stream {
+            try await writer.write(notification)
+        }
+        if overflowed.load(ordering: .relaxed) {
+            throw RPCError(code: .resourceExhausted, message: "the client fell \(Self.maxQueued) notifications behind; catch up from history")
+        }
+    }
+}
+
+/// The open listen calls, so a graceful shutdown can end them.
+final class GRPCListeners: Sendable {
+    private let sinks = Mutex<(next: Int, open: [Int: AsyncStream<Chatwire_ListenNotification>.Continuation], closed: Bool)>((0, [:], false))
+
+    func add(_ sink: AsyncStream<Chatwire_ListenNotification>.Continuation) -> Int {
+        let (token, closed) = sinks.withLock { state -> (Int, Bool) in
+            state.next += 1
+            if !state.closed { state.open[state.next] = sink }
+            return (state.next, state.closed)
+        }
+        if closed { sink.finish() }
+        return token
+    }
+
+    func remove(_ token: Int) {
+        _ = sinks.withLock { $0.open.removeValue(forKey: token) }
+    }
+
+    /// Ends every open listen call, and any opened later.
+    func finishAll() {
+        let open = sinks.withLock { state -> [AsyncStream<Chatwire_ListenNotification>.Continuation] in
+            state.closed = true
+            defer { state.open.removeAll() }
+            return Array(state.open.values)
+        }
+        for sink in open { sink.finish() }
+    }
+}

@@ -1,0 +1,185 @@
+import Foundation
+import KafkaWire
+import NIOCore
+import NIOPosix
+
+/// A loopback TCP proxy in front of one Kafka broker that understands just enough of the framing
+/// (size, API key, correlation id) to inject faults into Produce traffic:
+/// - swallow a Produce request (never forward it: the client times out),
+/// - drop the connection instead of forwarding a Produce response (the broker has appended the
+///   records, the client never hears so: the "lost response" case idempotence exists for),
+/// - hold every Produce response for a while (so several requests are in flight at once).
+/// It counts Produce requests, responses and the most requests outstanding at once.
+final class KafkaFaultProxy: @unchecked Sendable {
+    enum ResponseAction { case forward, dropConnection }
+    enum RequestAction { case forward, swallow }
+
+    struct Stats {
+        var produceRequests = 0
+        var produceResponses = 0
+        var droppedResponses = 0
+        var swallowedRequests = 0
+        var outstanding = 0
+        var maxOutstanding = 0
+        var connections = 0
+    }
+
+    let upstream: KafkaBrokerAddress
+    private let lock = NSLock()
+    private var _stats = Stats()
+    private var serverChannel: (any Channel)?
+    /// Decides per Produce request (0-based index over the proxy's lifetime).
+    let onProduceRequest: @Sendable (Int) -> RequestAction
+    /// Decides per Produce response (0-based index).
+    let onProduceResponse: @Sendable (Int) -> ResponseAction
+    /// Delay before forwarding each Produce response.
+    let responseDelay: TimeAmount
+
+    init(upstream: KafkaBrokerAddress, responseDelay: TimeAmount = .zero,
+         onProduceRequest: @escaping @Sendable (Int) -> RequestAction = { _ in .forward },
+         onProduceResponse: @escaping @Sendable (Int) -> ResponseAction = { _ in .forward }) {
+        self.upstream = upstream
+        self.responseDelay = responseDelay
+        self.onProduceRequest = onProduceRequest
+        self.onProduceResponse = onProduceResponse
+    }
+
+    var stats: Stats { lock.withLock { _stats } }
+    func update<T>(_ body: (inout Stats) -> T) -> T { lock.withLock { body(&_stats) } }
+
+    /// The proxy's own address once started.
+    private(set) var address = KafkaBrokerAddress(host: "127.0.0.1", port: 0)
+
+    /// A client configuration that reaches the broker only through this proxy.
+    func clientConfiguration() -> KafkaClientConfiguration {
+        var c = KafkaClientConfiguration(bootstrapServers: [address])
+        let upstream = self.upstream, me = address
+        c.addressTranslator = { a in a == upstream ? me : a }
+        return c
+    }
+
+    func start() async throws {
+        let server = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            .childChannelInitializer { [self] child in
+                ClientBootstrap(group: child.eventLoop)
+                    .channelInitializer { up in
+                        up.eventLoop.makeCompletedFuture {
+                            try up.pipeline.syncOperations.addHandler(ByteToMessageHandler(FrameDecoder()))
+                            try up.pipeline.syncOperations.addHandler(UpstreamHandler(proxy: self, client: child))
+                        }
+                    }
+                    .connect(host: upstream.host, port: upstream.port)
+                    .flatMapThrowing { up in
+                        try child.pipeline.syncOperations.addHandler(ByteToMessageHandler(FrameDecoder()))
+                        try child.pipeline.syncOperations.addHandler(ClientSideHandler(proxy: self, upstream: up))
+                        self.update { $0.connections += 1 }
+                    }
+            }
+            .bind(host: "127.0.0.1", port: 0).get()
+        serverChannel = server
+        address = KafkaBrokerAddress(host: "127.0.0.1", port: server.localAddress!.port!)
+    }
+
+    func stop() async {
+        try? await serverChannel?.close()
+    }
+
+    /// Produce correlation ids per upstream connection.
+    final class Pending: @unchecked Sendable {
+        var produce: Set<Int32> = []
+    }
+
+    struct FrameDecoder: ByteToMessageDecoder {
+        typealias InboundOut = ByteBuffer
+        mutating func decode(context: ChannelHandlerContext, buffer: inout ByteBuffer) throws -> DecodingState {
+            guard let size = buffer.getInteger(at: buffer.readerIndex, as: Int32.self), buffer.readableBytes >= 4 + Int(size) else { return .needMoreData }
+            context.fireChannelRead(Self.wrapInboundOut(buffer.readSlice(length: 4 + Int(size))!))
+            return .continue
+        }
+    }
+
+    /// Client -> broker direction.
+    final class ClientSideHandler: ChannelInboundHandler {
+        typealias InboundIn = ByteBuffer
+        let proxy: KafkaFaultProxy
+        let upstream: any Channel
+        init(proxy: KafkaFaultProxy, upstream: any Channel) {
+            self.proxy = proxy
+            self.upstream = upstream
+        }
+
+        func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+            let frame = Self.unwrapInboundIn(data)
+            let apiKey = frame.getInteger(at: frame.readerIndex + 4, as: Int16.self)
+            let correlation = frame.getInteger(at: frame.readerIndex + 8, as: Int32.self) ?? 0
+            if apiKey == 0 {
+                let index = proxy.update { s -> Int in s.produceRequests += 1; return s.produceRequests - 1 }
+                if proxy.onProduceRequest(index) == .swallow {
+                    proxy.update { $0.swallowedRequests += 1 }
+                    return
+                }
+                proxy.update { s in s.outstanding += 1; s.maxOutstanding = max(s.maxOutstanding, s.outstanding) }
+                UpstreamHandler.pending(of: upstream).produce.insert(correlation)
+            }
+            upstream.writeAndFlush(frame, promise: nil)
+        }
+
+        func channelInactive(context: ChannelHandlerContext) {
+            upstream.close(promise: nil)
+        }
+    }
+
+    /// Broker -> client direction.
+    final class UpstreamHandler: ChannelInboundHandler {
+        typealias InboundIn = ByteBuffer
+        let proxy: KafkaFaultProxy
+        let client: any Channel
+        let pending = Pending()
+        init(proxy: KafkaFaultProxy, client: any Channel) {
+            self.proxy = proxy
+            self.client = client
+        }
+
+        static func pending(of channel: any Channel) -> Pending {
+            try! channel.pipeline.syncOperations.handler(type: UpstreamHandler.self).pending
+        }
+
+        /// Responses leave in the order they came (the client matches them FIFO), delayed ones included.
+        var tail: EventLoopFuture<Void>?
+
+        func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+            let frame = Self.unwrapInboundIn(data)
+            let correlation = frame.getInteger(at: frame.readerIndex + 4, as: Int32.self) ?? 0
+            let client = self.client, upstream = context.channel, proxy = self.proxy
+            var action = ResponseAction.forward
+            var delay = TimeAmount.zero
+            if pending.produce.remove(correlation) != nil {
+                let index = proxy.update { s -> Int in s.produceResponses += 1; s.outstanding -= 1; return s.produceResponses - 1 }
+                action = proxy.onProduceResponse(index)
+                delay = proxy.responseDelay
+            }
+            let previous = tail ?? context.eventLoop.makeSucceededVoidFuture()
+            let chosenAction = action, chosenDelay = delay
+            tail = previous.flatMap {
+                let wait: EventLoopFuture<Void> = chosenDelay > .zero
+                    ? upstream.eventLoop.scheduleTask(in: chosenDelay) {}.futureResult
+                    : upstream.eventLoop.makeSucceededVoidFuture()
+                return wait.map {
+                    switch chosenAction {
+                    case .forward:
+                        client.writeAndFlush(frame, promise: nil)
+                    case .dropConnection:
+                        proxy.update { $0.droppedResponses += 1 }
+                        client.close(promise: nil)
+                        upstream.close(promise: nil)
+                    }
+                }
+            }
+        }
+
+        func channelInactive(context: ChannelHandlerContext) {
+            client.close(promise: nil)
+        }
+    }
+}
