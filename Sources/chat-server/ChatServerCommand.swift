@@ -90,19 +90,6 @@ struct ChatServerCommand: AsyncParsableCommand {
     @Option(help: "Log level (trace, debug, info, notice, warning, error, critical).")
     var logLevel = "info"
 
-    // Scale-out: server ID, snowflake generator and the Kafka backplane.
-    @Option(name: .customLong("server-id"), help: "This instance's server ID in partitioning.partitions (also CHAT_SERVER_ID; default 0).")
-    var serverID: String?
-
-    @Option(name: .customLong("generator-id"), help: "Snowflake generator ID 0...255, unique per instance (default: the server ID when numeric).")
-    var generatorID: Int?
-
-    @Option(name: .customLong("kafka"), help: "Kafka bootstrap brokers host:port[,...]: run on the Kafka backplane (also CHAT_KAFKA).")
-    var kafka: String?
-
-    @Option(name: .customLong("kafka-prefix"), help: "Prefix of the Kafka topic names and consumer-group IDs (also CHAT_KAFKA_PREFIX).")
-    var kafkaPrefix: String?
-
     func run() async throws {
         LoggingSystem.bootstrap { label in
             var handler = StreamLogHandler.standardError(label: label)
