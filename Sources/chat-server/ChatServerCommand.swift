@@ -11,7 +11,7 @@ import Logging
 struct ChatServerCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "chat-server",
-        abstract: "The Wirestack reference chat server (embedded: SQLite, in-process backplane and cache).",
+        abstract: "The Wirestack reference chat server (embedded by default; PostgreSQL, Cassandra and Redis given their addresses).",
         discussion: """
             Every cluster address is optional; a port without one stays embedded. Settings are read from \
             --config (key = value lines, keys as the flag names), then CHAT_* environment variables \
@@ -60,7 +60,7 @@ struct ChatServerCommand: AsyncParsableCommand {
     @Option(help: "Cassandra replication map for a new keyspace.")
     var cassandraReplication: String?
 
-    @Option(help: "Redis for the user cache and config-change notifications: redis:// URL or host:port.")
+    @Option(help: "Redis for the user cache and config-change notifications: redis:// URL, host:port, or host:port,host:port,... (cluster seeds).")
     var redis: String?
 
     @Option(help: "Prefix of every Redis key and channel.")
@@ -81,7 +81,7 @@ struct ChatServerCommand: AsyncParsableCommand {
     @Option(help: "Snowflake generator ID 0...255, unique per instance (default: the server ID).")
     var generatorId: Int?
 
-    @Option(help: "Roles this process runs, comma-separated (default: all).")
+    @Option(help: "Roles this process runs, comma-separated (default: all; read, not yet acted on: the role split is issue 9 part B).")
     var roles: String?
 
     @Option(help: "Port of the gRPC real-time API (0 = any free port, -1 = off).")
