@@ -19,6 +19,10 @@ else
     echo "=== $target"
     swift test --skip-build --filter "$target" || failed+=("$target")
   done
+  # The chat server's end-to-end suite again, on the distributed adapters (PostgreSQL, the CQL
+  # node, Redis; each test server gets its own database, keyspace and key prefix).
+  echo "=== ChatServerTests (distributed adapters)"
+  CHAT_TEST_DEPLOYMENT=distributed swift test --skip-build --filter ChatServerTests || failed+=("ChatServerTests-distributed")
   if [ ${#failed[@]} -gt 0 ]; then echo "FAILED: ${failed[*]}" >&2; exit 1; fi
 fi
 # The chat server's OpenAPI document against the running server (no server errors, conformance).
