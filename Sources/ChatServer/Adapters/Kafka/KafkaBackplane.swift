@@ -90,10 +90,17 @@ public final class KafkaBackplane: Backplane, Service {
             let count = partitionCount
             for topic in [KafkaNewTopic(name: configuration.topic, partitions: Int32(count), replicationFactor: configuration.replicationFactor),
                           KafkaNewTopic(name: configuration.configTopic, partitions: 1, replicationFactor: configuration.replicationFactor)] {
-                do {
-                    try await admin.createTopics([topic])
-                } catch let error as KafkaError where error.code == .topicAlreadyExists {
-                    continue
+                // A timed-out request may still have created the topic: the retry then finds it.
+                for attempt in 1...3 {
+                    do {
+                        try await admin.createTopics([topic])
+                        break
+                    } catch let error as KafkaError where error.code == .topicAlreadyExists {
+                        break
+                    } catch where attempt < 3 {
+                        logger.warning("creating a backplane topic failed; retrying", metadata: ["topic": "\(topic.name)", "error": "\(error)"])
+                        try await Task.sleep(for: .milliseconds(500))
+                    }
                 }
             }
             try await growTopic(admin: admin, to: count)
