@@ -29,7 +29,12 @@ halt() {  # $1: signal
 launch() {
   [ -x "$NOIDA_BIN" ] || { echo "noida-db not found (set WIRESTACK_NOIDA_BIN)" >&2; exit 1; }
   mkdir -p "$STATE/data"
-  setsid "$NOIDA_BIN" start --data-dir "$STATE/data" --only kafka --kafka-port "$PORT" </dev/null >>"$STATE/noida.log" 2>&1 &
+  # The broker must not inherit the caller's other descriptors (a test runner waiting for this
+  # script's exit or end-of-output would wait for the broker too): close everything above 2.
+  (
+    for fd in /proc/self/fd/*; do n=${fd##*/}; [ "$n" -gt 2 ] 2>/dev/null && eval "exec $n>&-" 2>/dev/null; done
+    exec setsid "$NOIDA_BIN" start --data-dir "$STATE/data" --only kafka --kafka-port "$PORT" </dev/null >>"$STATE/noida.log" 2>&1
+  ) &
   echo $! > "$STATE/pid"
   wait_open
 }

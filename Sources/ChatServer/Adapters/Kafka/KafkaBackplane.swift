@@ -37,7 +37,9 @@ public final class KafkaBackplane: Backplane, Service {
     /// The settings.
     public let configuration: KafkaBackplaneConfiguration
     private let logger: Logger
-    private let producer: KafkaProducer
+    /// The current producer; replaced after a delivery failure (see ``sendLoop()``).
+    private let producer: Mutex<KafkaProducer>
+    private let producerFailed = Atomic<Bool>(false)
     private let live: KafkaConsumer
     private let outbox = BatchQueue<Pending>()
     private let state: Mutex<State>
@@ -48,13 +50,7 @@ public final class KafkaBackplane: Backplane, Service {
     public init(configuration: KafkaBackplaneConfiguration, partitionCount: Int, logger: Logger) {
         self.configuration = configuration
         self.logger = logger
-        var producerConfiguration = KafkaProducerConfiguration(client: configuration.client)
-        producerConfiguration.acks = .all
-        producerConfiguration.enableIdempotence = true
-        producerConfiguration.linger = configuration.linger
-        producerConfiguration.maxAttempts = configuration.maxAttempts
-        producerConfiguration.produceTimeout = .seconds(10)
-        self.producer = KafkaProducer(configuration: producerConfiguration, logger: logger)
+        self.producer = Mutex(Self.makeProducer(configuration, logger: logger))
         var liveConfiguration = KafkaConsumerConfiguration(client: configuration.client, groupID: configuration.groupPrefix + "messaging")
         liveConfiguration.autoOffsetReset = .latest
         liveConfiguration.enableAutoCommit = false
@@ -70,6 +66,16 @@ public final class KafkaBackplane: Backplane, Service {
 
     public var partitionCount: Int { state.withLock { $0.assignment.partitionCount } }
 
+    static func makeProducer(_ configuration: KafkaBackplaneConfiguration, logger: Logger) -> KafkaProducer {
+        var producerConfiguration = KafkaProducerConfiguration(client: configuration.client)
+        producerConfiguration.acks = .all
+        producerConfiguration.enableIdempotence = true
+        producerConfiguration.linger = configuration.linger
+        producerConfiguration.maxAttempts = configuration.maxAttempts
+        producerConfiguration.produceTimeout = .seconds(10)
+        return KafkaProducer(configuration: producerConfiguration, logger: logger)
+    }
+
     /// The partitions this instance owns now.
     public var currentAssignment: PartitionAssignment { state.withLock { $0.assignment } }
 
@@ -84,10 +90,17 @@ public final class KafkaBackplane: Backplane, Service {
             let count = partitionCount
             for topic in [KafkaNewTopic(name: configuration.topic, partitions: Int32(count), replicationFactor: configuration.replicationFactor),
                           KafkaNewTopic(name: configuration.configTopic, partitions: 1, replicationFactor: configuration.replicationFactor)] {
-                do {
-                    try await admin.createTopics([topic])
-                } catch let error as KafkaError where error.code == .topicAlreadyExists {
-                    continue
+                // A timed-out request may still have created the topic: the retry then finds it.
+                for attempt in 1...3 {
+                    do {
+                        try await admin.createTopics([topic])
+                        break
+                    } catch let error as KafkaError where error.code == .topicAlreadyExists {
+                        break
+                    } catch where attempt < 3 {
+                        logger.warning("creating a backplane topic failed; retrying", metadata: ["topic": "\(topic.name)", "error": "\(error)"])
+                        try await Task.sleep(for: .milliseconds(500))
+                    }
                 }
             }
             try await growTopic(admin: admin, to: count)
@@ -119,10 +132,27 @@ public final class KafkaBackplane: Backplane, Service {
         }
     }
 
+    /// Moves queued messages into the producer, partitioned by target user.
+    ///
+    /// After a delivery failed (the broker was unreachable past the producer's retries), the
+    /// idempotent producer's sequence numbers have a gap the broker refuses (or the broker lost
+    /// the producer's state in a restart), so the next message goes through a fresh producer
+    /// (a new producer ID), the way the Java client resets its idempotent state; messages still
+    /// in flight on the old one finish there.
     private func sendLoop() async {
         let topic = configuration.topic
         while let batch = await outbox.next(limit: 4096) {
             let count = state.withLock { $0.assignment.partitionCount }
+            if producerFailed.exchange(false, ordering: .acquiringAndReleasing) {
+                let fresh = Self.makeProducer(configuration, logger: logger)
+                let old = producer.withLock { p -> KafkaProducer in
+                    defer { p = fresh }
+                    return p
+                }
+                logger.warning("replacing the Kafka producer after a delivery failure")
+                Task { await old.shutdown() }
+            }
+            let producer = self.producer.withLock { $0 }
             for pending in batch {
                 let partition = UserPartitioner.partition(of: pending.message.targetUserID, partitionCount: count)
                 let bytes: [UInt8]
@@ -134,10 +164,14 @@ public final class KafkaBackplane: Backplane, Service {
                                                  value: ByteBuffer(bytes: bytes))
                 let completion = pending.completion
                 do {
-                    try await producer.enqueue(record) { result in
+                    try await producer.enqueue(record) { [self] result in
                         switch result {
                         case .success: completion(nil)
-                        case .failure(let error): completion(BackplaneError(description: "Kafka produce failed: \(error)"))
+                        case .failure(let error):
+                            if !producerFailed.exchange(true, ordering: .acquiringAndReleasing) {
+                                logger.warning("Kafka delivery failed; the message is Lost", metadata: ["error": "\(error)"])
+                            }
+                            completion(BackplaneError(description: "Kafka produce failed: \(error)"))
                         }
                     }
                 } catch {
@@ -274,13 +308,44 @@ public final class KafkaBackplane: Backplane, Service {
         }
         if already { return }
         outbox.finish()
+        logger.debug("backplane shutdown: draining the outbox")
         await tasks.first?.value  // the sender drains the outbox into the producer
-        await producer.shutdown()
+        logger.debug("backplane shutdown: flushing the producer")
+        await producer.withLock { $0 }.shutdown()
+        logger.debug("backplane shutdown: committing live positions")
         try? await live.commit()
         for task in tasks.dropFirst() { task.cancel() }
+        logger.debug("backplane shutdown: closing consumers")
         await live.shutdown()
         for consumer in durable { await consumer.shutdown() }
-        for task in tasks { await task.value }
+        logger.debug("backplane shutdown: waiting for the loops")
+        // A consumer loop caught in a commit against the closed cluster must not hold up the
+        // process: wait a bounded time, then leave it (it is cancelled).
+        for task in tasks { task.cancel() }
+        let finished = await Self.wait(for: tasks, upTo: .seconds(5))
+        logger.debug("backplane shutdown: done", metadata: ["loopsFinished": "\(finished)"])
+    }
+}
+
+extension KafkaBackplane {
+    /// Waits until every task finished or `limit` passed; `true` if they all finished.
+    static func wait(for tasks: [Task<Void, Never>], upTo limit: Duration) async -> Bool {
+        final class Outcome: Sendable {
+            let continuation = Mutex<CheckedContinuation<Bool, Never>?>(nil)
+            func resume(_ value: Bool) { continuation.withLock { $0?.resume(returning: value); $0 = nil } }
+        }
+        let outcome = Outcome()
+        return await withCheckedContinuation { (continuation: CheckedContinuation<Bool, Never>) in
+            outcome.continuation.withLock { $0 = continuation }
+            Task {
+                for task in tasks { await task.value }
+                outcome.resume(true)
+            }
+            Task {
+                try? await Task.sleep(for: limit)
+                outcome.resume(false)
+            }
+        }
     }
 }
 

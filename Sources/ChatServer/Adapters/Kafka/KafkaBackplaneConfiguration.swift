@@ -32,7 +32,7 @@ public struct KafkaBackplaneConfiguration: Sendable {
         var client = KafkaClientConfiguration(bootstrap: bootstrap)
         client.clientID = clientID
         client.connectTimeout = .seconds(2)
-        client.requestTimeout = .seconds(10)
+        client.requestTimeout = .seconds(30)
         return client
     }
 }
