@@ -18,7 +18,7 @@ if [ -z "$st" ]; then
   fi
 fi
 data="$(mktemp -d)"
-"$server" --port "$port" --data-dir "$data" --password-rounds 1000 --admin-token schemathesis-admin --log-level warning &
+"$server" --port "$port" --grpc-port 0 --data-dir "$data" --password-rounds 1000 --admin-token schemathesis-admin --log-level warning &
 pid=$!
 trap 'kill $pid 2>/dev/null; wait $pid 2>/dev/null; rm -rf "$data"' EXIT
 for _ in $(seq 1 100); do curl -sf "http://127.0.0.1:$port/readyz" >/dev/null && break; sleep 0.1; done

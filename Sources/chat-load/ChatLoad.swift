@@ -1,5 +1,4 @@
 import ArgumentParser
-import Foundation
 import ChatWire
 import Logging
 import NIOCore
@@ -35,7 +34,6 @@ struct ChatLoad: AsyncParsableCommand {
     @Option(help: "Seconds to hold listening clients in --listen-only mode.") var holdSeconds = 10
     @Option(help: "User-name prefix (unique per run unless reused).") var prefix = "load"
     @Option(help: "Password of load-test users.") var password = "load-test-password"
-    @Flag(help: "Each client talks to the messaging instance its session names (a multi-instance deployment).") var routeBySession = false
 
     func validate() throws {
         guard ["websocket", "grpc"].contains(transport) else { throw ValidationError("--transport must be websocket or grpc") }
@@ -131,9 +129,7 @@ struct LoadRunner {
             let setup = setupClients[i % setupClients.count]
             try await setup.register(RegistrationRequest(userName: name, password: options.password, displayName: "Load \(i)", phone: "0888\(String(100000 + i % 900000))", email: "\(name)@load.test"))
             let session: SessionResponse = try await setup.call(.POST, "/api/session", body: SessionRequest(userName: name, password: options.password), authorized: false)
-            var (host, port) = (options.host, options.port)
-            if options.routeBySession, let url = URL(string: session.messagingServerAddress), let h = url.host, let p = url.port { (host, port) = (h, p) }
-            let client = ChatClient(host: host, port: port, eventLoopGroup: group, logger: Logger(label: "chat-load"))
+            let client = ChatClient(host: options.host, port: options.port, eventLoopGroup: group, logger: Logger(label: "chat-load"))
             client.adopt(session: session)
             var user = LoadUser(index: i, name: name)
             user.id = session.profile.userId
@@ -311,8 +307,11 @@ struct LoadRunner {
 
 /// The resident set size of process `pid` in KiB (Linux `/proc/<pid>/status` VmRSS).
 func residentKB(_ pid: Int32) -> Int? {
-    guard let data = FileManager.default.contents(atPath: "/proc/\(pid)/status") else { return nil }
-    for text in String(decoding: data, as: UTF8.self).split(separator: "\n") {
+    guard let file = fopen("/proc/\(pid)/status", "r") else { return nil }
+    defer { fclose(file) }
+    var line = [CChar](repeating: 0, count: 256)
+    while fgets(&line, Int32(line.count), file) != nil {
+        let text = String(decoding: line.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
         if text.hasPrefix("VmRSS:") {
             return text.dropFirst(6).split(whereSeparator: { $0 == " " || $0 == "\t" }).first.flatMap { Int($0) }
         }

@@ -106,11 +106,11 @@ enum OpenAPIDocument {
         let i64 = S.int64
         func list(_ item: String) -> JSONValue { S.array(S.ref(item)) }
         // Request limits, as ChatValidation enforces them (lengths in characters).
-        let userName = S.string(min: 4, max: 32, pattern: #"^[^\sA-Z]+$"#, description: "4-32 characters, no whitespace, no upper case")
+        let userName = S.string(min: 4, max: 32, pattern: #"^[^\s\x00-\x1f\x7fA-Z]+$"#, description: "4-32 characters, no whitespace, no upper case")
         let password = S.string(min: 8, max: 128)
-        let displayName = S.string(min: 4, max: 32)
+        let displayName = S.string(min: 4, max: 32, pattern: #"^[^\x00-\x1f\x7f]+$"#, description: "4-32 characters, no control characters")
         let phone = S.string(pattern: "^[0-9]{8,16}$", description: "8-16 digits")
-        let email = S.string(min: 3, max: 254, pattern: #"^[^@\s"'<>()\[\],;:\\]+@[^@\s"'<>()\[\],;:\\.]+(\.[^@\s"'<>()\[\],;:\\.]+)+$"#)
+        let email = S.string(min: 3, max: 254, pattern: #"^[^@\s\x00-\x1f\x7f"'<>()\[\],;:\\]+@[^@\s\x00-\x1f\x7f"'<>()\[\],;:\\.]+(\.[^@\s\x00-\x1f\x7f"'<>()\[\],;:\\.]+)+$"#)
         return [
             ("Timestamp", ["type": "string", "format": "date-time", "description": "UTC instant, ISO 8601 with microseconds, e.g. 2024-01-31T12:00:00.123456Z"]),
             ("Problem", S.object(["type": S.nullableString, "title": str, "status": ["type": "integer"], "detail": S.nullableString,
