@@ -129,5 +129,5 @@ func testLogger(_ label: String = "cql-test") -> Logger {
 func sessionConfiguration(_ node: TestNode, version: CQLProtocolVersion = .v5, compression: CQLCompressionAlgorithm? = nil,
                           keyspace: String? = nil) -> CassandraSessionConfiguration {
     CassandraSessionConfiguration(contactPoints: [(node.host, node.port)], protocolVersion: version, compression: compression,
-                                  keyspace: keyspace, defaultConsistency: .one, requestTimeout: .seconds(10))
+                                  keyspace: keyspace, defaultConsistency: .one, requestTimeout: .seconds(60))
 }
