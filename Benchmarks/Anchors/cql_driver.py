@@ -78,7 +78,7 @@ def client(host, port, ks, seconds):
     start = time.perf_counter(); deadline = start + seconds
     batch = [(i % 100,) for i in range(2048)]
     while time.perf_counter() < deadline:
-        execute_concurrent_with_args(session, select, batch, concurrency=64, raise_on_first_error=True, results_generator=True)
+        execute_concurrent_with_args(session, select, batch, concurrency=64, raise_on_first_error=True, results_generator=False)
         n += len(batch)
     out["python execute x64"] = n / (time.perf_counter() - start)
     # rows: the 5000-row wide partition in pages of 1000

@@ -13,13 +13,7 @@ final class TestNode: @unchecked Sendable {
 
     /// Starts a node off Swift's cooperative pool (it waits for the Python process to print its port).
     static func start(python: String, arguments: [String] = []) async throws -> TestNode {
-        try await withCheckedThrowingContinuation { continuation in
-            DispatchQueue.global().async {
-                do { continuation.resume(returning: try TestNode(python: python, arguments: arguments)) } catch {
-                    continuation.resume(throwing: error)
-                }
-            }
-        }
+        try await Process.runOffPool { try TestNode(python: python, arguments: arguments) }
     }
 
     /// Starts a node on a free port; extra arguments e.g. ["--auth", "u:p"], ["--nodes", "3"], ["--max-version", "4"].
@@ -68,12 +62,9 @@ final class TestNode: @unchecked Sendable {
 
     /// Kills the node and waits for it off the cooperative pool.
     func stop() async {
-        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
-            DispatchQueue.global().async {
-                if self.process.isRunning { kill(self.process.processIdentifier, SIGKILL) }
-                self.process.waitUntilExit()
-                continuation.resume()
-            }
+        _ = try? await Process.runOffPool {
+            if self.process.isRunning { kill(self.process.processIdentifier, SIGKILL) }
+            self.process.waitUntilExit()
         }
     }
 
@@ -129,5 +120,5 @@ func testLogger(_ label: String = "cql-test") -> Logger {
 func sessionConfiguration(_ node: TestNode, version: CQLProtocolVersion = .v5, compression: CQLCompressionAlgorithm? = nil,
                           keyspace: String? = nil) -> CassandraSessionConfiguration {
     CassandraSessionConfiguration(contactPoints: [(node.host, node.port)], protocolVersion: version, compression: compression,
-                                  keyspace: keyspace, defaultConsistency: .one, requestTimeout: .seconds(10))
+                                  keyspace: keyspace, defaultConsistency: .one, requestTimeout: .seconds(60))
 }

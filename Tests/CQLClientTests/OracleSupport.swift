@@ -161,11 +161,13 @@ final class ErrorCollector: Sendable {
 
     init(_ pipe: Pipe) {
         let handle = pipe.fileHandleForReading
-        DispatchQueue.global().async {
+        // a thread of its own: GCD's global queues are limited to the core count on Linux, and
+        // blocked work items there starve each other
+        Thread {
             let data = handle.readDataToEndOfFile()
             self.result.withLock { $0 = data }
             self.done.signal()
-        }
+        }.start()
     }
 
     /// Everything read (waits for the writer to close the pipe).
@@ -176,12 +178,13 @@ final class ErrorCollector: Sendable {
 }
 
 extension Process {
-    /// Runs blocking process work on a dispatch thread, keeping Swift's cooperative pool free.
+    /// Runs blocking process work on a thread of its own, keeping Swift's cooperative pool free
+    /// (not on GCD's global queues: on Linux they run at most one blocked item per core).
     static func runOffPool<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async throws -> T {
         try await withCheckedThrowingContinuation { continuation in
-            DispatchQueue.global().async {
+            Thread {
                 do { continuation.resume(returning: try work()) } catch { continuation.resume(throwing: error) }
-            }
+            }.start()
         }
     }
 }

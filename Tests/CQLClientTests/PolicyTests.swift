@@ -5,7 +5,7 @@ import Testing
 /// Speculative execution and retry policies against a two-node test cluster (node.py --nodes 2),
 /// with faults injected into one node through the node's `WIRESTACK FAULT` hook: a node that does
 /// not answer, and ERROR answers (read/write timeout, unavailable, overloaded).
-@Suite("Speculative execution and retry policies against CQL test nodes", .serialized, .timeLimit(.minutes(3)))
+@Suite("Speculative execution and retry policies against CQL test nodes", .serialized, .timeLimit(.minutes(8)))
 struct PolicyTests {
     /// Tries hosts in address order, so a test knows that 127.0.0.1 gets a request first.
     struct AddressOrderPolicy: CQLLoadBalancingPolicy {
@@ -29,7 +29,7 @@ struct PolicyTests {
                               retry: any CQLRetryPolicy = CQLDefaultRetryPolicy(),
                               consistency: CQLConsistency = .one) -> CassandraSessionConfiguration {
         CassandraSessionConfiguration(contactPoints: [(node.host, node.port)], defaultConsistency: consistency,
-                                      requestTimeout: .seconds(20), loadBalancing: AddressOrderPolicy(), retryPolicy: retry,
+                                      requestTimeout: .seconds(60), loadBalancing: AddressOrderPolicy(), retryPolicy: retry,
                                       speculativeExecution: speculative)
     }
 
@@ -46,7 +46,7 @@ struct PolicyTests {
     @Test("speculative execution: a second execution goes to the next host after the delay, the first answer wins, non-idempotent statements never speculate")
     func speculativeExecution() async throws {
         _ = try await withTestNode(["--nodes", "2"]) { node, _ in
-            let policy = CQLSpeculativeExecutionPolicy(delay: .seconds(2), maxExecutions: 1)
+            let policy = CQLSpeculativeExecutionPolicy(delay: .seconds(8), maxExecutions: 1)
             try await CassandraSession.withSession(configuration: Self.configuration(node, speculative: policy), logger: testLogger()) { session in
                 #expect(Set(session.hosts.map(\.address)) == [Self.first, Self.second])
                 try await Self.schema(session, "spec")
@@ -54,16 +54,16 @@ struct PolicyTests {
                 try await node.hook("WIRESTACK RESET")
                 let before = session.speculativeExecutions
 
-                // 127.0.0.1 does not answer for a minute: the request is answered by 127.0.0.2's
-                // execution (without it, the 20 s request timeout would fail the request)
-                try await Self.fault(node, Self.first, #""kind": "delay", "ms": 60000"#)
+                // 127.0.0.1 does not answer for two minutes: the request is answered by 127.0.0.2's
+                // execution (without it, the 60 s request timeout would fail the request)
+                try await Self.fault(node, Self.first, #""kind": "delay", "ms": 120000"#)
                 let result = try await session.execute(select, [.text("a")], options: .init(isIdempotent: true))
                 #expect(try result.pageRows.map { try $0.decode(column: "v", as: Int32.self) } == [1])
                 #expect(session.speculativeExecutions == before + 1)
                 var stats = try await node.stats()
                 #expect(stats[Self.first]?.requests == 1 && stats[Self.second]?.requests == 1)
 
-                // the same with a healthy first host: it answers within the 2 s delay, no second execution
+                // the same with a healthy first host: it answers within the 8 s delay, no second execution
                 try await node.hook("WIRESTACK RESET")
                 _ = try await session.execute(select, [.text("a")], options: .init(isIdempotent: true))
                 stats = try await node.stats()
@@ -72,7 +72,7 @@ struct PolicyTests {
 
                 // not idempotent: no speculative execution; the slow host's silence runs into the timeout
                 try await node.hook("WIRESTACK RESET")
-                try await Self.fault(node, Self.first, #""kind": "delay", "ms": 3000"#)
+                try await Self.fault(node, Self.first, #""kind": "delay", "ms": 10000"#)
                 await #expect(throws: CQLConnectionError.self) {
                     try await session.execute(select, [.text("a")], options: .init(isIdempotent: false, timeout: .milliseconds(1000)))
                 }

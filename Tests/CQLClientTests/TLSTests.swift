@@ -5,7 +5,7 @@ import WireCore
 
 /// TLS through WireCore's connector against a CQL test node serving TLS only (node.py --tls DIR,
 /// with a CA and server certificate for 127.0.0.1 generated into DIR by the node).
-@Suite("TLS against the CQL test node", .serialized, .timeLimit(.minutes(3)))
+@Suite("TLS against the CQL test node", .serialized, .timeLimit(.minutes(6)))
 struct TLSTests {
     static func certificateDirectory() -> String {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("cql-tls-\(UUID().uuidString)").path

@@ -43,8 +43,18 @@ struct Options {
     }
 }
 
-let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-    .deletingLastPathComponent().deletingLastPathComponent()
+/// The repository root: from the source path, else the working directory (or its parent when run
+/// inside Benchmarks/), whichever holds scripts/cql-node.
+let root: URL = {
+    let candidates = [
+        URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().deletingLastPathComponent(),
+        URL(fileURLWithPath: FileManager.default.currentDirectoryPath),
+        URL(fileURLWithPath: FileManager.default.currentDirectoryPath).deletingLastPathComponent(),
+    ]
+    return candidates.first { FileManager.default.fileExists(atPath: $0.appendingPathComponent("scripts/cql-node/node.py").path) }
+        ?? candidates[1]
+}()
 let anchorScript = root.appendingPathComponent("Benchmarks/Anchors/cql_driver.py").path
 
 struct ProcessFailure: Error, CustomStringConvertible { let description: String }

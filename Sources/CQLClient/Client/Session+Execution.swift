@@ -192,16 +192,22 @@ extension CassandraSession {
         guard !plan.isEmpty else { throw CQLConnectionError.noHostAvailable([:]) }
         let consistency = options.consistency ?? self.configuration.defaultConsistency
         let speculative = self.configuration.speculativeExecution
-        do {
-            return try await withDeadline(.after(timeout)) {
-                if options.isIdempotent, speculative.maxExecutions > 0, plan.count > 1 {
-                    return try await self.runSpeculatively(plan: plan, policy: speculative, consistency: consistency,
-                                                           isIdempotent: true, body)
+        let deadline = Deadline.after(timeout)
+        // every send of this request (retries, re-prepares, USE) is bounded by the deadline through
+        // an event-loop timer; only speculative runs, which race timers anyway, use a task group
+        return try await CQLConnection.$requestDeadline.withValue(deadline) {
+            if options.isIdempotent, speculative.maxExecutions > 0, plan.count > 1 {
+                do {
+                    return try await withDeadline(deadline) {
+                        try await self.runSpeculatively(plan: plan, policy: speculative, consistency: consistency,
+                                                        isIdempotent: true, body)
+                    }
+                } catch is DeadlineExceededError {
+                    throw CQLConnectionError.timedOut
                 }
-                return try await self.attempt(plan: plan, consistency: consistency, isIdempotent: options.isIdempotent, body)
             }
-        } catch is DeadlineExceededError {
-            throw CQLConnectionError.timedOut
+            return try await self.attempt(plan: plan, consistency: consistency, isIdempotent: options.isIdempotent,
+                                          deadline: deadline, body)
         }
     }
 
@@ -221,7 +227,8 @@ extension CassandraSession {
                 let rotated = Array(plan[started...] + plan[..<started])
                 group.addTask {
                     do {
-                        return .answer(try await self.attempt(plan: rotated, consistency: consistency, isIdempotent: isIdempotent, body))
+                        return .answer(try await self.attempt(plan: rotated, consistency: consistency, isIdempotent: isIdempotent,
+                                                              deadline: CQLConnection.requestDeadline, body))
                     } catch {
                         return .failed(error)
                     }
@@ -261,7 +268,7 @@ extension CassandraSession {
         if execution > 0 { self.speculativeCount.add(1, ordering: .relaxed) }
     }
 
-    private func attempt<T: Sendable>(plan: [CQLHost], consistency: CQLConsistency, isIdempotent: Bool,
+    private func attempt<T: Sendable>(plan: [CQLHost], consistency: CQLConsistency, isIdempotent: Bool, deadline: Deadline?,
                                       _ body: @escaping @Sendable (CQLConnection, CQLConsistency) async throws -> T) async throws -> T {
         var errors: [String: String] = [:]
         var index = 0
@@ -269,14 +276,16 @@ extension CassandraSession {
         var consistency = consistency
         while index < plan.count {
             try Task.checkCancellation()
+            if deadline?.hasExpired == true { throw CQLConnectionError.timedOut }
             let host = plan[index]
             let pool: ConnectionPool<CQLConnection>
             let connection: CQLConnection
             do {
                 pool = try self.pool(for: host)
-                connection = try await pool.lease()
+                connection = try await pool.lease(deadline: deadline)
             } catch {
                 try Task.checkCancellation()
+                if deadline?.hasExpired == true { throw CQLConnectionError.timedOut }
                 errors[host.endpoint] = "\(error)"
                 index += 1
                 continue
@@ -289,6 +298,9 @@ extension CassandraSession {
                 throw error
             } catch is CancellationError {
                 throw CancellationError()
+            } catch CQLConnectionError.timedOut {
+                // the request's deadline passed: the timeout covers every attempt, so no retry
+                throw CQLConnectionError.timedOut
             } catch {
                 errors[host.endpoint] = "\(error)"
                 let decision = self.configuration.retryPolicy.decide(error: error, attempt: retries, isIdempotent: isIdempotent)

@@ -289,11 +289,15 @@ public final class CassandraSession: Service, Sendable {
                 return try await CQLConnection.connect(
                     self.connectionConfiguration(host: host.address, port: host.port, version: version), logger: logger)
             }, keepAlive: { connection in
-                // the drivers' heartbeat: OPTIONS on a connection idle for the interval
-                _ = try await connection.send(CQLOptionsRequest())
+                // the drivers' heartbeat: OPTIONS on a connection idle for the interval (the pool
+                // may start it from a request's task: that request's deadline must not apply)
+                _ = try await CQLConnection.$requestDeadline.withValue(nil) {
+                    try await connection.send(CQLOptionsRequest())
+                }
             })
             s.pools[host.endpoint] = pool
-            s.poolTasks.append(Task { await pool.run() })
+            // created while a request runs: drop its deadline for the pool's lifetime
+            s.poolTasks.append(Task { await CQLConnection.$requestDeadline.withValue(nil) { await pool.run() } })
             return pool
         }
     }

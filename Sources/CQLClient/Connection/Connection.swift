@@ -241,10 +241,20 @@ public final class CQLConnection: PooledConnection, Sendable {
     /// Writes a request and waits for its response. Cancelling the waiting task fails the wait
     /// with `CancellationError` at once; the stream id stays reserved until the server answers
     /// (the late answer is dropped).
+    /// With a `deadline`, an event-loop timer fails the wait with ``CQLConnectionError/timedOut``
+    /// when it passes (no extra task per request).
     private static func send(_ request: any CQLRequest, channel: any Channel, tracing: Bool = false,
-                             customPayload: [String: [UInt8]]? = nil, knownMetadata: CQLRowsMetadata? = nil) async throws -> CQLResponseFrame {
+                             customPayload: [String: [UInt8]]? = nil, knownMetadata: CQLRowsMetadata? = nil,
+                             deadline: Deadline? = nil) async throws -> CQLResponseFrame {
         try Task.checkCancellation()
         let promise = channel.eventLoop.makePromise(of: CQLResponseFrame.self)
+        var timer: Scheduled<Void>?
+        if let deadline {
+            let remaining = deadline.remaining
+            guard remaining > .zero else { throw CQLConnectionError.timedOut }
+            timer = channel.eventLoop.scheduleTask(in: TimeAmount(remaining)) { promise.fail(CQLConnectionError.timedOut) }
+        }
+        defer { timer?.cancel() }
         return try await withTaskCancellationHandler {
             channel.writeAndFlush(CQLOutboundRequest(request: request, tracing: tracing, customPayload: customPayload,
                                                      knownMetadata: knownMetadata, promise: promise), promise: nil)
@@ -254,15 +264,21 @@ public final class CQLConnection: PooledConnection, Sendable {
         }
     }
 
+    /// The deadline of the request the current task runs: ``sendRaw(_:tracing:customPayload:knownMetadata:)``
+    /// fails with ``CQLConnectionError/timedOut`` when it passes. ``CassandraSession`` sets it for
+    /// each request (its timeout covers retries and speculative executions).
+    @TaskLocal public static var requestDeadline: Deadline?
+
     /// Sends a request and returns the response frame; ERROR responses are returned, not thrown.
-    /// Cancelling the calling task stops the wait with `CancellationError`.
+    /// Cancelling the calling task stops the wait with `CancellationError`; past
+    /// ``requestDeadline`` the wait fails with ``CQLConnectionError/timedOut``.
     public func sendRaw(_ request: any CQLRequest, tracing: Bool = false, customPayload: [String: [UInt8]]? = nil,
                         knownMetadata: CQLRowsMetadata? = nil) async throws -> CQLResponseFrame {
         guard self.channel.isActive else { throw CQLConnectionError.closed }
         self.outstanding.add(1, ordering: .relaxed)
         defer { self.outstanding.subtract(1, ordering: .relaxed) }
         let frame = try await Self.send(request, channel: self.channel, tracing: tracing, customPayload: customPayload,
-                                        knownMetadata: knownMetadata)
+                                        knownMetadata: knownMetadata, deadline: Self.requestDeadline)
         if case .result(.setKeyspace(let keyspace)) = frame.message {
             self.currentKeyspace.withLock { $0 = keyspace }
         }

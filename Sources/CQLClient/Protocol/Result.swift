@@ -3,8 +3,14 @@ import WireCore
 
 /// The rows of a Rows result, kept as one buffer with validated cell offsets (no per-cell copies).
 public struct CQLRows: Sendable {
-    public var metadata: CQLRowsMetadata
+    /// Column specs, paging state and flags of the result.
+    public var metadata: CQLRowsMetadata {
+        didSet { self.columnIndexes = Self.indexes(self.metadata) }
+    }
+    /// Rows in this page.
     public let rowCount: Int
+    /// Column name -> first index with that name, for decoding by name.
+    private var columnIndexes: [String: Int]
     /// The raw rows content.
     @usableFromInline let content: ByteBuffer
     /// Per cell, the reader offset in `content` of its bytes and the length (-1 = null), flattened.
@@ -17,6 +23,7 @@ public struct CQLRows: Sendable {
         let columnCount = metadata.columnCount
         guard rowCount >= 0 else { throw .negativeLength(field: "rows_count", length: rowCount) }
         if columnCount == 0 {
+            self.columnIndexes = Self.indexes(metadata)
             self.metadata = metadata
             self.rowCount = rowCount
             self.content = content
@@ -54,10 +61,17 @@ public struct CQLRows: Sendable {
                 i += 2
             }
         }
+        self.columnIndexes = Self.indexes(metadata)
         self.metadata = metadata
         self.rowCount = rowCount
         self.content = content
         self.cells = cells
+    }
+
+    private static func indexes(_ metadata: CQLRowsMetadata) -> [String: Int] {
+        var indexes: [String: Int] = [:]
+        for (i, column) in (metadata.columns ?? []).enumerated() where indexes[column.name] == nil { indexes[column.name] = i }
+        return indexes
     }
 
     /// The bytes of one cell, or nil when it is null.
@@ -72,7 +86,7 @@ public struct CQLRows: Sendable {
 
     /// Index of the column named `name` (first match), if any.
     public func columnIndex(named name: String) -> Int? {
-        self.metadata.columns?.firstIndex { $0.name == name }
+        self.columnIndexes[name]
     }
 }
 

@@ -39,6 +39,22 @@ struct CQLRowDecoder: Decoder {
 
         func decodeNil(forKey key: Key) throws -> Bool { try self.value(key) == .null }
 
+        // Non-generic entry points for the common column types: they skip the dynamic cast of
+        // the generic path (a measurable share of row decoding).
+        private func primitive<T: CQLValueConvertible>(_ key: Key, as type: T.Type) throws -> T {
+            let value = try self.value(key)
+            if value == .null { throw CQLTypeError.unexpectedNull(context: key.stringValue) }
+            return try T(cqlValue: value, context: key.stringValue)
+        }
+        func decode(_ type: String.Type, forKey key: Key) throws -> String { try self.primitive(key, as: type) }
+        func decode(_ type: Bool.Type, forKey key: Key) throws -> Bool { try self.primitive(key, as: type) }
+        func decode(_ type: Double.Type, forKey key: Key) throws -> Double { try self.primitive(key, as: type) }
+        func decode(_ type: Float.Type, forKey key: Key) throws -> Float { try self.primitive(key, as: type) }
+        func decode(_ type: Int64.Type, forKey key: Key) throws -> Int64 { try self.primitive(key, as: type) }
+        func decode(_ type: Int32.Type, forKey key: Key) throws -> Int32 { try self.primitive(key, as: type) }
+        func decode(_ type: Int16.Type, forKey key: Key) throws -> Int16 { try self.primitive(key, as: type) }
+        func decode(_ type: Int8.Type, forKey key: Key) throws -> Int8 { try self.primitive(key, as: type) }
+
         func decode<T: Decodable>(_ type: T.Type, forKey key: Key) throws -> T {
             try CQLValueDecoder.decode(T.self, from: try self.value(key), codingPath: [key])
         }
