@@ -86,15 +86,19 @@ struct ConnectionManagementTests {
     }
 
     /// A GRPCClient whose keepalive is too eager for the server is sent GOAWAY `too_many_pings`:
-    /// it moves to a new connection for the next call and doubles its keepalive interval (A8).
+    /// it moves to a new connection for the next call and doubles its keepalive interval (A8),
+    /// which the server then accepts.
     @Test func clientDoublesKeepaliveAfterTooManyPings() async throws {
-        try await withServer(services: [PeerService()]) { _, port in
+        try await withServer(configure: {
+            $0.keepalive.minimumReceivedPingInterval = .milliseconds(300)
+            $0.keepalive.permitWithoutCalls = true
+        }, services: [PeerService()]) { _, port in
             try await withClient(port: port, configure: {
-                $0.keepalive = .init(interval: .milliseconds(50), timeout: .seconds(10), permitWithoutCalls: true)
+                $0.keepalive = .init(interval: .milliseconds(200), timeout: .seconds(10), permitWithoutCalls: true)
             }) { client in
                 let first = try await client.unary(PeerService.whoAmI, Peers_Echo_Msg())
-                #expect(client.currentKeepaliveInterval == .milliseconds(50))
-                // Idle pings every 50 ms: the server strikes the connection out after four.
+                #expect(client.currentKeepaliveInterval == .milliseconds(200))
+                // Idle pings every 200 ms, under the 300 ms minimum: struck out after four.
                 var waited = 0
                 while client.hasUsableConnection && waited < 600 {
                     try await Task.sleep(for: .milliseconds(50))
@@ -103,7 +107,12 @@ struct ConnectionManagementTests {
                 #expect(!client.hasUsableConnection, "the server never sent GOAWAY too_many_pings")
                 let second = try await client.unary(PeerService.whoAmI, Peers_Echo_Msg())
                 #expect(second.text != first.text, "the call after GOAWAY used a new connection")
-                #expect(client.currentKeepaliveInterval == .milliseconds(100))
+                #expect(client.currentKeepaliveInterval == .milliseconds(400))
+                // 400 ms pings are within the policy: the new connection is not struck out.
+                try await Task.sleep(for: .seconds(2))
+                #expect(client.hasUsableConnection)
+                let third = try await client.unary(PeerService.whoAmI, Peers_Echo_Msg())
+                #expect(third.text == second.text)
             }
         }
     }
