@@ -86,15 +86,21 @@ struct ConnectionManagementTests {
     }
 
     /// A GRPCClient whose keepalive is too eager for the server is sent GOAWAY `too_many_pings`:
-    /// it moves to a new connection for the next call and doubles its keepalive interval (A8).
+    /// it moves to a new connection for the next call and doubles its keepalive interval (A8),
+    /// which the server then accepts.
     @Test func clientDoublesKeepaliveAfterTooManyPings() async throws {
-        try await withServer(services: [PeerService()]) { _, port in
+        try await withServer(configure: {
+            $0.keepalive.minimumReceivedPingInterval = .milliseconds(300)
+            $0.keepalive.permitWithoutCalls = true
+        }, services: [PeerService()]) { _, port in
             try await withClient(port: port, configure: {
-                $0.keepalive = .init(interval: .milliseconds(50), timeout: .seconds(10), permitWithoutCalls: true)
+                $0.keepalive = .init(interval: .milliseconds(200), timeout: .seconds(10), permitWithoutCalls: true)
             }) { client in
-                let first = try await client.unary(PeerService.whoAmI, Peers_Echo_Msg())
-                #expect(client.currentKeepaliveInterval == .milliseconds(50))
-                // Idle pings every 50 ms: the server strikes the connection out after four.
+                // Connect without a call: a call in flight while the pings pile up would be
+                // struck out with its connection, as the policy says.
+                let firstPort = try await client.connection().channel.localAddress?.port
+                #expect(client.currentKeepaliveInterval == .milliseconds(200))
+                // Idle pings every 200 ms, under the 300 ms minimum: struck out after four.
                 var waited = 0
                 while client.hasUsableConnection && waited < 600 {
                     try await Task.sleep(for: .milliseconds(50))
@@ -102,8 +108,13 @@ struct ConnectionManagementTests {
                 }
                 #expect(!client.hasUsableConnection, "the server never sent GOAWAY too_many_pings")
                 let second = try await client.unary(PeerService.whoAmI, Peers_Echo_Msg())
-                #expect(second.text != first.text, "the call after GOAWAY used a new connection")
-                #expect(client.currentKeepaliveInterval == .milliseconds(100))
+                #expect(firstPort != nil && !second.text.hasSuffix(":\(firstPort!)"), "the call after GOAWAY used a new connection")
+                #expect(client.currentKeepaliveInterval == .milliseconds(400))
+                // 400 ms pings are within the policy: the new connection is not struck out.
+                try await Task.sleep(for: .seconds(2))
+                #expect(client.hasUsableConnection)
+                let third = try await client.unary(PeerService.whoAmI, Peers_Echo_Msg())
+                #expect(third.text == second.text)
             }
         }
     }
@@ -113,15 +124,15 @@ struct ConnectionManagementTests {
     /// connection finishes there.
     @Test func clientHonoursGoAwayAtMaxConnectionAge() async throws {
         try await withServer(configure: {
-            $0.maxConnectionAge = .milliseconds(300)
+            $0.maxConnectionAge = .milliseconds(700)
             $0.maxGraceTime = .seconds(30)
         }, services: [EchoService(), PeerService()]) { _, port in
             try await withClient(port: port) { client in
                 let firstPeer = try await client.unary(PeerService.whoAmI, Peers_Echo_Msg()).text
-                async let slow = client.unary(Echo.unary, Peers_Echo_Msg(text: "sleep", n: 1))
+                async let slow = client.unary(Echo.unary, Peers_Echo_Msg(text: "sleep", n: 2))
                 var peers: Set<String> = [firstPeer]
                 var calls = 0
-                while peers.count < 3 && calls < 400 {
+                while peers.count < 3 && calls < 1000 {
                     peers.insert(try await client.unary(PeerService.whoAmI, Peers_Echo_Msg()).text)
                     calls += 1
                     try await Task.sleep(for: .milliseconds(20))

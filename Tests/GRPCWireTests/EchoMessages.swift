@@ -12,6 +12,15 @@ extension Peers_Echo_Msg {
     }
 }
 
+/// An 8 MiB payload with a 251-byte period (prime, so shifted or misplaced chunks show), built by
+/// doubling: a per-byte loop over 8M elements costs seconds in a debug build and holds a
+/// cooperative thread meanwhile, stalling every other test in the process.
+let eightMiB: Data = {
+    var bytes = (0..<251).map { UInt8(truncatingIfNeeded: $0 &* 31 &+ 7) }
+    while bytes.count < 8 << 20 { bytes += bytes }
+    return Data(bytes[0..<(8 << 20)])
+}()
+
 /// Method descriptors of `peers.echo.Echo`.
 enum Echo {
     static let service = "peers.echo.Echo"

@@ -45,7 +45,7 @@ struct GreeterService: GRPCService {
 
         var request = Grpc_Health_V1_HealthCheckRequest()
         request.service = "world"
-        let reply = try await client.unaryCall(Greeter.sayHello, request, options: CallOptions(timeout: .seconds(5)))
+        let reply = try await client.unaryCall(Greeter.sayHello, request, options: CallOptions(timeout: .seconds(30)))
         print(reply.message.status, reply.trailingMetadata.first("x-greeted") ?? "")
 
         let count = try await client.serverStreaming(Greeter.countdown, request) { responses in

@@ -143,7 +143,7 @@ public final class GRPCClient: Service, Sendable {
         }
     }
 
-    private func connection() async throws -> ClientConnection {
+    func connection() async throws -> ClientConnection {
         enum Next { case use(ClientConnection), wait(Task<ClientConnection, any Error>), closed }
         let next = state.withLock { state -> Next in
             switch state {
@@ -253,7 +253,7 @@ public final class GRPCClient: Service, Sendable {
         while true {
             do {
                 return try await attemptOnStream(head, deadline: deadline, body: body)
-            } catch is RefusedAfterGoAway where attempt < 3 {
+            } catch is RefusedAfterGoAway where attempt < Self.maxTransparentAttempts {
                 // The connection had received GOAWAY before this call's HEADERS went out, so the
                 // server never saw the call: retry it on a new connection (gRFC A6 transparent retry).
                 attempt += 1
@@ -263,6 +263,10 @@ public final class GRPCClient: Service, Sendable {
             }
         }
     }
+
+    /// How often a call the server provably never processed is started (on a fresh connection
+    /// each time) before its error is returned; the call's deadline bounds the attempts as well.
+    static let maxTransparentAttempts = 10
 
     /// A call the HTTP/2 layer refused to start because the connection was going away.
     private struct RefusedAfterGoAway: Error {

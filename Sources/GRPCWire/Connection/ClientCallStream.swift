@@ -30,7 +30,9 @@ final class ClientCallStream: @unchecked Sendable {
     let refusedAfterGoAway = ManagedAtomic(false)
     /// The stream's HTTP/2 ID once its head was written; 0 before.
     let streamID = ManagedAtomic(0)
-    /// Whether any frame arrived on the stream.
+    /// The server reset the stream with REFUSED_STREAM (it did not process the call).
+    private var refusedByServer = false
+    /// Whether any HEADERS or DATA frame arrived on the stream.
     private(set) var receivedAnyFrame = false
     /// Set before the caller's own code (request writer, response handler) runs: from then on a
     /// retry would run that code twice, so none is made.
@@ -254,7 +256,10 @@ final class ClientCallStream: @unchecked Sendable {
     private func nextFrame() async throws -> HTTP2Frame.FramePayload? {
         do {
             let frame = try await inbound.next()
-            if frame != nil { receivedAnyFrame = true }
+            switch frame {
+            case .headers, .data: receivedAnyFrame = true
+            default: break
+            }
             return frame
         } catch {
             throw failure(error)
@@ -262,11 +267,13 @@ final class ClientCallStream: @unchecked Sendable {
     }
 
     /// Whether the server provably never processed this call and the caller's code has not run,
-    /// so it may be retried on another connection (gRFC A6 transparent retry): HTTP/2 refused to open the stream after a GOAWAY,
-    /// or the stream was above the last stream ID of a GOAWAY and nothing came back on it.
+    /// so it may be retried on another connection (gRFC A6 transparent retry): HTTP/2 refused to
+    /// open the stream after a GOAWAY, the server refused it (REFUSED_STREAM), or the stream was
+    /// above the last stream ID of a GOAWAY and nothing came back on it.
     var neverProcessed: Bool {
         if handedToCaller { return false }
         if refusedAfterGoAway.load(ordering: .relaxed) { return true }
+        if refusedByServer && !receivedAnyFrame { return true }
         let id = streamID.load(ordering: .relaxed)
         return !receivedAnyFrame && id > connection.goAwayLastStreamID.load(ordering: .relaxed)
     }
@@ -280,6 +287,8 @@ final class ClientCallStream: @unchecked Sendable {
     }
 
     private func reset(_ code: HTTP2ErrorCode) -> RPCError {
+        // RFC 9113 8.7: REFUSED_STREAM means the server did no application processing.
+        if code == .refusedStream { refusedByServer = true }
         switch localEnd.load(ordering: .relaxed) {
         case .deadline: return RPCError(code: .deadlineExceeded, message: "deadline exceeded")
         case .cancelled: return RPCError(code: .cancelled, message: "the call was cancelled")

@@ -165,9 +165,11 @@ public final class GRPCServer: Service, Sendable {
     /// management handler: GOAWAY with the maximum stream ID and a PING; once the client acknowledges
     /// the PING (so it has seen the GOAWAY and opens no more streams here) a second GOAWAY names the
     /// last stream accepted. Open calls then finish and the connection closes when the last stream
-    /// closes. A single GOAWAY naming the highest stream seen so far would refuse a call whose
-    /// HEADERS were already on the wire. ``Configuration/maxGraceTime`` bounds the whole drain, also
-    /// for a client that never acknowledges the PING.
+    /// closes. (NIO answers a stream opened after the first GOAWAY with REFUSED_STREAM, which
+    /// tells the client the call was not processed; GRPCClient retries such calls on a new
+    /// connection, and itself opens no stream once it has read a GOAWAY.)
+    /// ``Configuration/maxGraceTime`` bounds the whole drain, also for a client that never
+    /// acknowledges the PING.
     private func drain(_ connection: Accepted) {
         if connection.activity.draining.exchange(true, ordering: .relaxed) { return }
         let channel = connection.channel
