@@ -13,10 +13,10 @@
 #   CHAT_CLUSTER_KAFKA         bootstrap brokers (default: $WIRESTACK_KAFKA_TANSU from .peers/peers.env)
 #   CHAT_CLUSTER_PORT          first HTTP port (default 18080; instance i listens on PORT+i)
 #   CHAT_CLUSTER_PARTITIONS    partitioning.count (default 12)
-#   CHAT_CLUSTER_STORE_FLAGS   extra chat-server flags selecting the distributed stores (PostgreSQL for
-#                              users/config, the CQL test node for history/state, Redis for the cache),
-#                              e.g. the flags the distributed adapters add; without them the instances
-#                              share the embedded SQLite stores of one data directory.
+#   CHAT_CLUSTER_STORE_FLAGS   chat-server flags selecting the stores (default: the peers' PostgreSQL for
+#                              users/config, the CQL test node for history/state, Redis for the cache,
+#                              fresh database/keyspace/prefix per start); set it empty to share the
+#                              embedded SQLite stores of one data directory instead.
 #   CHAT_CLUSTER_DIR           state directory (default /tmp/wirestack-chat-cluster)
 #   CHAT_ADMIN_TOKEN           admin token of the config API (default cluster-admin)
 set -euo pipefail
@@ -59,8 +59,16 @@ start() {
   [ -n "$kafka" ] || { echo "no Kafka broker: start the peers (scripts/peers.sh start) or set CHAT_CLUSTER_KAFKA" >&2; exit 1; }
   stop
   rm -rf "$STATE"; mkdir -p "$STATE/data"
-  local prefix="cluster-$(date +%s)-"
+  local stamp; stamp=$(date +%s)
+  local prefix="cluster-$stamp-"
   echo "$prefix" > "$STATE/prefix"
+  # Default stores: the peers' PostgreSQL, CQL node and Redis (a fresh database, keyspace and key
+  # prefix per start); CHAT_CLUSTER_STORE_FLAGS="" keeps the shared embedded SQLite stores.
+  if [ -z "${CHAT_CLUSTER_STORE_FLAGS+set}" ] && [ -n "${WIRESTACK_PG_HOST:-}" ] && [ -n "${WIRESTACK_CQL_NODE:-}" ] && [ -n "${WIRESTACK_REDIS_URL:-}" ]; then
+    CHAT_CLUSTER_STORE_FLAGS="--postgres $WIRESTACK_PG_HOST:${WIRESTACK_PG_PORT:-5432} --postgres-database chat_cluster_$stamp"
+    CHAT_CLUSTER_STORE_FLAGS+=" --cassandra $WIRESTACK_CQL_NODE --cassandra-keyspace chat_cluster_$stamp"
+    CHAT_CLUSTER_STORE_FLAGS+=" --redis $WIRESTACK_REDIS_URL --redis-prefix $prefix"
+  fi
   # Instance 0 first: it seeds the shared dynamic config.
   for i in $(seq 0 $((n - 1))); do
     local port=$((BASE_PORT + i))
