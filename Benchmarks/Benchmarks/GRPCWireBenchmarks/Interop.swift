@@ -100,8 +100,8 @@ struct CoreInteropService: RegistrableRPCService {
     let cancellations: Counter
 
     func registerMethods<Transport: ServerTransport>(with router: inout RPCRouter<Transport>) {
-        let deserializer = ProtobufDeserializer<Msg>()
-        let serializer = ProtobufSerializer<Msg>()
+        let deserializer = GRPCProtobuf.ProtobufDeserializer<Msg>()
+        let serializer = GRPCProtobuf.ProtobufSerializer<Msg>()
         let cancellations = self.cancellations
         router.registerHandler(forMethod: InteropEcho.core("Unary"), deserializer: deserializer, serializer: serializer) { request, _ in
             let single = try await ServerRequest(stream: request)
@@ -295,8 +295,8 @@ func coreClientCases(
     _ client: GRPCCore.GRPCClient<HTTP2ClientTransport.Posix>, serverCancellations: Counter, report: InteropReport
 ) async {
     let d = "grpc-swift-2->GRPCWire"
-    let serializer = ProtobufSerializer<Msg>()
-    let deserializer = ProtobufDeserializer<Msg>()
+    let serializer = GRPCProtobuf.ProtobufSerializer<Msg>()
+    let deserializer = GRPCProtobuf.ProtobufDeserializer<Msg>()
     var defaults = GRPCCore.CallOptions.defaults
     defaults.maxResponseMessageBytes = 16 << 20
     defaults.timeout = .seconds(10)
@@ -395,7 +395,7 @@ func coreClientCases(
         let first = try await client.serverStreaming(
             request: ClientRequest(message: Msg("c", n: 10_000_000)), descriptor: InteropEcho.core("ServerStream"),
             serializer: serializer, deserializer: deserializer, options: long
-        ) { response in
+        ) { response -> String? in
             for try await message in response.messages { return message.text }
             return nil
         }
