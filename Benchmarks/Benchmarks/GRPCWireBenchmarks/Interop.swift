@@ -299,6 +299,8 @@ func coreClientCases(
     let deserializer = GRPCProtobuf.ProtobufDeserializer<Msg>()
     var defaults = GRPCCore.CallOptions.defaults
     defaults.maxResponseMessageBytes = 16 << 20
+    // grpc-swift-nio-transport 2.9.2 applies this limit to the messages its client decodes.
+    defaults.maxRequestMessageBytes = 16 << 20
     defaults.timeout = .seconds(10)
     let options = defaults
     func unary(_ method: String, _ message: Msg, metadata: GRPCCore.Metadata = [:], options: GRPCCore.CallOptions = options)
@@ -369,9 +371,14 @@ func coreClientCases(
     await report.run(d, "deadline_exceeded") {
         var short = options
         short.timeout = .milliseconds(300)
-        let response = try await unary("Unary", Msg("sleep", n: 30), options: short)
-        guard case .failure(let error) = response.accepted else { throw InteropFailure("no error") }
-        try check(error.code == .deadlineExceeded, "code \(error.code)")
+        do {
+            let response = try await unary("Unary", Msg("sleep", n: 30), options: short)
+            guard case .failure(let error) = response.accepted else { throw InteropFailure("no error") }
+            try check(error.code == .deadlineExceeded, "code \(error.code)")
+        } catch let error as GRPCCore.RPCError {
+            // grpc-swift-2 throws a deadline it enforces itself.
+            try check(error.code == .deadlineExceeded, "code \(error.code)")
+        }
     }
     await report.run(d, "large_8mib") {
         var long = options
