@@ -100,8 +100,8 @@ struct CoreInteropService: RegistrableRPCService {
     let cancellations: Counter
 
     func registerMethods<Transport: ServerTransport>(with router: inout RPCRouter<Transport>) {
-        let deserializer = ProtobufDeserializer<Msg>()
-        let serializer = ProtobufSerializer<Msg>()
+        let deserializer = GRPCProtobuf.ProtobufDeserializer<Msg>()
+        let serializer = GRPCProtobuf.ProtobufSerializer<Msg>()
         let cancellations = self.cancellations
         router.registerHandler(forMethod: InteropEcho.core("Unary"), deserializer: deserializer, serializer: serializer) { request, _ in
             let single = try await ServerRequest(stream: request)
@@ -295,10 +295,12 @@ func coreClientCases(
     _ client: GRPCCore.GRPCClient<HTTP2ClientTransport.Posix>, serverCancellations: Counter, report: InteropReport
 ) async {
     let d = "grpc-swift-2->GRPCWire"
-    let serializer = ProtobufSerializer<Msg>()
-    let deserializer = ProtobufDeserializer<Msg>()
+    let serializer = GRPCProtobuf.ProtobufSerializer<Msg>()
+    let deserializer = GRPCProtobuf.ProtobufDeserializer<Msg>()
     var defaults = GRPCCore.CallOptions.defaults
     defaults.maxResponseMessageBytes = 16 << 20
+    // grpc-swift-nio-transport 2.9.2 applies this limit to the messages its client decodes.
+    defaults.maxRequestMessageBytes = 16 << 20
     defaults.timeout = .seconds(10)
     let options = defaults
     func unary(_ method: String, _ message: Msg, metadata: GRPCCore.Metadata = [:], options: GRPCCore.CallOptions = options)
@@ -369,9 +371,14 @@ func coreClientCases(
     await report.run(d, "deadline_exceeded") {
         var short = options
         short.timeout = .milliseconds(300)
-        let response = try await unary("Unary", Msg("sleep", n: 30), options: short)
-        guard case .failure(let error) = response.accepted else { throw InteropFailure("no error") }
-        try check(error.code == .deadlineExceeded, "code \(error.code)")
+        do {
+            let response = try await unary("Unary", Msg("sleep", n: 30), options: short)
+            guard case .failure(let error) = response.accepted else { throw InteropFailure("no error") }
+            try check(error.code == .deadlineExceeded, "code \(error.code)")
+        } catch let error as GRPCCore.RPCError {
+            // grpc-swift-2 throws a deadline it enforces itself.
+            try check(error.code == .deadlineExceeded, "code \(error.code)")
+        }
     }
     await report.run(d, "large_8mib") {
         var long = options
@@ -395,7 +402,7 @@ func coreClientCases(
         let first = try await client.serverStreaming(
             request: ClientRequest(message: Msg("c", n: 10_000_000)), descriptor: InteropEcho.core("ServerStream"),
             serializer: serializer, deserializer: deserializer, options: long
-        ) { response in
+        ) { response -> String? in
             for try await message in response.messages { return message.text }
             return nil
         }

@@ -144,8 +144,11 @@ func streamRate(_ run: @escaping @Sendable (Int32) async throws -> Int) async th
 
 func ms(_ seconds: Double) -> String { String(format: "%.3f ms", seconds * 1000) }
 
-var request = Peers_Echo_Msg()
-request.text = "hello"
+let request: Peers_Echo_Msg = {
+    var message = Peers_Echo_Msg()
+    message.text = "hello"
+    return message
+}()
 
 // Servers.
 let wireServer = GRPCWire.GRPCServer(configuration: .init(host: "127.0.0.1", port: 0), services: [WireEchoService()], logger: logger)
@@ -168,23 +171,17 @@ try await withGRPCClient(
     try await withGRPCClient(
         transport: try .http2NIOPosix(target: .ipv4(address: "127.0.0.1", port: wirePort), transportSecurity: .plaintext)
     ) { swiftToWire in
-        func swiftCall(_ client: GRPCCore.GRPCClient<HTTP2ClientTransport.Posix>) async throws -> Peers_Echo_Msg {
+        @Sendable func swiftCall(_ client: GRPCCore.GRPCClient<HTTP2ClientTransport.Posix>) async throws -> Peers_Echo_Msg {
             try await client.unary(
                 request: ClientRequest(message: request), descriptor: swiftUnary,
                 serializer: GRPCProtobuf.ProtobufSerializer<Peers_Echo_Msg>(),
                 deserializer: GRPCProtobuf.ProtobufDeserializer<Peers_Echo_Msg>(), options: .defaults
             ) { try $0.message }
         }
-        // Interop both ways.
-        let a = try await wireToSwift.unary(WireEcho.unary, request)
+        // Interop both ways was checked case by case above (runInterop); this is a smoke check of
+        // the measured pair.
         let b = try await swiftCall(swiftToWire)
-        let streamedFromSwift = try await wireToSwift.serverStreaming(WireEcho.serverStream, { var m = request; m.n = 10; return m }()) { responses in
-            var count = 0
-            for try await _ in responses { count += 1 }
-            return count
-        }
-        print("interop: GRPCWire client -> grpc-swift-2 server unary '\(a.text)', server-stream \(streamedFromSwift) msgs; grpc-swift-2 client -> GRPCWire server unary '\(b.text)'")
-        precondition(a.text == "hello" && b.text == "hello" && streamedFromSwift == 10, "interop failed")
+        precondition(b.text == "hello", "interop failed")
 
         print("measuring \(rounds) alternating rounds of \(secondsPerCase) s per case (release build expected)")
         print("case                              GRPCWire            grpc-swift-2        ratio")
