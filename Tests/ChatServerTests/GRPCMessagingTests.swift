@@ -44,9 +44,10 @@ enum GRPCTestServer {
     /// delivery to every receiver device (gRPC and WebSocket), the sending stream skipped,
     /// Delivered/Seen receipts end to end and in chat state, history.
     @Test func sendDeliverAcknowledgeOverGRPC() async throws {
-        // Known issue (issue 8): since the scale-out merge (partition ownership in MessagingService)
-        // one step of this mixed gRPC/WebSocket flow times out; the other gRPC tests pass.
-        await withKnownIssue("mixed gRPC/WebSocket fan-out times out after the scale-out merge", isIntermittent: true) {
+        // Known issue (issue 8): when this suite runs beside the other messaging suites, a
+        // notification fanned out to a gRPC listen stream can arrive late (seen after the wait ran
+        // out, root cause not found); alone it passes. The other gRPC tests assert normally.
+        await withKnownIssue("a notification to a gRPC listen stream can arrive late under concurrent suites", isIntermittent: true) {
             try await sendDeliverAcknowledgeOverGRPCBody()
         }
     }
