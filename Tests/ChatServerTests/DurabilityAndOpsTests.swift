@@ -111,9 +111,14 @@ import Testing
                 #expect(try await anon.send(.GET, path, headers: HTTPHeaders(), body: nil, authorized: false).status == 200)
             }
             _ = try await a.client.connectRealtime()
-            let metrics = try await anon.send(.GET, "/metrics", headers: HTTPHeaders(), body: nil, authorized: false)
-            let text = String(buffer: metrics.body)
-            #expect(text.contains("chat_online_clients 1"))
+            // The registry counts the client once its connection is registered, just after the
+            // real-time handshake returns: poll the gauge.
+            var text = ""
+            try await eventually {
+                let metrics = try await anon.send(.GET, "/metrics", headers: HTTPHeaders(), body: nil, authorized: false)
+                text = String(buffer: metrics.body)
+                return text.contains("chat_online_clients 1")
+            }
             #expect(text.contains("http_request_duration_seconds_bucket{method=\"POST\",path=\"/api/session\""))
             let openapi = try await anon.send(.GET, "/openapi.json", headers: HTTPHeaders(), body: nil, authorized: false)
             let document = try JSONSerialization.jsonObject(with: Data(openapi.body.readableBytesView)) as? [String: Any]
