@@ -131,7 +131,7 @@ let package = Package(
         ),
         .target(
             name: "ChatWire",
-            dependencies: ["GRPCWire", protobuf, nioCore, nioPosix, nioHTTP1, hummingbirdWSClient, logging],
+            dependencies: ["GRPCWire", "WireCore", protobuf, nioCore, nioPosix, nioHTTP1, hummingbirdWSClient, logging],
             swiftSettings: swiftSettings
         ),
         .target(
