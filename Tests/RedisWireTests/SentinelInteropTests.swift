@@ -1,4 +1,7 @@
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 import Testing
 import WireCore
 @testable import RedisWire
@@ -13,27 +16,35 @@ struct SentinelInteropTests {
     /// Runs `scripts/redis-sentinel.sh start`, which brings a server a previous run shut down back
     /// as a replica of the current master and returns once every sentinel sees that replica synced
     /// (the test kills a master, so without this a second run finds no replica to promote).
-    /// Runs on a thread of its own, not on Swift's cooperative pool.
+    /// Spawned with `posix_spawn` and reaped with `waitpid` on a thread of its own, off Swift's
+    /// cooperative pool (Foundation's `Process.waitUntilExit` was seen to miss the child's exit
+    /// in this test process and hang); its output goes to a log file shown on failure.
     static func repairSentinelSet() async throws {
-        let (status, output) = try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<(Int32, String), any Error>) in
+        let log = FileManager.default.temporaryDirectory.appendingPathComponent("rediswire-sentinel-\(getpid())-\(UInt32.random(in: 0...UInt32.max)).log").path
+        defer { try? FileManager.default.removeItem(atPath: log) }
+        let status: Int32 = await withCheckedContinuation { continuation in
             Thread {
-                do {
-                    let process = Process()
-                    process.executableURL = URL(fileURLWithPath: "/bin/bash")
-                    process.arguments = [script, "start"]
-                    let pipe = Pipe()
-                    process.standardOutput = pipe
-                    process.standardError = pipe
-                    try process.run()
-                    let data = pipe.fileHandleForReading.readDataToEndOfFile()
-                    process.waitUntilExit()
-                    continuation.resume(returning: (process.terminationStatus, String(decoding: data, as: UTF8.self)))
-                } catch {
-                    continuation.resume(throwing: error)
+                var actions = posix_spawn_file_actions_t()
+                posix_spawn_file_actions_init(&actions)
+                defer { posix_spawn_file_actions_destroy(&actions) }
+                posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+                posix_spawn_file_actions_addopen(&actions, 1, log, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+                posix_spawn_file_actions_adddup2(&actions, 1, 2)
+                let argv: [UnsafeMutablePointer<CChar>?] = [strdup("/bin/bash"), strdup(script), strdup("start"), nil]
+                defer { for a in argv { free(a) } }
+                var pid = pid_t()
+                guard posix_spawn(&pid, "/bin/bash", &actions, nil, argv, environ) == 0 else {
+                    continuation.resume(returning: -1)
+                    return
                 }
+                var status: Int32 = 0
+                while waitpid(pid, &status, 0) == -1 && errno == EINTR {}
+                // WIFEXITED / WEXITSTATUS
+                continuation.resume(returning: status & 0x7f == 0 ? (status >> 8) & 0xff : -1)
             }.start()
         }
-        try #require(status == 0, "scripts/redis-sentinel.sh start failed: \(output)")
+        let output = (try? String(contentsOfFile: log, encoding: .utf8)) ?? ""
+        try #require(status == 0, "scripts/redis-sentinel.sh start failed (\(status)): \(output)")
     }
 
     /// Retries `body` while it fails with an error saying the command may have run on a
