@@ -1,20 +1,29 @@
 // RedisWire vs redis-benchmark (C), same server, same run.
 //
-//   swift run -c release --package-path Benchmarks RedisBenchmarks [--url redis://127.0.0.1:16379] [--requests 200000] [--clients 50] [--rounds 3]
+//   swift run -c release --package-path Benchmarks RedisBenchmarks [--url redis://127.0.0.1:16379]
+//       [--requests 100000] [--clients 50] [--rounds 5] [--only client|dedicated|affinity --test get|set --pipeline N]
 //
 // For GET and SET, unpipelined and with 16 commands per pipeline, runs redis-benchmark
 // (-c clients -n requests -t get,set [-P 16] --csv) and then RedisWire with the same number of
-// concurrent callers and the same pipeline depth, and prints requests/s and the ratio.
-// Each mode runs `rounds` times, anchor and RedisWire interleaved, so load from other processes
-// hits both alike; the table shows the median of each and the ratio of the medians.
-// A second table compares CPU time per request (user+system, from getrusage: redis-benchmark as
-// a child process, RedisWire as this process) — what each client costs, independent of how much
-// of the machine it got while other work ran.
-// RedisWire is measured three ways: through RedisClient (shared connections, automatic
-// pipelining: the way an application uses it), with one dedicated RedisConnection per caller
-// (the same connection shape as redis-benchmark), and the same dedicated connections with each
-// caller running on its connection's event loop (`withEventLoopAffinity`, no thread handoff per
-// round trip — redis-benchmark's single-threaded event-loop shape).
+// concurrent callers and the same pipeline depth. Each mode runs `rounds` times, anchor and
+// RedisWire interleaved (the order of the RedisWire shapes rotates every round), so load from
+// other processes hits all of them alike. Each RedisWire run is divided by the redis-benchmark run
+// of the same round; the tables show the median of those ratios and their spread (min-max).
+//
+// RedisWire is measured in three shapes:
+// - client:    50 callers through one RedisClient (pooled connections, automatic pipelining:
+//              the way an application uses it);
+// - dedicated: one RedisConnection per caller (redis-benchmark's connection shape), callers on
+//              Swift's global executor: every round trip crosses from the event loop to the
+//              cooperative pool and back;
+// - affinity:  the same dedicated connections, each caller running on its connection's event loop
+//              (`withEventLoopAffinity`: no thread handoff per round trip, redis-benchmark's
+//              single-threaded event-loop shape).
+// Beside requests/s it prints CPU time (user+system, getrusage: redis-benchmark as a child
+// process, RedisWire as this process) and context switches per request: what each client costs,
+// independent of how much of the loaded machine it got.
+//
+// `--only <shape>` runs one RedisWire shape once, without the anchor (for `strace -c -f` / perf).
 import Foundation
 #if canImport(Glibc)
 import Glibc
@@ -24,9 +33,12 @@ import RedisWire
 
 struct Options {
     var url = "redis://127.0.0.1:16379"
-    var requests = 200_000
+    var requests = 100_000
     var clients = 50
-    var rounds = 3
+    var rounds = 5
+    var only: String?
+    var test = "get"
+    var pipeline = 1
     init() {
         var args = CommandLine.arguments.dropFirst()
         while let a = args.popFirst() {
@@ -35,6 +47,9 @@ struct Options {
             case "--requests": requests = Int(args.popFirst() ?? "") ?? requests
             case "--clients": clients = Int(args.popFirst() ?? "") ?? clients
             case "--rounds": rounds = max(1, Int(args.popFirst() ?? "") ?? rounds)
+            case "--only": only = args.popFirst()
+            case "--test": test = args.popFirst() ?? test
+            case "--pipeline": pipeline = Int(args.popFirst() ?? "") ?? pipeline
             default: break
             }
         }
@@ -58,20 +73,31 @@ func redisBenchmark(host: String, port: Int, clients: Int, requests: Int, test: 
     throw NSError(domain: "redis-benchmark", code: 1, userInfo: [NSLocalizedDescriptionKey: "no result in: \(String(decoding: data, as: UTF8.self))"])
 }
 
-/// CPU seconds (user + system) used so far by this process or by its waited-for children.
-func cpuSeconds(children: Bool) -> Double {
+/// CPU seconds (user + system) and context switches (voluntary + involuntary) so far, of this
+/// process or of its waited-for children.
+func usage(children: Bool) -> (cpu: Double, switches: Double) {
     var usage = rusage()
     getrusage(children ? RUSAGE_CHILDREN.rawValue : RUSAGE_SELF.rawValue, &usage)
     func seconds(_ t: timeval) -> Double { Double(t.tv_sec) + Double(t.tv_usec) / 1e6 }
-    return seconds(usage.ru_utime) + seconds(usage.ru_stime)
+    return (seconds(usage.ru_utime) + seconds(usage.ru_stime), Double(usage.ru_nvcsw + usage.ru_nivcsw))
 }
 
-/// Runs `body` (which performs `requests` requests) and returns (requests/s, CPU microseconds per request).
+struct Sample {
+    var rps: Double
+    /// CPU microseconds per request.
+    var cpu: Double
+    /// Context switches per request.
+    var switches: Double
+}
+
+/// Runs `body` (which performs `requests` requests and returns requests/s) and samples its cost.
 func measured(requests: Int, children: Bool, isolation: isolated (any Actor)? = #isolation,
-              _ body: () async throws -> Double) async throws -> (rps: Double, cpuPerRequest: Double) {
-    let before = cpuSeconds(children: children)
+              _ body: () async throws -> Double) async throws -> Sample {
+    let before = usage(children: children)
     let rps = try await body()
-    return (rps, (cpuSeconds(children: children) - before) * 1e6 / Double(requests))
+    let after = usage(children: children)
+    return Sample(rps: rps, cpu: (after.cpu - before.cpu) * 1e6 / Double(requests),
+                  switches: (after.switches - before.switches) / Double(requests))
 }
 
 func command(_ test: String) -> RedisCommand {
@@ -105,6 +131,10 @@ func measure(clients: Int, requests: Int, pipeline: Int, send: @escaping @Sendab
     return Double((perClient + pipeline - 1) / pipeline * pipeline * clients) / seconds
 }
 
+enum Shape: String, CaseIterable {
+    case client, dedicated, affinity
+}
+
 @main
 struct RedisBenchmarks {
     static func main() async throws {
@@ -122,47 +152,74 @@ struct RedisBenchmarks {
         let connections = dedicated
         _ = try await client.set("key:__rand_int__", to: "xxx")
 
-        print("RedisWire vs redis-benchmark: \(options.clients) concurrent clients, \(options.requests) requests per test, server \(host):\(port), median of \(options.rounds) interleaved rounds")
-        print("test  pipeline  redis-benchmark rps  RedisClient rps (ratio)  dedicated connections rps (ratio)  dedicated + event-loop affinity rps (ratio)")
-        func median(_ values: [Double]) -> Double { values.sorted()[values.count / 2] }
-        var cpuRows: [String] = []
-        for pipeline in [1, 16] {
-            for test in ["set", "get"] {
-                var runs: [[(rps: Double, cpuPerRequest: Double)]] = [[], [], [], []]
-                let n = options.requests
-                for _ in 0..<options.rounds {
-                    runs[0].append(try await measured(requests: n, children: true) {
-                        try redisBenchmark(host: host, port: port, clients: options.clients, requests: n, test: test, pipeline: pipeline)
-                    })
-                    runs[1].append(try await measured(requests: n, children: false) {
-                        try await measure(clients: options.clients, requests: n, pipeline: pipeline, send: { _, batch in
-                            if batch.count == 1 { _ = try await client.send(batch[0]) } else { _ = try await client.pipeline(batch) }
-                        }, test: test)
-                    })
-                    runs[2].append(try await measured(requests: n, children: false) {
-                        try await measure(clients: options.clients, requests: n, pipeline: pipeline, send: { c, batch in
-                            if batch.count == 1 { _ = try await connections[c].send(batch[0]) } else { _ = try await connections[c].pipeline(batch) }
-                        }, test: test)
-                    })
-                    runs[3].append(try await measured(requests: n, children: false) {
-                        try await measure(clients: options.clients, requests: n, pipeline: pipeline, send: { c, batch in
-                            if batch.count == 1 { _ = try await connections[c].send(batch[0]) } else { _ = try await connections[c].pipeline(batch) }
-                        }, affinity: { c in connections[c] }, test: test)
-                    })
+        func run(_ shape: Shape, test: String, pipeline: Int, requests n: Int) async throws -> Sample {
+            let send: @Sendable (Int, [RedisCommand]) async throws -> Void
+            switch shape {
+            case .client:
+                send = { _, batch in
+                    if batch.count == 1 { _ = try await client.send(batch[0]) } else { _ = try await client.pipeline(batch) }
                 }
-                let rps = runs.map { median($0.map(\.rps)) }
-                let cpu = runs.map { median($0.map(\.cpuPerRequest)) }
-                print(String(format: "%-5@ %8d  %19.0f  %15.0f (%.2fx)  %25.0f (%.2fx)  %34.0f (%.2fx)", test.uppercased() as NSString, pipeline,
-                             rps[0], rps[1], rps[1] / rps[0], rps[2], rps[2] / rps[0], rps[3], rps[3] / rps[0]))
-                // Ratio > 1: RedisWire needs less CPU per request than redis-benchmark.
-                cpuRows.append(String(format: "%-5@ %8d  %19.2f  %15.2f (%.2fx)  %25.2f (%.2fx)  %34.2f (%.2fx)", test.uppercased() as NSString, pipeline,
-                                      cpu[0], cpu[1], cpu[0] / cpu[1], cpu[2], cpu[0] / cpu[2], cpu[3], cpu[0] / cpu[3]))
+            case .dedicated, .affinity:
+                send = { c, batch in
+                    if batch.count == 1 { _ = try await connections[c].send(batch[0]) } else { _ = try await connections[c].pipeline(batch) }
+                }
+            }
+            var affinity: (@Sendable (Int) -> RedisConnection)?
+            if shape == .affinity { affinity = { c in connections[c] } }
+            let loopAffinity = affinity
+            return try await measured(requests: n, children: false) {
+                try await measure(clients: options.clients, requests: n, pipeline: pipeline, send: send,
+                                  affinity: loopAffinity, test: test)
             }
         }
-        print("")
-        print("CPU microseconds per request (ratio = redis-benchmark's / RedisWire's: above 1 means RedisWire is cheaper)")
-        print("test  pipeline  redis-benchmark µs   RedisClient µs (ratio)  dedicated connections µs (ratio)  dedicated + event-loop affinity µs (ratio)")
-        for row in cpuRows { print(row) }
+
+        if let only = options.only {
+            guard let shape = Shape(rawValue: only) else { fatalError("--only client|dedicated|affinity") }
+            let s = try await run(shape, test: options.test, pipeline: options.pipeline, requests: options.requests)
+            let numbers = String(format: "%.0f requests/s, %.2f CPU µs/request, %.3f context switches/request", s.rps, s.cpu, s.switches)
+            print("\(shape.rawValue) \(options.test.uppercased()) P\(options.pipeline): \(numbers)")
+        } else {
+            print("RedisWire vs redis-benchmark: \(options.clients) concurrent clients, \(options.requests) requests per run, server \(host):\(port), \(options.rounds) interleaved rounds")
+            print("ratio = RedisWire requests/s ÷ redis-benchmark requests/s of the same round: median [min-max]")
+            print("test pipeline  redis-benchmark rps [min-max]   RedisClient (ratio)       dedicated (ratio)         dedicated+affinity (ratio)")
+            func median(_ values: [Double]) -> Double {
+                let s = values.sorted()
+                return s.count % 2 == 1 ? s[s.count / 2] : (s[s.count / 2 - 1] + s[s.count / 2]) / 2
+            }
+            var costRows: [String] = []
+            for pipeline in [1, 16] {
+                for test in ["set", "get"] {
+                    var anchor: [Sample] = []
+                    var ours: [Shape: [Sample]] = [:]
+                    for round in 0..<options.rounds {
+                        anchor.append(try await measured(requests: options.requests, children: true) {
+                            try redisBenchmark(host: host, port: port, clients: options.clients, requests: options.requests, test: test, pipeline: pipeline)
+                        })
+                        let shapes = Shape.allCases
+                        for i in 0..<shapes.count {
+                            let shape = shapes[(i + round) % shapes.count]
+                            ours[shape, default: []].append(try await run(shape, test: test, pipeline: pipeline, requests: options.requests))
+                        }
+                    }
+                    var line = String(format: "%-4@ %8d  %9.0f [%6.0f-%6.0f]", test.uppercased() as NSString, pipeline,
+                                      median(anchor.map(\.rps)), anchor.map(\.rps).min()!, anchor.map(\.rps).max()!)
+                    var cost = String(format: "%-4@ %8d  %6.2f µs %5.2f cs", test.uppercased() as NSString, pipeline,
+                                      median(anchor.map(\.cpu)), median(anchor.map(\.switches)))
+                    for shape in Shape.allCases {
+                        let samples = ours[shape]!
+                        let ratios = zip(samples, anchor).map { $0.rps / $1.rps }
+                        line += String(format: "   %7.0f %.2fx [%.2f-%.2f]", median(samples.map(\.rps)), median(ratios), ratios.min()!, ratios.max()!)
+                        cost += String(format: "   %6.2f µs %5.2f cs", median(samples.map(\.cpu)), median(samples.map(\.switches)))
+                    }
+                    print(line)
+                    costRows.append(cost)
+                }
+            }
+            print("")
+            print("Cost per request (medians): CPU microseconds (user+system) and context switches")
+            print("test pipeline  redis-benchmark      RedisClient          dedicated            dedicated+affinity")
+            for row in costRows { print(row) }
+        }
         for c in connections { await c.close() }
         runTask.cancel()
         _ = try? await runTask.value

@@ -88,10 +88,11 @@ struct RedisPendingRequest {
 
 /// The NIO handler that runs ``RedisConnectionStateMachine`` on one channel.
 ///
-/// Callers hand encoded commands to ``submit(_:to:shape:timer:)`` on the event loop (no
-/// promise, no pipeline traversal per command). Outbound bytes are collected into one buffer
-/// and flushed once per event-loop tick, so commands issued concurrently by many tasks leave
-/// in one `write` (automatic pipelining). Inbound bytes are decoded with ``RESPDecoder``; a
+/// Callers hand commands to ``submit(to:shape:timer:encode:)`` on the event loop (no
+/// promise, no pipeline traversal per command). A command to an idle connection is written at
+/// once; commands issued while others are in flight are collected into one buffer and flushed
+/// once per event-loop tick, so commands issued concurrently by many tasks leave in one
+/// `write` (automatic pipelining). Inbound bytes are decoded with ``RESPDecoder``; a
 /// decoding error fails every in-flight command with
 /// ``RedisConnectionError/protocolViolation(_:)`` and closes this channel only. A reply timer
 /// that fires fails its command with ``RedisConnectionError/timedOut(command:after:)`` and
@@ -134,9 +135,16 @@ final class RedisChannelHandler: ChannelInboundHandler {
 
     // MARK: outbound
 
-    /// Queues encoded commands and where their replies go (on the event loop). Fails the target
-    /// with ``RedisConnectionError/notSent(reason:)`` if the connection is already closed.
-    func submit(_ bytes: ByteBuffer, to target: RedisReplyTarget, shape: RedisReplyShape, timer: RedisReplyTimer?) {
+    /// Queues commands (`encode` writes them to the outbound buffer) and where their replies go
+    /// (on the event loop). Fails the target with ``RedisConnectionError/notSent(reason:)`` if
+    /// the connection is already closed.
+    ///
+    /// A submission to an idle connection (nothing in flight, no flush pending) is written at
+    /// once: a caller waiting for each reply before its next command (one round trip at a time)
+    /// pays no extra event-loop task per command. Commands submitted while others are in flight
+    /// are collected and flushed together after the tasks already queued on the loop ran
+    /// (automatic pipelining).
+    func submit(to target: RedisReplyTarget, shape: RedisReplyShape, timer: RedisReplyTimer?, encode: (inout ByteBuffer) -> Void) {
         guard let context, !stateMachine.isClosed else {
             let error = RedisConnectionError.notSent(reason: "the connection is closed")
             switch target {
@@ -145,6 +153,7 @@ final class RedisChannelHandler: ChannelInboundHandler {
             }
             return
         }
+        let idle = stateMachine.inFlightCount == 0 && !flushScheduled
         switch target {
         case .single(let c):
             if case .fail(let request, let error) = stateMachine.enqueue(RedisPendingRequest(sink: .single(c), timer: timer), shape: shape) {
@@ -166,8 +175,10 @@ final class RedisChannelHandler: ChannelInboundHandler {
                 self.timerFired(timer)
             }
         }
-        outbound.writeImmutableBuffer(bytes)
-        if !flushScheduled {
+        encode(&outbound)
+        if idle {
+            flushOutbound()
+        } else if !flushScheduled {
             flushScheduled = true
             // Flush after the tasks already queued on the loop (other callers' commands) ran.
             context.eventLoop.assumeIsolated().execute {

@@ -148,11 +148,9 @@ public final class RedisConnection: Sendable {
 
     /// Sends a command and returns its reply, error replies included, as a value.
     public func sendRaw(_ command: RedisCommand) async throws -> RESPValue {
-        var bytes = channel.allocator.buffer(capacity: 64)
-        RESPEncoder.encode(command, into: &bytes)
         let timer = command.effectiveTimeout(connectionDefault: commandTimeout).map { RedisReplyTimerSpec(command: command.name, timeout: $0) }
         return try await withUnsafeThrowingContinuation { continuation in
-            submit(bytes, to: .single(continuation), shape: .single, timer: timer)
+            submit(to: .single(continuation), shape: .single, timer: timer) { RESPEncoder.encode(command, into: &$0) }
         }
     }
 
@@ -160,15 +158,15 @@ public final class RedisConnection: Sendable {
     /// values). Connection failures are thrown.
     public func pipeline(_ commands: [RedisCommand]) async throws -> [RESPValue] {
         guard !commands.isEmpty else { return [] }
-        var bytes = channel.allocator.buffer(capacity: 64 * commands.count)
-        for command in commands { RESPEncoder.encode(command, into: &bytes) }
         var timer: RedisReplyTimerSpec?
         let timeouts = commands.map { $0.effectiveTimeout(connectionDefault: commandTimeout) }
         if !timeouts.contains(nil), let timeout = timeouts.compactMap({ $0 }).max() {
             timer = RedisReplyTimerSpec(command: "pipeline of \(commands.count) commands", timeout: timeout)
         }
         return try await withUnsafeThrowingContinuation { continuation in
-            submit(bytes, to: .batch(continuation, count: commands.count), shape: .single, timer: timer)
+            submit(to: .batch(continuation, count: commands.count), shape: .single, timer: timer) { bytes in
+                for command in commands { RESPEncoder.encode(command, into: &bytes) }
+            }
         }
     }
 
@@ -176,24 +174,32 @@ public final class RedisConnection: Sendable {
     /// every channel. Messages arrive through the connection's push handler.
     func sendSubscription(_ command: String, channels: [String]) async throws {
         precondition(!channels.isEmpty)
-        var bytes = channel.allocator.buffer(capacity: 64)
-        RESPEncoder.encode(RedisCommand(command, channels.map { .string($0) }), into: &bytes)
+        let encoded = RedisCommand(command, channels.map { .string($0) })
         let timer = (RedisCommand.scopedTimeout ?? commandTimeout).map { RedisReplyTimerSpec(command: command, timeout: $0) }
         let shape = RedisReplyShape.subscription(kind: command.lowercased(), confirmations: channels.count, channels: channels)
         let reply = try await withUnsafeThrowingContinuation { continuation in
-            submit(bytes, to: .single(continuation), shape: shape, timer: timer)
+            submit(to: .single(continuation), shape: shape, timer: timer) { RESPEncoder.encode(encoded, into: &$0) }
         }
         if reply.isError { throw RedisServerError(message: errorText(reply)) }
     }
 
-    /// Hands a submission to the handler on the event loop (directly when already on it).
-    private func submit(_ bytes: ByteBuffer, to target: RedisReplyTarget, shape: RedisReplyShape, timer: RedisReplyTimerSpec?) {
+    /// Hands a submission to the handler on the event loop. On the loop (a caller running
+    /// with ``withEventLoopAffinity(_:)``) the command is encoded straight into the handler's
+    /// outbound buffer; from another thread it is encoded here, off the loop, and handed over.
+    private func submit(to target: RedisReplyTarget, shape: RedisReplyShape, timer: RedisReplyTimerSpec?,
+                        encode: (inout ByteBuffer) -> Void) {
         let handler = self.handler
         if channel.eventLoop.inEventLoop {
-            handler.value.submit(bytes, to: target, shape: shape, timer: timer.map { RedisReplyTimer(command: $0.command, timeout: $0.timeout) })
+            handler.value.submit(to: target, shape: shape, timer: timer.map { RedisReplyTimer(command: $0.command, timeout: $0.timeout) },
+                                 encode: encode)
         } else {
+            var buffer = channel.allocator.buffer(capacity: 64)
+            encode(&buffer)
+            let bytes = buffer
             channel.eventLoop.execute {
-                handler.value.submit(bytes, to: target, shape: shape, timer: timer.map { RedisReplyTimer(command: $0.command, timeout: $0.timeout) })
+                handler.value.submit(to: target, shape: shape, timer: timer.map { RedisReplyTimer(command: $0.command, timeout: $0.timeout) }) {
+                    $0.writeImmutableBuffer(bytes)
+                }
             }
         }
     }
