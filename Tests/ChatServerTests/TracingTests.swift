@@ -65,6 +65,17 @@ import WireCore
         return false
     }
 
+    /// Waits until the trace's spans satisfy `done`; on timeout, fails listing what arrived.
+    static func waitFor(_ exporter: InMemorySpanExporter, _ trace: TraceID, _ done: ([FinishedSpan]) -> Bool) async throws {
+        do {
+            try await eventually(30) { done(exporter.spans(of: trace)) }
+        } catch {
+            let all = exporter.finishedSpans
+            Issue.record("trace \(trace) incomplete: \(exporter.spans(of: trace).map { "\($0.name) [\($0.kind)]" }); \(all.count) spans in all: \(Set(all.map(\.name)).sorted())")
+            throw error
+        }
+    }
+
     @Test func traceFlowsFromHTTPAndGRPCThroughPostgresKafkaAndCassandra() async throws {
         guard PeerEnvironment.requireAll(), let bootstrap = ScalePeers.kafka("WIRESTACK_KAFKA_TANSU") else { return }
         let dataDirectory = TestServer.temporaryDirectory()
@@ -84,11 +95,13 @@ import WireCore
                 let callerSpan = SpanID.random()
                 let headers = HTTPHeaders([("traceparent", TraceParent(traceID: traceID, parentID: callerSpan).description)])
                 let response = try await anna.client.send(.POST, "/api/connections/\(bert.id)/invite", headers: headers, body: nil)
-                #expect(response.status == .ok)
-                try await eventually(30) {
-                    let names = exporter.spans(of: traceID).map(\.name)
-                    return names.contains("send \(topic)") && names.contains("receive \(topic)") && names.contains("process \(topic)")
-                        && exporter.spans(of: traceID).contains { $0.kind == .server }
+                #expect(response.status == 200)
+                try await Self.waitFor(exporter, traceID) { spans in
+                    let names = spans.map(\.name)
+                    // ... including the history writer's (consumer group `chats`) handling, so that
+                    // the message sent next is a batch of its own for it.
+                    return names.contains("send \(topic)") && names.contains("receive \(topic)") && spans.contains { $0.kind == .server }
+                        && spans.contains { $0.name == "process \(topic)" && Self.string($0, "messaging.consumer.group.name") == "chats" }
                 }
                 let http = exporter.spans(of: traceID)
                 let server = try #require(http.first { $0.kind == .server })
@@ -131,9 +144,10 @@ import WireCore
                 root.end()
                 #expect(sent.messageID > 0)
                 let grpcTrace = root.spanContext.traceID
-                try await eventually(30) {
-                    let spans = exporter.spans(of: grpcTrace)
-                    return spans.contains { Self.string($0, "db.system") == "cassandra" } && spans.contains { $0.name == "receive \(topic)" }
+                try await Self.waitFor(exporter, grpcTrace) { spans in
+                    // The writer's process span ends after its Cassandra writes.
+                    spans.contains { $0.name == "process \(topic)" && Self.string($0, "messaging.consumer.group.name") == "chats" }
+                        && spans.contains { Self.string($0, "db.system") == "cassandra" } && spans.contains { $0.name == "receive \(topic)" }
                 }
                 listen.cancel()
                 _ = await listen.result
