@@ -86,6 +86,7 @@ public enum ChatServer {
             registry: registry, messaging: messaging, adminToken: configuration.adminToken, logger: logger)
 
         let router = Router(context: ChatRequestContext.self)
+        ChatTracing.register(on: router)
         router.add(middleware: ProblemMiddleware())
         router.add(middleware: RequestMetricsMiddleware(metrics: metrics))
         APIRoutes(services: services).register(on: router)

@@ -90,6 +90,9 @@ struct ChatServerCommand: AsyncParsableCommand {
     @Option(help: "Log level (trace, debug, info, notice, warning, error, critical).")
     var logLevel = "info"
 
+    @Flag(help: "Trace requests, queries and backplane messages (W3C traceparent); spans are logged. Also CHAT_TRACE=1.")
+    var trace = false
+
     func run() async throws {
         LoggingSystem.bootstrap { label in
             var handler = StreamLogHandler.standardError(label: label)
@@ -97,6 +100,7 @@ struct ChatServerCommand: AsyncParsableCommand {
             return handler
         }
         let logger = Logger(label: "chat-server")
+        if ChatTracing.isRequested(flag: trace) { ChatTracing.bootstrapLogging(logger: Logger(label: "chat-server.trace")) }
         var configuration = ChatServerConfiguration()
         configuration.host = host
         configuration.port = port

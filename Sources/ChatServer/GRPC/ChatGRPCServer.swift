@@ -18,7 +18,7 @@ public final class ChatGRPCServer: Service, Sendable {
         configuration.maxReceiveMessageSize = 64 * 1024
         configuration.maxGraceTime = .seconds(5)
         configuration.maxConcurrentStreams = 256
-        self.server = GRPCServer(configuration: configuration, services: [MessagingGRPCService(services: services, listeners: listeners), HealthService()],
+        self.server = GRPCServer(configuration: configuration, services: [MessagingGRPCService(services: services, listeners: listeners), HealthService()], interceptors: [TracingServerInterceptor()],
                                  logger: logger)
         self.listeners = listeners
         self.onRunning = onRunning

@@ -225,18 +225,21 @@ public final class PostgresConnection: Sendable {
     ///
     /// Cancelling the calling task cancels the query on the server.
     public func query(_ query: PostgresQuery) async throws -> PostgresRowSequence {
-        try await runStream(.extended(query, .automatic, maxRows: 0))
+        if let op = traced(query.sql) { return try await op.run { try await self.query(query) } }
+        return try await runStream(.extended(query, .automatic, maxRows: 0))
     }
 
     /// Runs an extended query fetching `batchSize` rows per round trip (a portal-based cursor),
     /// streaming them. Uses the connection exclusively while it runs.
     public func query(_ query: PostgresQuery, batchSize: Int32) async throws -> PostgresRowSequence {
+        if let op = traced(query.sql) { return try await op.run { try await self.query(query, batchSize: batchSize) } }
         precondition(batchSize > 0, "batchSize must be positive")
         return try await runStream(.extended(query, .unnamed, maxRows: batchSize))
     }
 
     /// Runs an extended query and collects all rows.
     public func execute(_ query: PostgresQuery) async throws -> PostgresResult {
+        if let op = traced(query.sql) { return try await op.run { try await self.execute(query) } }
         let results = try await runCollect(.extended(query, .automatic, maxRows: 0))
         return results.first ?? PostgresResult(columns: PostgresColumns([]), rows: [], commandTag: "")
     }
@@ -244,6 +247,7 @@ public final class PostgresConnection: Sendable {
     /// Runs several extended queries pipelined (all written at once, each with its own `Sync`).
     /// One failing query does not affect the others; results are in order.
     public func pipeline(_ queries: [PostgresQuery]) async -> [Result<PostgresResult, any Error>] {
+        if let op = PGTracing.pipeline(queries, configuration) { return await op.run { await self.pipeline(queries) } }
         let loop = channel.eventLoop
         let promises = queries.map { _ in loop.makePromise(of: [PostgresResult].self) }
         let requests = zip(queries, promises).map { q, p in
@@ -262,7 +266,8 @@ public final class PostgresConnection: Sendable {
     /// Runs SQL with the simple query protocol (text results); several statements return
     /// several results.
     public func simpleQuery(_ sql: String) async throws -> [PostgresResult] {
-        try await runCollect(.simple(sql))
+        if let op = traced(sql) { return try await op.run { try await self.simpleQuery(sql) } }
+        return try await runCollect(.simple(sql))
     }
 
     func runCollect(_ kind: QueryKind) async throws -> [PostgresResult] {
@@ -309,12 +314,14 @@ public final class PostgresConnection: Sendable {
 
     /// Executes a prepared statement with `bindings`, streaming the rows.
     public func query(_ statement: PostgresPreparedStatement, _ bindings: PostgresBindings = PostgresBindings()) async throws -> PostgresRowSequence {
-        try await runStream(.extended(PostgresQuery(unsafeSQL: statement.sql, binds: bindings),
+        if let op = traced(statement.sql) { return try await op.run { try await self.query(statement, bindings) } }
+        return try await runStream(.extended(PostgresQuery(unsafeSQL: statement.sql, binds: bindings),
                                       .named(statement.name, statement.columns), maxRows: 0))
     }
 
     /// Executes a prepared statement with `bindings`, collecting the rows.
     public func execute(_ statement: PostgresPreparedStatement, _ bindings: PostgresBindings = PostgresBindings()) async throws -> PostgresResult {
+        if let op = traced(statement.sql) { return try await op.run { try await self.execute(statement, bindings) } }
         let r = try await runCollect(.extended(PostgresQuery(unsafeSQL: statement.sql, binds: bindings),
                                                .named(statement.name, statement.columns), maxRows: 0))
         return r.first ?? PostgresResult(columns: statement.columns, rows: [], commandTag: "")
@@ -333,6 +340,7 @@ public final class PostgresConnection: Sendable {
     /// and the error is rethrown; the connection stays usable.
     @discardableResult
     public func copyFrom(_ sql: String, writer: (PostgresCopyWriter) async throws -> Void) async throws -> Int {
+        if let op = traced(sql) { return try await op.run { try await self.copyFrom(sql, writer: writer) } }
         let loop = channel.eventLoop
         let ready = loop.makePromise(of: CopyResponse.self)
         let done = loop.makePromise(of: String.self)
@@ -355,6 +363,7 @@ public final class PostgresConnection: Sendable {
     /// Runs `COPY ... TO STDOUT` and returns its data as an async sequence of chunks.
     /// Stopping iteration early cancels the COPY on the server.
     public func copyTo(_ sql: String) async throws -> PostgresCopyOutSequence {
+        if let op = traced(sql) { return try await op.run { try await self.copyTo(sql) } }
         let promise = channel.eventLoop.makePromise(of: PostgresCopyOutSequence.self)
         let request = CopyOutRequest(sql: sql, started: promise)
         let h = handler

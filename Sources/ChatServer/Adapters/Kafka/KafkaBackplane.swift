@@ -4,6 +4,7 @@ import Logging
 import NIOCore
 import ServiceLifecycle
 import Synchronization
+import Tracing
 
 /// The distributed backplane: Kafka through KafkaWire, the reference's scheme.
 ///
@@ -24,6 +25,7 @@ public final class KafkaBackplane: Backplane, Service {
     private struct Pending: Sendable {
         var message: Chatwire_BackplaneMessage
         var completion: @Sendable ((any Error)?) -> Void
+        var context = ServiceContext.current  // the publishing request's trace (see ChatTracing)
     }
 
     private struct State {
@@ -164,7 +166,7 @@ public final class KafkaBackplane: Backplane, Service {
                                                  value: ByteBuffer(bytes: bytes))
                 let completion = pending.completion
                 do {
-                    try await producer.enqueue(record) { [self] result in
+                    try await producer.enqueue(record, context: pending.context) { [self] result in
                         switch result {
                         case .success: completion(nil)
                         case .failure(let error):
@@ -202,7 +204,7 @@ public final class KafkaBackplane: Backplane, Service {
                 let (owned, handlers) = state.withLock { ($0.assignment, $0.liveHandlers) }
                 let messages = records.compactMap { Self.decode($0, logger: logger) }.filter { owned.owns(user: $0.targetUserID) }
                 guard !messages.isEmpty else { continue }
-                for handler in handlers { handler(messages) }
+                ChatTracing.process(records) { for handler in handlers { handler(messages) } }
             }
         } catch {
             logger.error("live backplane consumer stopped", metadata: ["error": "\(error)"])
@@ -267,7 +269,7 @@ public final class KafkaBackplane: Backplane, Service {
                 for try await records in consumer.batches() {
                     guard let last = records.last else { continue }
                     let messages = records.compactMap { Self.decode($0, logger: logger) }
-                    if !messages.isEmpty { await handler(messages, last.offset) }
+                    if !messages.isEmpty { await ChatTracing.process(records, group: name) { await handler(messages, last.offset) } }
                     do {
                         try await consumer.commit([last.topicPartition: last.offset + 1])
                     } catch {
