@@ -24,6 +24,7 @@ let cryptoExtras: Target.Dependency = .product(name: "_CryptoExtras", package: "
 let metrics: Target.Dependency = .product(name: "Metrics", package: "swift-metrics")
 let argumentParser: Target.Dependency = .product(name: "ArgumentParser", package: "swift-argument-parser")
 let hummingbird: Target.Dependency = .product(name: "Hummingbird", package: "hummingbird")
+let hummingbirdCore: Target.Dependency = .product(name: "HummingbirdCore", package: "hummingbird")
 let hummingbirdWebSocket: Target.Dependency = .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket")
 let hummingbirdWSClient: Target.Dependency = .product(name: "HummingbirdWSClient", package: "hummingbird-websocket")
 let grdb: Target.Dependency = .product(name: "GRDB", package: "GRDB.swift")
@@ -137,7 +138,7 @@ let package = Package(
         .target(
             name: "ChatServer",
             // dist (issue 9): PGWire, CQLClient, RedisWire, KafkaWire for the distributed adapters; GRPCWire for the real-time API.
-            dependencies: ["ChatWire", "GRPCWire", "PGWire", "CQLClient", "RedisWire", "KafkaWire", "WireCore", hummingbird, hummingbirdWebSocket, grdb, crypto, cryptoExtras, metrics, lifecycle, protobuf, logging, tracing],
+            dependencies: ["ChatWire", "GRPCWire", "PGWire", "CQLClient", "RedisWire", "KafkaWire", "WireCore", hummingbird, hummingbirdCore, hummingbirdWebSocket, grdb, crypto, cryptoExtras, metrics, lifecycle, protobuf, logging, tracing],
             swiftSettings: swiftSettings
         ),
         .executableTarget(

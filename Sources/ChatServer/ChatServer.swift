@@ -38,6 +38,9 @@ public struct ChatServerConfiguration: Sendable {
     public var grpcPort: Int?
     /// Called with the bound gRPC port once the gRPC listener is up.
     public var onGRPCServerRunning: (@Sendable (Int) async -> Void)?
+    /// Most client connections held at once (see ``ConnectionBudget``); nil: the process's
+    /// descriptor limit (raised to the hard limit) minus a reserve.
+    public var maxConnections: Int?
 
     /// Defaults: 127.0.0.1:8080, `./chat-data`.
     public init() {}
@@ -79,11 +82,12 @@ public enum ChatServer {
         let messaging = MessagingService(registry: registry, backplane: backplane, ids: SnowflakeGenerator(generatorID: configuration.generatorID),
                                          metrics: metrics, logger: logger, ownership: ownership)
         let membership = try await ScaleOut.join(scaleOut, config: config, configStore: adapters.configStore, ownership: ownership, logger: logger)
+        let budget = configuration.maxConnections.map { ConnectionBudget(limit: $0, logger: logger) } ?? .forProcess(logger: logger)
         let services = ChatServices(
             users: adapters.users, chats: chatStore, cache: adapters.cache, config: config, configStore: membership.configStore,
             backplane: backplane, tokens: TokenService(secret: try configuration.tokenSecret ?? loadSecret(directory: data), lifetimeSeconds: configuration.tokenLifetimeSeconds),
             passwords: PasswordHasher(rounds: configuration.passwordRounds), files: try FileStorage(root: data + "/files"),
-            registry: registry, messaging: messaging, adminToken: configuration.adminToken, logger: logger)
+            registry: registry, messaging: messaging, adminToken: configuration.adminToken, logger: logger, connectionBudget: budget)
 
         let router = Router(context: ChatRequestContext.self)
         ChatTracing.register(on: router)
@@ -98,7 +102,8 @@ public enum ChatServer {
         return Application(
             router: router,
             server: .http1WebSocketUpgrade(webSocketRouter: wsRouter, configuration: .init(ws: .init(maxFrameSize: WebSocketEndpoint.maxFrame))),
-            configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "wirestack-chat"),
+            configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "wirestack-chat",
+                                 availableConnectionsDelegate: budget.acceptDelegate),
             services: adapters.services + [backplane as any Service] + membership.services
                 + (configuration.grpcPort.map { [ChatGRPCServer(services: services, host: configuration.host, port: $0, logger: logger, onRunning: configuration.onGRPCServerRunning)] } ?? []),
             onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? configuration.port) },
