@@ -163,8 +163,7 @@ private func stopping(_ instances: @Sendable () -> [RoleInstance], _ body: () as
             let bound = ChatTimestamp(microseconds: Snowflake.unixMilliseconds(of: small.last!.messageId) * 1000)
             let next = try await alice.client.history(with: bobby.id, olderThan: bound)
             #expect(next.count == 16 && next.allSatisfy { $0.messageId < small.last!.messageId })
-            let chats = try await bobby.client.userChats()
-            #expect(chats.map(\.newestMessage) == [ids.last!])
+            try await eventually(20) { try await bobby.client.userChats().map(\.newestMessage) == [ids.last!] }
             await aRT.close()
             await bRT.close()
         }
@@ -265,6 +264,7 @@ private func stopping(_ instances: @Sendable () -> [RoleInstance], _ body: () as
             restarted.instance = g
             // The background refill reaches the restarted idgen: new IDs are fresh ones from it.
             try await eventually(30) {
+                try await Task.sleep(for: .milliseconds(100)) // bounded: at most ~300 sends from the buffer
                 let id = try await send("after the restart")
                 return Snowflake.unixMilliseconds(of: id) >= restartAt && Snowflake.generator(of: id) == 5
             }

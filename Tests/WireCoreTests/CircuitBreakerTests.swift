@@ -9,14 +9,21 @@ private final class StepClock: Sendable {
     func advance(_ duration: Duration) { instant.withLock { $0 = $0.advanced(by: duration) } }
 }
 
+/// The state changes a breaker reported.
+private final class StateLog: Sendable {
+    private let states = Mutex<[CircuitBreaker.State]>([])
+    func append(_ state: CircuitBreaker.State) { states.withLock { $0.append(state) } }
+    var all: [CircuitBreaker.State] { states.withLock { $0 } }
+}
+
 private struct PeerDown: Error {}
 private struct NotFound: Error {}
 
 @Suite struct CircuitBreakerTests {
     private func breaker(_ clock: StepClock, threshold: Int = 3, coolDown: Duration = .seconds(10),
-                         changes: Mutex<[CircuitBreaker.State]>? = nil) -> CircuitBreaker {
+                         changes: StateLog? = nil) -> CircuitBreaker {
         CircuitBreaker(name: "test peer", configuration: CircuitBreakerConfiguration(failureThreshold: threshold, coolDown: coolDown),
-                       now: { clock.now }, onStateChange: { state in changes?.withLock { $0.append(state) } })
+                       now: { clock.now }, onStateChange: { state in changes?.append(state) })
     }
 
     private func fail(_ breaker: CircuitBreaker) async {
@@ -68,7 +75,7 @@ private struct NotFound: Error {}
 
     @Test func halfOpenProbeClosesOnSuccess() async throws {
         let clock = StepClock()
-        let changes = Mutex<[CircuitBreaker.State]>([])
+        let changes = StateLog()
         let breaker = breaker(clock, threshold: 1, changes: changes)
         await fail(breaker)
         clock.advance(.seconds(9))
@@ -82,7 +89,7 @@ private struct NotFound: Error {}
         breaker.record(.success, probe: true)
         #expect(breaker.state == .closed(failures: 0))
         #expect(try breaker.acquire() == false)
-        let kinds = changes.withLock { $0 }
+        let kinds = changes.all
         #expect(kinds.count == 3)
         if case .open = kinds[0] {} else { Issue.record("first change should open, got \(kinds[0])") }
         #expect(kinds[1] == .halfOpen(probing: true))
