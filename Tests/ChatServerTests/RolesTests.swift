@@ -62,6 +62,18 @@ final class RoleInstance: Sendable {
     }
 }
 
+extension Inbox {
+    /// Takes the first notification matching `predicate`; a timeout fails naming `what`.
+    func next(_ what: String, within seconds: Double = 20, where predicate: @Sendable (Chatwire_ListenNotification) -> Bool) async throws -> Chatwire_ListenNotification {
+        do {
+            return try await take(within: seconds, where: predicate)
+        } catch {
+            Issue.record("no notification within \(seconds) s: \(what)")
+            throw error
+        }
+    }
+}
+
 /// A slot for an instance started inside a test body (stopped afterwards).
 final class InstanceSlot: Sendable {
     private let slot = Mutex<RoleInstance?>(nil)
@@ -135,24 +147,24 @@ private func stopping(_ instances: @Sendable () -> [RoleInstance], _ body: () as
             let bRT = try await bobby.client.connectRealtime()
             let bInbox = Inbox(bRT)
             let invited = try await alice.client.invite(bobby.id)
-            #expect(try await bInbox.take(within: 20) { $0.type == .connection }.connection.status == .pending)
+            #expect(try await bInbox.next("bobby: pending connection") { $0.type == .connection }.connection.status == .pending)
             _ = try await bobby.client.approve(alice.id, version: invited)
-            #expect(try await aInbox.take(within: 20) { $0.type == .connection && $0.connection.status == .connected }.senderID == bobby.id)
+            #expect(try await aInbox.next("alice: connected") { $0.type == .connection && $0.connection.status == .connected }.senderID == bobby.id)
             #expect(try await alice.client.connections().map(\.status) == [.connected])
             #expect(try await bobby.client.profile(of: alice.id).userName == "alice")
 
             // Send and receive with acknowledgements; the IDs come from the idgen role (generator 3).
             let first = try await aRT.sendPlainText(to: bobby.id, text: "hello across roles")
             #expect(Snowflake.generator(of: first) == 3)
-            #expect(try await aInbox.take(within: 20) { $0.type == .deliveryStatus && $0.messageID == first }.status == .processed)
-            #expect(try await bInbox.take(within: 20) { $0.type == .plainText && $0.messageID == first }.plainText.text == "hello across roles")
+            #expect(try await aInbox.next("alice: processed") { $0.type == .deliveryStatus && $0.messageID == first }.status == .processed)
+            #expect(try await bInbox.next("bobby: first message") { $0.type == .plainText && $0.messageID == first }.plainText.text == "hello across roles")
             try await bRT.acknowledge(messageID: first, senderID: alice.id, status: .delivered)
-            #expect(try await aInbox.take(within: 20) { $0.type == .deliveryStatus && $0.status == .delivered }.messageID == first)
+            #expect(try await aInbox.next("alice: delivered receipt") { $0.type == .deliveryStatus && $0.status == .delivered }.messageID == first)
 
             // History paging (chats role, written from the backplane), then a page-size change.
             var ids = [first]
             for i in 1..<40 { ids.append(try await aRT.sendPlainText(to: bobby.id, text: "message \(i)")) }
-            for id in ids { _ = try await aInbox.take(within: 20) { $0.type == .deliveryStatus && $0.messageID == id } }
+            for id in ids.dropFirst() { _ = try await aInbox.next("alice: processed \(id)") { $0.type == .deliveryStatus && $0.messageID == id } }
             #expect(ids == ids.sorted())
             try await eventually(30) { try await alice.client.history(with: bobby.id).first?.messageId == ids.last }
             let page = try await alice.client.history(with: bobby.id)
@@ -162,7 +174,9 @@ private func stopping(_ instances: @Sendable () -> [RoleInstance], _ body: () as
             #expect(small.map(\.messageId) == Array(ids.reversed().prefix(16)))
             let bound = ChatTimestamp(microseconds: Snowflake.unixMilliseconds(of: small.last!.messageId) * 1000)
             let next = try await alice.client.history(with: bobby.id, olderThan: bound)
-            #expect(next.count == 16 && next.allSatisfy { $0.messageId < small.last!.messageId })
+            // Older than the bound's millisecond: exactly the next 16 of those, newest first.
+            let older = ids.reversed().filter { Snowflake.unixMilliseconds(of: $0) < Snowflake.unixMilliseconds(of: small.last!.messageId) }
+            #expect(next.map(\.messageId) == Array(older.prefix(16)))
             try await eventually(20) { try await bobby.client.userChats().map(\.newestMessage) == [ids.last!] }
             await aRT.close()
             await bRT.close()
