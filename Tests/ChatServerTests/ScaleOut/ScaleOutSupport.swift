@@ -41,7 +41,9 @@ final class ChatInstance: Sendable {
 
     var address: String { "http://127.0.0.1:\(port)" }
 
-    static func start(serverID: String, port: Int = 0, dataDirectory: String, kafka: KafkaBackplaneConfiguration?) async throws -> ChatInstance {
+    /// Starts instance `serverID` on `kafka` (a deployment naming the Kafka backplane, see
+    /// ``uniqueKafka(_:label:)``; nil: the embedded backplane).
+    static func start(serverID: String, port: Int = 0, dataDirectory: String, kafka: ChatDeployment?) async throws -> ChatInstance {
         var logger = Logger(label: "chat-scale-\(serverID)")
         logger.logLevel = ProcessInfo.processInfo.environment["CHAT_TEST_LOG"].flatMap { Logger.Level(rawValue: $0) } ?? .error
         var configuration = ChatServerConfiguration()
@@ -51,8 +53,8 @@ final class ChatInstance: Sendable {
         configuration.adminToken = TestServer.adminToken
         configuration.tokenSecret = TestServer.secret
         configuration.generatorID = Int(serverID) ?? 0
-        configuration.scaleOut.serverID = serverID
-        configuration.scaleOut.kafka = kafka
+        configuration.deployment = kafka ?? ChatDeployment()
+        configuration.deployment.serverID = Int(serverID) ?? 0
         let (ports, portSink) = AsyncStream<Int>.makeStream()
         let app = try await ChatServer.makeApplication(configuration: configuration, logger: logger) { port in portSink.yield(port) }
         let group = ServiceGroup(services: [app], gracefulShutdownSignals: [], logger: logger)
@@ -69,15 +71,14 @@ final class ChatInstance: Sendable {
     }
 }
 
-/// Kafka settings with per-test topic and group names, so tests never share state on a broker.
-func uniqueKafka(_ bootstrap: String, label: String) -> KafkaBackplaneConfiguration {
-    let prefix = "scale-\(label)-\(UUID().uuidString.prefix(8).lowercased())-"
-    var kafka = KafkaBackplaneConfiguration(bootstrap: bootstrap)
-    kafka.topic = prefix + "messages"
-    kafka.configTopic = prefix + "config-changes"
-    kafka.groupPrefix = prefix
-    kafka.sessionTimeout = .seconds(6)
-    return kafka
+/// A deployment on the Kafka backplane at `bootstrap` with per-test topic and group names, so
+/// tests never share state on a broker.
+func uniqueKafka(_ bootstrap: String, label: String) -> ChatDeployment {
+    var deployment = ChatDeployment()
+    deployment.kafka = bootstrap
+    deployment.kafkaPrefix = "scale-\(label)-\(UUID().uuidString.prefix(8).lowercased())-"
+    deployment.kafkaSessionTimeoutMilliseconds = 6000
+    return deployment
 }
 
 /// The admin config API of one instance.
