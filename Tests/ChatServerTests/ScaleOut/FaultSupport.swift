@@ -92,6 +92,7 @@ final class FaultLoad: Sendable {
     private let sent = Mutex<[Int64: (from: ClusterUser, to: ClusterUser)]>([:])
     private let running = Atomic<Bool>(true)
     private let failures = Atomic<Int>(0)
+    private let marks = Mutex<[(label: String, unixMilliseconds: Int64)]>([])
 
     init(pairs: [(ClusterUser, ClusterUser)], entryPorts: [Int]) {
         self.pairs = pairs
@@ -130,6 +131,22 @@ final class FaultLoad: Sendable {
     }
 
     func stop() { running.store(false, ordering: .relaxed) }
+
+    /// Notes the wall-clock time of a fault's phase (for the diagnosis of missing messages).
+    func mark(_ label: String) {
+        var now = timespec()
+        clock_gettime(CLOCK_REALTIME, &now)
+        marks.withLock { $0.append((label, Int64(now.tv_sec) * 1000 + Int64(now.tv_nsec) / 1_000_000)) }
+        faultLog(label)
+    }
+
+    /// Where a message falls among the marks: "<ms> ms after <mark>, partition <p>, generator <g>".
+    func describe(_ id: Int64) -> String {
+        let at = Snowflake.unixMilliseconds(of: id)
+        let last = marks.withLock { $0.last { $0.unixMilliseconds <= at } }
+        let partition = messages[id].map { UserPartitioner.partition(of: $0.to.id, partitionCount: 12) } ?? -1
+        return "\(last.map { "\(at - $0.unixMilliseconds) ms after \($0.label)" } ?? "before the marks"), partition \(partition), generator \(Snowflake.generator(of: id))"
+    }
 
     /// Acknowledgement status per sent message (absent: none received yet).
     func acknowledgements() -> [Int64: Chatwire_DeliveryStatus] {
@@ -182,7 +199,7 @@ final class FaultLoad: Sendable {
             // Which receivers' partitions the missing messages were on (diagnosis of a failure).
             var byPartition: [Int: Int] = [:]
             for id in missing { if let route = messages[id] { byPartition[UserPartitioner.partition(of: route.to.id, partitionCount: 12), default: 0] += 1 } }
-            Issue.record("\(label): \(missing.count) of \(processed.count) messages acknowledged Processed are not in history; missing per receiver partition: \(byPartition.sorted { $0.key < $1.key })")
+            Issue.record("\(label): \(missing.count) of \(processed.count) messages acknowledged Processed are not in history; missing per receiver partition: \(byPartition.sorted { $0.key < $1.key }); first ones: \(missing.sorted().prefix(8).map(describe))")
         }
         let deliveredLive = messages.filter { id, route in
             processed.contains(id) && route.to.notifications.contains { $0.type == .plainText && $0.messageID == id }

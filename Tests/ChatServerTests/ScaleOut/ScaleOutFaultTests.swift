@@ -21,6 +21,7 @@ import Testing
         for user in cluster.users { try await user.connect(entryPorts: cluster.entryPorts) }
         faultLog("users connected")
         let load = FaultLoad(pairs: pairs, entryPorts: cluster.entryPorts)
+        load.mark("load start")
         let task = Task { await load.run(interval: .milliseconds(50), limit: 3000) }
         do {
             try await load.waitForProcessed(20, within: 30, "load is flowing")
@@ -42,14 +43,18 @@ import Testing
                 let (load, loadTask) = try await Self.startLoad(cluster, prefix: "fault")
                 do {
                     // Fault 1: the broker stops (graceful stop: noida-db writes its data) and comes back on the same data.
+                    load.mark("broker halt")
                     try await broker.run("halt")
                     try await Task.sleep(for: .seconds(2))
+                    load.mark("broker resume")
                     try await broker.run("resume")
+                    load.mark("broker back")
                     try await load.waitForProcessed(10, within: 60, "messages are Processed again after the broker returned")
 
                     // Fault 2: instance 1 stops (its clients are cut off) and starts again on the same port.
+                    load.mark("instance 1 stop")
                     try await cluster.restart(1)
-                    faultLog("instance 1 restarted")
+                    load.mark("instance 1 restarted")
                     let onInstance1 = load.pairs.map(\.1)
                     try await load.waitForProcessed(20, from: onInstance1, within: 60, "users of the restarted instance reconnect and are Processed again")
                     #expect(await cluster.i0.status("/healthz") == 200)
@@ -96,6 +101,7 @@ import Testing
                 do {
                     try await within(30, "the profile is cached in Redis") { try await Self.exists(profileKey, inspector) }
 
+                    load.mark("redis halt")
                     try await redis.run("halt")
                     probe.enter("down")
                     await reader.close()  // a client drops while Redis is down and must reconnect
@@ -106,6 +112,7 @@ import Testing
                     try await load.waitForProcessed(10, within: 30, "messages are Processed while Redis is down")
 
                     try await redis.run("resume")
+                    load.mark("redis back")
                     probe.enter("recovered")
                     try await within(60, "both instances ready again") {
                         probe.seen("readyz-0", in: "recovered").last == 200 && probe.seen("readyz-1", in: "recovered").last == 200
@@ -160,6 +167,7 @@ import Testing
                 do {
                     try await within(30, "logins answer while PostgreSQL is up") { probe.seen("login", in: "up").contains(200) }
 
+                    load.mark("postgres halt")
                     try await postgres.run("halt")
                     probe.enter("down")
                     await dropped.close()  // a client drops while PostgreSQL is down: it cannot log in until it returns
@@ -170,6 +178,7 @@ import Testing
                     try await load.waitForProcessed(10, within: 30, "messages are Processed while PostgreSQL is down")
 
                     try await postgres.run("resume")
+                    load.mark("postgres back")
                     probe.enter("recovered")
                     try await within(60, "logins work and both instances are ready again") {
                         probe.seen("login", in: "recovered").last == 200
