@@ -262,11 +262,11 @@ import Testing
             await cache.store(connections: [], of: 11)
             #expect(await cache.connections(of: 11) == nil)
             let row = ConnectionRecord(user1: 11, user2: 12, status: .pending, version: ChatTimestamp(microseconds: 1_700_000_000_000_001), targetID: 12)
-            let other = ConnectionRecord(user1: 12, user2: 30, status: .connected, version: ChatTimestamp(microseconds: 1_700_000_000_000_002), targetID: 0)
-            await cache.store(connections: [row, other], of: 12)
-            #expect(await cache.connections(of: 12) == [row, other])
+            let friend = ConnectionRecord(user1: 12, user2: 30, status: .connected, version: ChatTimestamp(microseconds: 1_700_000_000_000_002), targetID: 0)
+            await cache.store(connections: [row, friend], of: 12)
+            #expect(await cache.connections(of: 12) == [row, friend])
             #expect(await cache.connection(of: 12, with: 11) == row)
-            #expect(await cache.connection(of: 12, with: 30) == other)
+            #expect(await cache.connection(of: 12, with: 30) == friend)
             #expect(await cache.connection(of: 11, with: 12) == nil)
             if !cluster, let url = PeerEnvironment.redis {
                 try await Self.expectReferenceLayout(url: url, prefix: deployment.redisPrefix)
@@ -274,7 +274,7 @@ import Testing
             await cache.invalidateConnections(of: [11, 12])
             #expect(await cache.connections(of: 12) == nil)
             #expect(await cache.connection(of: 12, with: 11) == nil)
-            #expect(await cache.connection(of: 12, with: 30) == other)
+            #expect(await cache.connection(of: 12, with: 30) == friend)
 
             // Config changes announced by one feed reach another instance's feed.
             guard let feed = adapters.configFeed as? RedisConfigChangeFeed else { Issue.record("no Redis config feed"); return }
