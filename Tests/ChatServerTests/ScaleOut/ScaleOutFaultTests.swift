@@ -102,8 +102,8 @@ import Testing
                     try await within(30, "the profile is cached in Redis") { try await Self.exists(profileKey, inspector) }
 
                     load.mark("redis halt")
+                    probe.enter("down")  // from here on a request may find it gone
                     try await redis.run("halt")
-                    probe.enter("down")
                     await reader.close()  // a client drops while Redis is down and must reconnect
                     try await within(30, "both instances report not ready") {
                         probe.seen("readyz-0", in: "down").contains(503) && probe.seen("readyz-1", in: "down").contains(503)
@@ -168,8 +168,8 @@ import Testing
                     try await within(30, "logins answer while PostgreSQL is up") { probe.seen("login", in: "up").contains(200) }
 
                     load.mark("postgres halt")
+                    probe.enter("down")  // from here on a request may find it gone
                     try await postgres.run("halt")
-                    probe.enter("down")
                     await dropped.close()  // a client drops while PostgreSQL is down: it cannot log in until it returns
                     try await within(30, "logins fail clearly and both instances report not ready") {
                         probe.seen("login", in: "down").contains(503)
