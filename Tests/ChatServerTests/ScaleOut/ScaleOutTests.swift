@@ -62,11 +62,13 @@ import Testing
 
             // Nothing acknowledged as Processed is lost: each is in history, and the receiver saw
             // it live or finds it there (the client catch-up after a reconnect).
+            // Every message gets its acknowledgement: wait for all of them (`after`'s too).
             try await within(30, "every message acknowledged") {
-                Set(a.received { $0.type == .deliveryStatus }.map(\.messageID)).isSuperset(of: sent)
+                Set(a.received { $0.type == .deliveryStatus }.map(\.messageID)).isSuperset(of: sent + [after])
             }
             let processed = Set(a.received { $0.type == .deliveryStatus && $0.status == .processed }.map(\.messageID)).intersection(sent + [after])
-            #expect(processed.count == sent.count + 1)
+            let notProcessed = a.received { $0.type == .deliveryStatus && $0.status != .processed && (sent + [after]).contains($0.messageID) }.map(\.status)
+            #expect(processed.count == sent.count + 1, "acknowledged other than Processed: \(notProcessed)")
             try await within(30, "history holds every processed message") {
                 try await storedHistory(dir: dir, a.id, b.id).isSuperset(of: processed)
             }
