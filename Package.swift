@@ -24,6 +24,7 @@ let cryptoExtras: Target.Dependency = .product(name: "_CryptoExtras", package: "
 let metrics: Target.Dependency = .product(name: "Metrics", package: "swift-metrics")
 let argumentParser: Target.Dependency = .product(name: "ArgumentParser", package: "swift-argument-parser")
 let hummingbird: Target.Dependency = .product(name: "Hummingbird", package: "hummingbird")
+let hummingbirdCore: Target.Dependency = .product(name: "HummingbirdCore", package: "hummingbird")
 let hummingbirdWebSocket: Target.Dependency = .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket")
 let hummingbirdWSClient: Target.Dependency = .product(name: "HummingbirdWSClient", package: "hummingbird-websocket")
 let grdb: Target.Dependency = .product(name: "GRDB", package: "GRDB.swift")
@@ -66,7 +67,7 @@ let package = Package(
     targets: [
         .target(
             name: "WireCore",
-            dependencies: [nioCore, nioPosix, nioSSL, logging, atomics, crypto, "CWireCRC", "CZlib", "CLZ4", "CSnappy", "CZstd"],
+            dependencies: [nioCore, nioPosix, nioSSL, logging, atomics, crypto, "CWireCRC", "CZlib", "CLZ4", "CSnappy", "CZstd", tracing],
             swiftSettings: swiftSettings
         ),
         .target(name: "CWireCRC"),
@@ -76,22 +77,22 @@ let package = Package(
         .systemLibrary(name: "CZstd", pkgConfig: "libzstd", providers: [.apt(["libzstd-dev"]), .brew(["zstd"])]),
         .testTarget(
             name: "WireCoreTests",
-            dependencies: ["WireCore"],
+            dependencies: ["WireCore", tracing, logging],
             swiftSettings: swiftSettings
         ),
         .target(
             name: "GRPCWire",
-            dependencies: ["WireCore", nioCore, nioPosix, nioHTTP2, nioSSL, logging, atomics, protobuf, lifecycle],
+            dependencies: ["WireCore", nioCore, nioPosix, nioHTTP2, nioSSL, logging, atomics, protobuf, lifecycle, tracing],
             swiftSettings: swiftSettings
         ),
         .testTarget(
             name: "GRPCWireTests",
-            dependencies: ["GRPCWire", "WireCore", nioCore, nioPosix, nioHTTP2, nioHPACK, nioSSL, protobuf, lifecycle],
+            dependencies: ["GRPCWire", "WireCore", nioCore, nioPosix, nioHTTP2, nioHPACK, nioSSL, protobuf, lifecycle, tracing],
             swiftSettings: swiftSettings
         ),
         .target(
             name: "RedisWire",
-            dependencies: ["WireCore", nioCore, nioPosix, nioSSL, logging, lifecycle],
+            dependencies: ["WireCore", nioCore, nioPosix, nioSSL, logging, lifecycle, tracing],
             swiftSettings: swiftSettings
         ),
         .testTarget(
@@ -101,7 +102,7 @@ let package = Package(
         ),
         .target(
             name: "PGWire",
-            dependencies: ["WireCore", nioCore, nioPosix, nioConcurrencyHelpers, nioSSL, nioTLS, logging, atomics, crypto, lifecycle],
+            dependencies: ["WireCore", nioCore, nioPosix, nioConcurrencyHelpers, nioSSL, nioTLS, logging, atomics, crypto, lifecycle, tracing],
             swiftSettings: swiftSettings
         ),
         .testTarget(
@@ -121,7 +122,7 @@ let package = Package(
         ),
         .target(
             name: "CQLClient",
-            dependencies: ["WireCore", nioCore, nioPosix, logging, lifecycle],
+            dependencies: ["WireCore", nioCore, nioPosix, logging, lifecycle, tracing],
             swiftSettings: swiftSettings
         ),
         .testTarget(
@@ -131,13 +132,13 @@ let package = Package(
         ),
         .target(
             name: "ChatWire",
-            dependencies: ["GRPCWire", protobuf, nioCore, nioPosix, nioHTTP1, hummingbirdWSClient, logging],
+            dependencies: ["GRPCWire", "WireCore", protobuf, nioCore, nioPosix, nioHTTP1, hummingbirdWSClient, logging],
             swiftSettings: swiftSettings
         ),
         .target(
             name: "ChatServer",
             // dist (issue 9): PGWire, CQLClient, RedisWire, KafkaWire for the distributed adapters; GRPCWire for the real-time API.
-            dependencies: ["ChatWire", "GRPCWire", "PGWire", "CQLClient", "RedisWire", "KafkaWire", "WireCore", hummingbird, hummingbirdWebSocket, grdb, crypto, cryptoExtras, metrics, lifecycle, protobuf, logging],
+            dependencies: ["ChatWire", "GRPCWire", "PGWire", "CQLClient", "RedisWire", "KafkaWire", "WireCore", hummingbird, hummingbirdCore, hummingbirdWebSocket, grdb, crypto, cryptoExtras, metrics, lifecycle, protobuf, logging, tracing],
             swiftSettings: swiftSettings
         ),
         .executableTarget(
@@ -157,7 +158,7 @@ let package = Package(
         ),
         .testTarget(
             name: "ChatServerTests",
-            dependencies: ["ChatServer", "ChatWire", "PGWire", "RedisWire", lifecycle],
+            dependencies: ["ChatServer", "ChatWire", "PGWire", "RedisWire", lifecycle, "WireCore", "GRPCWire", "KafkaWire", tracing, logging, nioCore],
             swiftSettings: swiftSettings
         ),
         // core-codec: hardware CRC32C shim and the system compression libraries (Debian -dev packages).

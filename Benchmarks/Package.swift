@@ -36,11 +36,26 @@ let package = Package(
             dependencies: [
                 .product(name: "Benchmark", package: "package-benchmark"),
                 .product(name: "PGWire", package: "Wirestack"),
+                .product(name: "WireCore", package: "Wirestack"),
                 .product(name: "PostgresNIO", package: "postgres-nio"),
             ],
             path: "Benchmarks/PGWireBenchmarks",
             swiftSettings: [.swiftLanguageMode(.v6)],
             plugins: [.plugin(name: "BenchmarkPlugin", package: "package-benchmark")]
+        ),
+        // pg: PGWire vs pgbench (subprocess) and postgres-nio, interleaved rounds, medians and spread.
+        // `swift run -c release PGWireCompare [--rounds 5] [--seconds 3] [--only p1,p16,decode,copy,pipeline]`.
+        .executableTarget(
+            name: "PGWireCompare",
+            dependencies: [
+                .product(name: "PGWire", package: "Wirestack"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Benchmarks/PGWireCompare",
+            swiftSettings: [.swiftLanguageMode(.v6)]
         ),
         .executableTarget(
             name: "GRPCWireBenchmarks",

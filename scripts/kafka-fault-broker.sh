@@ -2,10 +2,16 @@
 # A private noida-db Kafka broker that the chat scale-out fault tests stop and restart (the shared
 # brokers of scripts/peers.sh are never disturbed). Data survives `restart`; `start` begins empty.
 #   scripts/kafka-fault-broker.sh start     # fresh data dir; prints: export WIRESTACK_KAFKA_FAULT=127.0.0.1:<port>
-#   scripts/kafka-fault-broker.sh restart   # stop, then start on the same data dir (what a crash + recovery looks like)
-#   scripts/kafka-fault-broker.sh halt      # graceful stop, data kept; `resume` starts it again
+#   scripts/kafka-fault-broker.sh halt      # stop the Kafka service (`noida-db stop kafka`: port closed, connections cut,
+#                                           # data saved, memory freed); `resume` starts it again on the saved data
+#   scripts/kafka-fault-broker.sh restart   # SIGTERM the whole process, then start it again on the same data dir
 #   scripts/kafka-fault-broker.sh kill      # SIGKILL (noida-db persists on shutdown only: acknowledged records are lost)
 #   scripts/kafka-fault-broker.sh stop      # stop and delete the data dir
+# noida-db 0.2.3 bug: a SIGTERM of the process (`restart`) can lose records it already acknowledged
+# with acks=all (its snapshot is written while produce requests are still being answered; seen with
+# librdkafka: 3 acknowledged records missing after the restart, or a fatal OUT_OF_ORDER_SEQUENCE
+# because the saved producer state is behind what was acknowledged, in 2 of 4 runs). Stopping the
+# Kafka service of the running server (`halt`) lost nothing in 5 of 5 runs: the fault tests use it.
 # Port: KAFKA_FAULT_PORT (default 19293). Needs WIRESTACK_NOIDA_BIN (from .peers/peers.env) or noida-db on PATH.
 set -euo pipefail
 PORT=${KAFKA_FAULT_PORT:-19293}
@@ -41,9 +47,11 @@ launch() {
 case "${1:-}" in
   start) halt TERM; rm -rf "$STATE"; launch; echo "export WIRESTACK_KAFKA_FAULT=127.0.0.1:$PORT" ;;
   restart) halt TERM; launch ;;
+  halt) alive || { echo "broker not running" >&2; exit 1; }
+    "$NOIDA_BIN" stop kafka --data-dir "$STATE/data" >>"$STATE/noida.log" 2>&1
+    wait_closed ;;
+  resume) if alive; then "$NOIDA_BIN" start kafka --data-dir "$STATE/data" >>"$STATE/noida.log" 2>&1; wait_open; else launch; fi ;;
   kill) halt KILL ;;
-  halt) halt TERM ;;
-  resume) launch ;;
   stop) halt TERM; rm -rf "$STATE" ;;
   *) echo "usage: $0 start|restart|halt|kill|resume|stop" >&2; exit 2 ;;
 esac

@@ -17,12 +17,12 @@ init() {
 if [[ "${1:-}" == "--init" ]]; then init; exit 0; fi
 OUT=${1:?usage: pgbench.sh OUT_DIR | --init}
 init
-tps() { # clients
-  pgbench -h "$HOST" -p "$PORT" -U postgres -S -M prepared -n -c "$1" -j "$1" -T "$SECS" "$DB" 2>/dev/null \
+tps() { # clients threads -- without TLS, as the Swift clients connect; -j 2 = NIO's two event loops here
+  PGSSLMODE=disable pgbench -h "$HOST" -p "$PORT" -U postgres -S -M prepared -n -c "$1" -j "$2" -T "$SECS" "$DB" 2>/dev/null \
     | sed -n 's/^tps = \([0-9.]*\).*/\1/p' | tail -1
 }
-T1=$(tps 1)
-T16=$(tps 16)
+T1=$(tps 1 1)
+T16=$(tps 16 2)
 # PGWireBenchmarks' 16-connection iteration runs 1,024 queries: report per-iteration rates.
 python3 - "$OUT/anchor-pgbench.json" "$T1" "$T16" <<'PY'
 import json, sys

@@ -15,7 +15,11 @@ struct ChatServerCommand: AsyncParsableCommand {
         discussion: """
             Every cluster address is optional; a port without one stays embedded. Settings are read from \
             --config (key = value lines, keys as the flag names), then CHAT_* environment variables \
-            (e.g. CHAT_POSTGRES, CHAT_CASSANDRA_KEYSPACE), then flags.
+            (e.g. CHAT_POSTGRES, CHAT_CASSANDRA_KEYSPACE), then flags. \
+            One process runs every role by default; --roles runs a subset, and the other roles are \
+            reached over gRPC at --idgen-address, --user-address, --chats-address, --config-address \
+            (a process serves its own idgen/user/chats/config roles on --internal-grpc-port). \
+            See docs/chat-server-distributed.md.
             """)
 
     @Option(help: "Address to bind.")
@@ -81,14 +85,44 @@ struct ChatServerCommand: AsyncParsableCommand {
     @Option(help: "Snowflake generator ID 0...255, unique per instance (default: the server ID).")
     var generatorId: Int?
 
-    @Option(help: "Roles this process runs, comma-separated (default: all; read, not yet acted on: the role split is issue 9 part B).")
+    @Option(help: "Roles this process runs, comma-separated, among bff, messaging, idgen, user, chats, config (default: all).")
     var roles: String?
+
+    @Option(help: "Port of the internal gRPC server serving this process's idgen/user/chats/config roles to other processes (0 = any free port; default: none).")
+    var internalGrpcPort: Int?
+
+    @Option(help: "host:port of the internal gRPC server running the idgen role (when this process does not run it).")
+    var idgenAddress: String?
+
+    @Option(help: "host:port of the internal gRPC server running the user role.")
+    var userAddress: String?
+
+    @Option(help: "host:port of the internal gRPC server running the chats role.")
+    var chatsAddress: String?
+
+    @Option(help: "host:port of the internal gRPC server running the config role.")
+    var configAddress: String?
+
+    @Option(help: "Deadline of one call to another role, retries included, in milliseconds (default 5000).")
+    var internalTimeoutMs: Int?
+
+    @Option(help: "Consecutive failed calls after which a role's circuit breaker opens (default 5).")
+    var breakerThreshold: Int?
+
+    @Option(help: "How long an open circuit breaker fails calls fast before probing again, in milliseconds (default 5000).")
+    var breakerCoolDownMs: Int?
+
+    @Option(help: "Message IDs fetched per refill from a remote idgen role (2...16384, default 1024).")
+    var idBufferSize: Int?
 
     @Option(help: "Port of the gRPC real-time API (0 = any free port, -1 = off).")
     var grpcPort = 8081
 
     @Option(help: "Log level (trace, debug, info, notice, warning, error, critical).")
     var logLevel = "info"
+
+    @Flag(help: "Trace requests, queries and backplane messages (W3C traceparent); spans are logged. Also CHAT_TRACE=1.")
+    var trace = false
 
     func run() async throws {
         LoggingSystem.bootstrap { label in
@@ -97,6 +131,7 @@ struct ChatServerCommand: AsyncParsableCommand {
             return handler
         }
         let logger = Logger(label: "chat-server")
+        if ChatTracing.isRequested(flag: trace) { ChatTracing.bootstrapLogging(logger: Logger(label: "chat-server.trace")) }
         var configuration = ChatServerConfiguration()
         configuration.host = host
         configuration.port = port
@@ -128,6 +163,10 @@ struct ChatServerCommand: AsyncParsableCommand {
             ("redis", redis), ("redis-prefix", redisPrefix), ("cache-ttl", cacheTtl.map(String.init)),
             ("kafka", kafka), ("kafka-prefix", kafkaPrefix), ("server-id", serverId.map(String.init)),
             ("generator-id", generatorId.map(String.init)), ("roles", roles),
+            ("internal-grpc-port", internalGrpcPort.map(String.init)), ("idgen-address", idgenAddress), ("user-address", userAddress),
+            ("chats-address", chatsAddress), ("config-address", configAddress), ("internal-timeout-ms", internalTimeoutMs.map(String.init)),
+            ("breaker-threshold", breakerThreshold.map(String.init)), ("breaker-cool-down-ms", breakerCoolDownMs.map(String.init)),
+            ("id-buffer-size", idBufferSize.map(String.init)),
         ]
         for case let (key, value?) in flags { try deployment.set(key, value) }
         return deployment

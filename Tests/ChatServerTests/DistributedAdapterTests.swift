@@ -5,6 +5,7 @@ import Logging
 import NIOCore
 import NIOHTTP1
 import PGWire
+import RedisWire
 import ServiceLifecycle
 import Testing
 
@@ -254,15 +255,26 @@ import Testing
             await cache.invalidate(11)
             #expect(await cache.profile(11) == nil)
             #expect(await cache.profile(12) == bert)
-            #expect(await cache.search("ann") == nil)
+            // As in the reference, search results live until their TTL (no key lists them).
+            #expect(await cache.search("ann") == [anna])
             #expect(await cache.connections(of: 11) == nil)
+            // As in the reference, an empty list is not cached (a Redis set cannot be empty).
             await cache.store(connections: [], of: 11)
-            #expect(await cache.connections(of: 11) == [])
+            #expect(await cache.connections(of: 11) == nil)
             let row = ConnectionRecord(user1: 11, user2: 12, status: .pending, version: ChatTimestamp(microseconds: 1_700_000_000_000_001), targetID: 12)
-            await cache.store(connections: [row], of: 12)
-            #expect(await cache.connections(of: 12) == [row])
+            let friend = ConnectionRecord(user1: 12, user2: 30, status: .connected, version: ChatTimestamp(microseconds: 1_700_000_000_000_002), targetID: 0)
+            await cache.store(connections: [row, friend], of: 12)
+            #expect(await cache.connections(of: 12) == [row, friend])
+            #expect(await cache.connection(of: 12, with: 11) == row)
+            #expect(await cache.connection(of: 12, with: 30) == friend)
+            #expect(await cache.connection(of: 11, with: 12) == nil)
+            if !cluster, let url = PeerEnvironment.redis {
+                try await Self.expectReferenceLayout(url: url, prefix: deployment.redisPrefix)
+            }
             await cache.invalidateConnections(of: [11, 12])
             #expect(await cache.connections(of: 12) == nil)
+            #expect(await cache.connection(of: 12, with: 11) == nil)
+            #expect(await cache.connection(of: 12, with: 30) == friend)
 
             // Config changes announced by one feed reach another instance's feed.
             guard let feed = adapters.configFeed as? RedisConfigChangeFeed else { Issue.record("no Redis config feed"); return }
@@ -277,6 +289,30 @@ import Testing
             }
             #expect(second == ["history", "partitioning"])
         }
+    }
+
+    /// The keys and values the cache wrote, read raw: the reference's layout (`profiles:<id>`,
+    /// `profile-search:<pattern>`, the set `connections:{<id>}`, `connections:{<id>}:<other>`)
+    /// with protobuf values (ProfilePublic, ProfileSearchResult, Connection).
+    static func expectReferenceLayout(url: String, prefix: String) async throws {
+        let redis = try RedisClient(url: url, logger: logger)
+        let task = Task { try await redis.run() }
+        defer { task.cancel() }
+        let profile = try #require(try await redis.send(RedisCommand("GET", [.string(prefix + "profiles:12")]), as: ByteBuffer?.self))
+        #expect(try Chatwire_ProfilePublic(serializedBytes: Array(profile.readableBytesView)).displayName == "Bert")
+        let search = try #require(try await redis.send(RedisCommand("GET", [.string(prefix + "profile-search:ann")]), as: ByteBuffer?.self))
+        #expect(try Chatwire_ProfileSearchResult(serializedBytes: Array(search.readableBytesView)).profiles.map(\.userName) == ["anna"])
+        #expect(try await redis.send(RedisCommand("TYPE", [.string(prefix + "connections:{12}")]), as: String.self) == "set")
+        let members = try await redis.send(RedisCommand("SMEMBERS", [.string(prefix + "connections:{12}")]), as: [ByteBuffer].self)
+        let connections = try members.map { try Chatwire_Connection(serializedBytes: Array($0.readableBytesView)) }
+        #expect(Set(connections.map(\.connectionID)) == [11, 30])
+        let pair = try #require(try await redis.send(RedisCommand("GET", [.string(prefix + "connections:{12}:11")]), as: ByteBuffer?.self))
+        let connection = try Chatwire_Connection(serializedBytes: Array(pair.readableBytesView))
+        #expect(connection.connectionID == 11 && connection.status == .pending && connection.targetUserID == 12)
+        #expect(connection.version.seconds == 1_700_000_000 && connection.version.nanos == 1000)
+        // Nothing else: no index keys beside the reference's.
+        let keys = try await redis.send(RedisCommand("KEYS", [.string(prefix + "*")]), as: [String].self).filter { !$0.hasPrefix(prefix + "config-changes") }
+        #expect(Set(keys) == Set(["profiles:12", "profile-search:ann", "connections:{12}", "connections:{12}:11", "connections:{12}:30"].map { prefix + $0 }))
     }
 
     /// Two instances share PostgreSQL, Cassandra and Redis: a user registered on one logs in on

@@ -13,40 +13,14 @@ import Testing
             let b = try await TestUser.make("bobby", port: port)
             let b2 = try await b.newDevice(port: port)
             #expect(a.session.clientId != a2.session.clientId)
-            let aRT = try await a.client.connectRealtime()
-            let aInbox = Inbox(aRT)
+            let aInbox = Inbox(try await a.client.connectRealtime())
             let a2Inbox = Inbox(try await a2.client.connectRealtime())
-            let bRT = try await b.client.connectRealtime()
-            let bInbox = Inbox(bRT)
+            let bInbox = Inbox(try await b.client.connectRealtime())
             let b2Inbox = Inbox(try await b2.client.connectRealtime())
 
-            let id = try await aRT.sendPlainText(to: b.id, text: "hello \"bob\" \u{1F44B}")
-            #expect(Snowflake.unixMilliseconds(of: id) <= ChatTimestamp.now().microseconds / 1000)
-            let processed = try await aInbox.take { $0.type == .deliveryStatus && $0.messageID == id }
-            #expect(processed.status == .processed)
-            _ = try await a2Inbox.take { $0.type == .deliveryStatus && $0.messageID == id && $0.status == .processed }
-            // The sender's other device sees the message itself; the sending device does not.
-            #expect(try await a2Inbox.take { $0.type == .plainText && $0.messageID == id }.plainText.text == "hello \"bob\" \u{1F44B}")
-            for inbox in [bInbox, b2Inbox] {
-                let n = try await inbox.take { $0.type == .plainText && $0.messageID == id }
-                #expect(n.senderID == a.id && n.receiverID == b.id)
-                #expect(n.plainText.text == "hello \"bob\" \u{1F44B}")
-            }
-            #expect(aInbox.count { $0.type == .plainText && $0.messageID == id } == 0)
-
-            // Receipts: B's device acknowledges Delivered, then Seen; both of A's devices hear it.
-            try await bRT.acknowledge(messageID: id, senderID: a.id, status: .delivered)
-            #expect(try await aInbox.take { $0.type == .deliveryStatus && $0.status == .delivered }.messageID == id)
-            _ = try await a2Inbox.take { $0.type == .deliveryStatus && $0.status == .delivered && $0.messageID == id }
-            try await bRT.acknowledge(messageID: id, senderID: a.id, status: .seen)
-            #expect(try await aInbox.take { $0.type == .deliveryStatus && $0.status == .seen }.messageID == id)
-
-            // Chat state reflects the receipts on the sender's side.
+            let id = try await checkSendDeliverAndReceipts(text: "hello \"bob\" \u{1F44B}", from: a, sendingDevice: aInbox, otherDevice: a2Inbox,
+                                                           to: b, receiverDevices: [bInbox, b2Inbox])
             let chatID = ChatID(a.id, b.id).description
-            try await eventually {
-                let chats = try await a.client.userChats()
-                return chats.first { $0.chatId == chatID }.map { $0.newestMessage == id && $0.otherUserDelivered == id && $0.otherUserSeen == id } ?? false
-            }
             let bChats = try await b.client.userChats()
             #expect(bChats.first?.newestMessage == id)
 

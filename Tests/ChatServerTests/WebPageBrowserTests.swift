@@ -31,25 +31,36 @@ import Testing
             process.standardOutput = FileHandle.nullDevice
             process.standardError = errors
             try process.run()
-            let reader = Task.detached { () -> String in
-                var collected = ""
-                while true {
-                    let chunk = errors.fileHandleForReading.availableData
-                    if chunk.isEmpty { return collected }
-                    collected += String(decoding: chunk, as: UTF8.self)
-                    if let line = collected.split(separator: "\n").first(where: { $0.contains("SELFTEST PASS") || $0.contains("SELFTEST FAIL") }) {
-                        return String(line)
-                    }
-                }
-            }
+            // Blocking reads and waits run on their own threads, never on Swift's cooperative pool:
+            // a pool thread blocked for the whole browser run (two threads on a 2-core machine)
+            // stalled every other suite's servers and clients running beside this test.
             let watchdog = Task {
                 try? await Task.sleep(for: .seconds(60))
                 if process.isRunning { process.terminate() }
             }
-            let line = await reader.value
+            let line: String = await withCheckedContinuation { continuation in
+                Thread.detachNewThread {
+                    var collected = ""
+                    while true {
+                        let chunk = errors.fileHandleForReading.availableData
+                        if chunk.isEmpty { break }
+                        collected += String(decoding: chunk, as: UTF8.self)
+                        if let line = collected.split(separator: "\n").first(where: { $0.contains("SELFTEST PASS") || $0.contains("SELFTEST FAIL") }) {
+                            continuation.resume(returning: String(line))
+                            return
+                        }
+                    }
+                    continuation.resume(returning: collected)
+                }
+            }
             watchdog.cancel()
             if process.isRunning { process.terminate() }
-            process.waitUntilExit()
+            await withCheckedContinuation { (exited: CheckedContinuation<Void, Never>) in
+                Thread.detachNewThread {
+                    process.waitUntilExit()
+                    exited.resume()
+                }
+            }
             let verdict = line.components(separatedBy: "\"").dropFirst().first ?? "(no verdict: \(line.suffix(500)))"
             #expect(verdict.hasPrefix("SELFTEST PASS"), "\(verdict)")
             #expect(verdict.contains("befriended") && verdict.contains("chatted") && verdict.contains("seen"))

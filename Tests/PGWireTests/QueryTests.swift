@@ -48,14 +48,19 @@ import Testing
         let conn = try await PeerEnvironment.connect()
         defer { Task { await conn.close() } }
         let stmt = try await conn.prepare("SELECT $1::int8 * 2")
-        let sum = try await withTaskExecutorPreference(conn.taskExecutor) {
+        let sum = try await conn.withEventLoopAffinity {
             var sum: Int64 = 0
             for i in 0..<200 {
                 #expect(conn.taskExecutor.eventLoop.inEventLoop)
                 var b = PostgresBindings()
                 b.append(Int64(i))
                 sum += try await conn.execute(stmt, b).rows[0].decode(column: 0, as: Int64.self)
+                // The automatic statement cache (Parse once, then Bind/Execute/Sync only).
+                #expect(try await conn.execute("SELECT \(Int64(i))::int8 + 1").rows[0].decode(column: 0, as: Int64.self) == Int64(i) + 1)
             }
+            // A failing query resumes the task with the error; the connection stays usable.
+            await #expect(throws: PostgresError.self) { try await conn.execute("SELECT 1 / \(Int64(0))") }
+            #expect(try await conn.execute("SELECT \(Int64(5))::int8 + 1").rows[0].decode(column: 0, as: Int64.self) == 6)
             // Streams and pipelines work from the event loop too.
             for try await n in try await conn.query("SELECT generate_series(1, 5000)::int8").decode(Int64.self) { sum += n }
             for r in await conn.pipeline(["SELECT 1::int8", "SELECT 1/0", "SELECT 2::int8"]) {

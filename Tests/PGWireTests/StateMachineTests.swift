@@ -91,11 +91,11 @@ import Testing
 
     @Test func statementCacheIsLRU() {
         var cache = StatementCache(capacity: 2)
-        let a = cache.insert("a"), b = cache.insert("b")
-        _ = cache.lookup("a")
-        _ = cache.insert("c")
-        #expect(cache.lookup("a")?.name == a)
-        #expect(cache.lookup("b") == nil)
+        let a = cache.insert(.init(sql: "a", types: [])), b = cache.insert(.init(sql: "b", types: []))
+        _ = cache.lookup(.init(sql: "a", types: []))
+        _ = cache.insert(.init(sql: "c", types: []))
+        #expect(cache.lookup(.init(sql: "a", types: []))?.name == a)
+        #expect(cache.lookup(.init(sql: "b", types: [])) == nil)
         #expect(cache.pendingCloses == [b])
     }
 }

@@ -5,6 +5,7 @@ import NIOCore
 import NIOPosix
 import PGWire
 import PostgresNIO
+import WireCore
 
 
 // PGWire against postgres-nio (the Swift anchor), same server, same run. Names are referenced by
@@ -97,7 +98,7 @@ let benchmarks: @Sendable () -> Void = {
     }
     Benchmark("postgres-nio point select 1 conn, event-loop executor", configuration: configuration) { benchmark in
         let conn = try await nio()
-        try await withTaskExecutorPreference(EventLoopTaskExecutor(conn.eventLoop)) {
+        try await withTaskExecutorPreference(WireCore.EventLoopTaskExecutor(conn.eventLoop)) {
             var aid: Int32 = 1
             benchmark.startMeasurement()
             for _ in benchmark.scaledIterations {

@@ -16,6 +16,7 @@ extension CassandraSession {
     /// Runs a statement as an unprepared QUERY with positional values.
     @discardableResult
     public func query(_ text: String, _ values: [CQLValue], options: CQLStatementOptions = .default) async throws -> CQLQueryResult {
+        if let op = traced(text, options) { return try await op.run { try await self.query(text, values, options: options) } }
         try await self.ensureBootstrapped()
         let bound = try serializeUnprepared(values)
         let result = try await self.run(options: options, routingKey: nil) { connection, consistency in
@@ -30,6 +31,7 @@ extension CassandraSession {
     /// Prepares (once per query text and keyspace, cached) and executes a statement. Returns the first page.
     @discardableResult
     public func execute(_ query: CQLQuery, options: CQLStatementOptions = .default) async throws -> CQLQueryResult {
+        if let op = traced(query.text, options) { return try await op.run { try await self.execute(query, options: options) } }
         let prepared = try await self.prepare(query.text, keyspace: options.keyspace)
         return try await self.execute(prepared, query.values, options: options)
     }
@@ -37,6 +39,7 @@ extension CassandraSession {
     /// Executes a prepared statement with positional values (converted to the bind markers' types).
     @discardableResult
     public func execute(_ prepared: CQLPreparedStatement, _ values: [CQLValue], options: CQLStatementOptions = .default) async throws -> CQLQueryResult {
+        if let op = traced(prepared.query, keyspace: prepared.keyspace, options) { return try await op.run { try await self.execute(prepared, values, options: options) } }
         try await self.ensureBootstrapped()
         let bound = try prepared.bind(values)
         let routingKey = prepared.routingKey(bound)
@@ -91,6 +94,7 @@ extension CassandraSession {
     @discardableResult
     public func batch(_ statements: [CQLBatchStatement], type: CQLBatchType = .logged,
                       options: CQLStatementOptions = .default) async throws -> CQLQueryResult {
+        if let op = traced(batch: statements, options) { return try await op.run { try await self.batch(statements, type: type, options: options) } }
         try await self.ensureBootstrapped()
         var entries: [(CQLPreparedStatement?, String, [CQLBoundValue])] = []
         for statement in statements {

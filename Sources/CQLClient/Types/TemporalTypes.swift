@@ -1,3 +1,5 @@
+import WireCore
+
 /// A CQL `date`: days since the Unix epoch (stored on the wire as an unsigned 32-bit number
 /// centred at 2^31).
 public struct CQLDate: Sendable, Hashable, Comparable, CustomStringConvertible {
@@ -7,14 +9,7 @@ public struct CQLDate: Sendable, Hashable, Comparable, CustomStringConvertible {
 
     /// Creates a date from a proleptic Gregorian year, month and day.
     public init(year: Int, month: Int, day: Int) {
-        // days-from-civil (Howard Hinnant)
-        let y = month <= 2 ? year - 1 : year
-        let era = (y >= 0 ? y : y - 399) / 400
-        let yoe = y - era * 400
-        let mp = (month + 9) % 12
-        let doy = (153 * mp + 2) / 5 + day - 1
-        let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy
-        self.daysSinceEpoch = Int32(era * 146_097 + doe - 719_468)
+        self.daysSinceEpoch = Int32(CivilCalendar.daysSinceUnixEpoch(year: year, month: month, day: day))
     }
 
     /// The wire representation.
@@ -23,15 +18,7 @@ public struct CQLDate: Sendable, Hashable, Comparable, CustomStringConvertible {
 
     /// Year, month and day in the proleptic Gregorian calendar.
     public var components: (year: Int, month: Int, day: Int) {
-        let z = Int(self.daysSinceEpoch) + 719_468
-        let era = (z >= 0 ? z : z - 146_096) / 146_097
-        let doe = z - era * 146_097
-        let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146_096) / 365
-        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100)
-        let mp = (5 * doy + 2) / 153
-        let d = doy - (153 * mp + 2) / 5 + 1
-        let m = mp < 10 ? mp + 3 : mp - 9
-        return (yoe + era * 400 + (m <= 2 ? 1 : 0), m, d)
+        CivilCalendar.date(daysSinceUnixEpoch: Int(self.daysSinceEpoch))
     }
 
     public static func < (lhs: Self, rhs: Self) -> Bool { lhs.daysSinceEpoch < rhs.daysSinceEpoch }

@@ -29,17 +29,20 @@ public struct AdapterSet: Sendable {
     public var deployment: ChatDeployment
 
     /// Opens the adapters of `deployment`: connects, creates missing databases/keyspaces and
-    /// applies migrations/schemas, seeds `configDefaults`.
+    /// applies migrations/schemas, seeds `configDefaults`. Cluster stores are opened only for the
+    /// roles the process runs (PostgreSQL for user or config, Cassandra for chats); the other
+    /// ports stay on the (unused) embedded files, since another process serves them.
     public static func make(deployment: ChatDeployment, dataDirectory: String, synchronousFull: Bool,
                             configDefaults: [String: String], logger: Logger) async throws -> AdapterSet {
         let local = try SQLiteDatabases(directory: dataDirectory, synchronousFull: synchronousFull)
         var services: [any Service] = []
         var checks: [@Sendable () async throws -> Void] = []
         var summary: [String] = []
+        let roles = deployment.roleSet
 
         var users: any UserStore
         var configStore: any ConfigStore
-        if deployment.postgres != nil {
+        if deployment.postgres != nil && (roles.contains(.user) || roles.contains(.config)) {
             let configuration = try deployment.postgresConfiguration()
             try await PostgresMigrations.ensureDatabase(configuration, logger: logger)
             let client = PostgresClient(configuration: configuration, logger: logger)
@@ -57,7 +60,7 @@ public struct AdapterSet: Sendable {
         }
 
         let chats: any ChatStore
-        if let cassandra = deployment.cassandra {
+        if let cassandra = deployment.cassandra, roles.contains(.chats) {
             let session = CassandraSession(
                 configuration: CassandraSessionConfiguration(contactPoints: try ChatDeployment.hostList(cassandra, defaultPort: 9042), defaultConsistency: .localQuorum),
                 logger: logger)

@@ -32,12 +32,47 @@ public struct ChatDeployment: Sendable, Hashable {
     public var kafka: String?
     /// Prefix of the Kafka topic names and consumer-group IDs (several deployments can share brokers).
     public var kafkaPrefix = ""
+    /// Group session timeout of the backplane's durable consumers, in milliseconds.
+    public var kafkaSessionTimeoutMilliseconds = 10_000
     /// This instance's server ID (partition ownership, snowflake generators).
     public var serverID = 0
     /// The snowflake generator ID (0...255); `nil` derives it from ``serverID``.
     public var generatorID: Int?
-    /// The roles this process runs (empty: all of them).
+    /// The roles this process runs (empty: all of them); see ``ChatRole``.
     public var roles: [String] = []
+    /// Port of the internal gRPC server on the process's host, serving the process's roles among
+    /// idgen, user, chats and config to other processes (0 picks a free port; nil: no internal server).
+    public var internalGRPCPort: Int?
+    /// `host:port` of the internal gRPC server running the idgen role (when this process does not run it).
+    public var idgenAddress: String?
+    /// `host:port` of the internal gRPC server running the user role.
+    public var userAddress: String?
+    /// `host:port` of the internal gRPC server running the chats role.
+    public var chatsAddress: String?
+    /// `host:port` of the internal gRPC server running the config role.
+    public var configAddress: String?
+    /// Deadline of one call to another role, retries included, in milliseconds (the reference: 5 s).
+    public var internalTimeoutMilliseconds = 5000
+    /// Consecutive failed calls to a role after which its circuit breaker opens.
+    public var breakerThreshold = 5
+    /// How long an open circuit breaker fails calls fast before it probes again, in milliseconds.
+    public var breakerCoolDownMilliseconds = 5000
+    /// IDs the messaging role fetches from a remote idgen role per refill (the reference: 1024).
+    public var idBufferSize = 1024
+
+    /// The roles this process runs (all of them when ``roles`` is empty).
+    public var roleSet: Set<ChatRole> { (try? ChatRole.parse(roles)) ?? Set(ChatRole.allCases) }
+
+    /// The address of `role`'s internal gRPC server, when another process runs it.
+    public func address(of role: ChatRole) -> String? {
+        switch role {
+        case .idgen: return idgenAddress
+        case .user: return userAddress
+        case .chats: return chatsAddress
+        case .config: return configAddress
+        case .bff, .messaging: return nil
+        }
+    }
 
     /// The embedded default.
     public init() {}
@@ -48,7 +83,9 @@ public struct ChatDeployment: Sendable, Hashable {
     /// The setting keys, as used in config files (`key = value`); the environment variable of a
     /// key is `CHAT_` + the key upper-cased with `-` as `_` (e.g. `CHAT_CASSANDRA_KEYSPACE`).
     public static let keys = ["postgres", "postgres-user", "postgres-database", "cassandra", "cassandra-keyspace", "cassandra-replication",
-                              "redis", "redis-prefix", "cache-ttl", "kafka", "kafka-prefix", "server-id", "generator-id", "roles"]
+                              "redis", "redis-prefix", "cache-ttl", "kafka", "kafka-prefix", "kafka-session-timeout-ms", "server-id", "generator-id", "roles",
+                              "internal-grpc-port", "idgen-address", "user-address", "chats-address", "config-address",
+                              "internal-timeout-ms", "breaker-threshold", "breaker-cool-down-ms", "id-buffer-size"]
 
     /// A deployment error: an unknown key or an unusable value.
     public struct SettingError: Error, CustomStringConvertible {
@@ -61,6 +98,11 @@ public struct ChatDeployment: Sendable, Hashable {
         let value = value.trimmingCharacters(in: .whitespaces)
         func int() throws -> Int {
             guard let n = Int(value) else { throw SettingError(description: "\(key) must be an integer, got '\(value)'") }
+            return n
+        }
+        func positive() throws -> Int {
+            let n = try int()
+            guard n > 0 else { throw SettingError(description: "\(key) must be greater than 0, got \(n)") }
             return n
         }
         switch key {
@@ -77,12 +119,41 @@ public struct ChatDeployment: Sendable, Hashable {
         case "cache-ttl": cacheTTLSeconds = try int()
         case "kafka": kafka = value.isEmpty ? nil : value
         case "kafka-prefix": kafkaPrefix = value
+        case "kafka-session-timeout-ms": kafkaSessionTimeoutMilliseconds = try positive()
         case "server-id": serverID = try int()
         case "generator-id":
             let id = try int()
             guard (0...255).contains(id) else { throw SettingError(description: "generator-id must be 0...255, got \(id)") }
             generatorID = id
-        case "roles": roles = value.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+        case "roles":
+            roles = value.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+            _ = try ChatRole.parse(roles)
+        case "internal-grpc-port":
+            let port = try int()
+            guard (-1...65535).contains(port) else { throw SettingError(description: "internal-grpc-port must be 0...65535 (or -1: off), got \(port)") }
+            internalGRPCPort = port >= 0 ? port : nil
+        case "idgen-address", "user-address", "chats-address", "config-address":
+            let address: String? = value.isEmpty ? nil : value
+            if let address {
+                let hosts = try Self.hostList(address, defaultPort: 0)
+                guard hosts.count == 1, hosts[0].port != 0 else { throw SettingError(description: "\(key) must be host:port, got '\(address)'") }
+            }
+            switch key {
+            case "idgen-address": idgenAddress = address
+            case "user-address": userAddress = address
+            case "chats-address": chatsAddress = address
+            default: configAddress = address
+            }
+        case "internal-timeout-ms": internalTimeoutMilliseconds = try positive()
+        case "breaker-threshold": breakerThreshold = try positive()
+        case "breaker-cool-down-ms":
+            let ms = try int()
+            guard ms >= 0 else { throw SettingError(description: "breaker-cool-down-ms must be 0 or more, got \(ms)") }
+            breakerCoolDownMilliseconds = ms
+        case "id-buffer-size":
+            let size = try int()
+            guard (2...16384).contains(size) else { throw SettingError(description: "id-buffer-size must be 2...16384, got \(size)") }
+            idBufferSize = size
         default: throw SettingError(description: "unknown setting '\(key)' (known: \(Self.keys.joined(separator: ", ")))")
         }
     }

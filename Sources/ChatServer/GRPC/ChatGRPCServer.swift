@@ -10,6 +10,8 @@ public final class ChatGRPCServer: Service, Sendable {
     let server: GRPCServer
     let listeners: GRPCListeners
     let onRunning: (@Sendable (Int) async -> Void)?
+    let services: ChatServices
+    let host: String
 
     /// A gRPC server for `services` on `host:port` (0 picks a free port); `onRunning` gets the bound port.
     public init(services: ChatServices, host: String, port: Int, logger: Logger, onRunning: (@Sendable (Int) async -> Void)? = nil) {
@@ -18,15 +20,17 @@ public final class ChatGRPCServer: Service, Sendable {
         configuration.maxReceiveMessageSize = 64 * 1024
         configuration.maxGraceTime = .seconds(5)
         configuration.maxConcurrentStreams = 256
-        self.server = GRPCServer(configuration: configuration, services: [MessagingGRPCService(services: services, listeners: listeners), HealthService()],
+        self.server = GRPCServer(configuration: configuration, services: [MessagingGRPCService(services: services, listeners: listeners), HealthService()], interceptors: [TracingServerInterceptor()],
                                  logger: logger)
         self.listeners = listeners
         self.onRunning = onRunning
+        self.services = services
+        self.host = host
     }
 
     /// Serves until graceful shutdown.
     public func run() async throws {
-        let (server, listeners, onRunning) = (self.server, self.listeners, self.onRunning)
+        let (server, listeners, onRunning, services, host) = (self.server, self.listeners, self.onRunning, self.services, self.host)
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask {
                 try await withGracefulShutdownHandler {
@@ -35,8 +39,11 @@ public final class ChatGRPCServer: Service, Sendable {
                     listeners.finishAll()
                 }
             }
-            if let onRunning {
-                group.addTask { await onRunning(try await server.listeningPort()) }
+            group.addTask {
+                let port = try await server.listeningPort()
+                // The session endpoint tells clients this address.
+                services.setGRPCAddress("\(host):\(port)")
+                await onRunning?(port)
             }
             try await group.waitForAll()
         }

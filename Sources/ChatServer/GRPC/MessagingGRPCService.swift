@@ -66,9 +66,22 @@ struct MessagingGRPCService: GRPCService {
         }
     }
 
+    /// Refuses a user whose partition another messaging instance owns (as the WebSocket endpoint
+    /// does with HTTP 421): FAILED_PRECONDITION with ``MessagingMethods/misdirectedKey``; the
+    /// client creates a new session, which names the owner, and reconnects there.
+    func requireServed(_ identity: Identity) throws(RPCError) {
+        guard services.messaging.serves(identity.userID) else {
+            var metadata = Metadata()
+            metadata.add(MessagingMethods.misdirectedKey, "421")
+            throw RPCError(code: MessagingMethods.statusCode(forHTTP: 421),
+                           message: "Another messaging instance serves this user; create a new session.", metadata: metadata)
+        }
+    }
+
     /// The session a unary call acts as: the caller's listen connection when it names one.
     func caller(_ context: ServerContext) throws(RPCError) -> ClientSession {
         let identity = try identity(context)
+        try requireServed(identity)
         var connectionID = context.requestMetadata.first(MessagingMethods.connectionIDKey) ?? ""
         if connectionID.isEmpty || connectionID.utf8.count > 64 { connectionID = "grpc-call-" + UUID().uuidString }
         return ClientSession(userID: identity.userID, clientID: identity.clientID, connectionID: connectionID) { _ in true }
@@ -88,20 +101,28 @@ struct MessagingGRPCService: GRPCService {
 
     func listen(writer: ResponseWriter<Chatwire_ListenNotification>, context: ServerContext) async throws {
         let identity = try identity(context)
-        let (stream, sink) = AsyncStream<Chatwire_ListenNotification>.makeStream(bufferingPolicy: .bufferingOldest(Self.maxQueued))
+        try requireServed(identity)
+        // One bounded queue per stream, drained in batches (one wake-up of the writer per burst).
+        let outbox = BatchQueue<Chatwire_ListenNotification>(capacity: Self.maxQueued)
         let overflowed = Atomic<Bool>(false)
         let session = ClientSession(userID: identity.userID, clientID: identity.clientID, connectionID: "grpc-" + UUID().uuidString) { frame in
             guard case .notification(let notification) = frame.payload else { return true }
-            if case .enqueued = sink.yield(notification) { return true }
+            if outbox.append(notification) { return true }
             overflowed.store(true, ordering: .relaxed)
-            sink.finish()
+            outbox.finish()
             return false
         }
+        // A listen stream holds a connection: it counts against the process's connection budget.
+        let budget = services.connectionBudget
+        guard budget.tryOpen() else {
+            throw RPCError(code: .resourceExhausted, message: "the server holds as many connections as it can; retry later or elsewhere")
+        }
+        defer { budget.closed() }
         guard services.registry.add(session, limit: services.config.values.maxDevicesPerUser) else {
             throw RPCError(code: .resourceExhausted, message: "too many devices connected for this user")
         }
         defer { services.registry.remove(session) }
-        let token = listeners.add(sink)
+        let token = listeners.add(outbox)
         defer { listeners.remove(token) }
         var head = context.initialMetadata
         head.add(MessagingMethods.connectionIDKey, session.connectionID)
@@ -110,8 +131,12 @@ struct MessagingGRPCService: GRPCService {
         // Ends when the client cancels (the handler task is cancelled), the queue overflows, or
         // the server shuts down (the listeners are finished; the call ends OK and the client
         // reconnects elsewhere).
-        for await notification in stream {
-            try await writer.write(notification)
+        try await withTaskCancellationHandler {
+            while let notifications = await outbox.next() {
+                try await writer.write(contentsOf: notifications)
+            }
+        } onCancel: {
+            outbox.finish()
         }
         if overflowed.load(ordering: .relaxed) {
             throw RPCError(code: .resourceExhausted, message: "the client fell \(Self.maxQueued) notifications behind; catch up from history")
@@ -121,9 +146,9 @@ struct MessagingGRPCService: GRPCService {
 
 /// The open listen calls, so a graceful shutdown can end them.
 final class GRPCListeners: Sendable {
-    private let sinks = Mutex<(next: Int, open: [Int: AsyncStream<Chatwire_ListenNotification>.Continuation], closed: Bool)>((0, [:], false))
+    private let sinks = Mutex<(next: Int, open: [Int: BatchQueue<Chatwire_ListenNotification>], closed: Bool)>((0, [:], false))
 
-    func add(_ sink: AsyncStream<Chatwire_ListenNotification>.Continuation) -> Int {
+    func add(_ sink: BatchQueue<Chatwire_ListenNotification>) -> Int {
         let (token, closed) = sinks.withLock { state -> (Int, Bool) in
             state.next += 1
             if !state.closed { state.open[state.next] = sink }
@@ -139,7 +164,7 @@ final class GRPCListeners: Sendable {
 
     /// Ends every open listen call, and any opened later.
     func finishAll() {
-        let open = sinks.withLock { state -> [AsyncStream<Chatwire_ListenNotification>.Continuation] in
+        let open = sinks.withLock { state -> [BatchQueue<Chatwire_ListenNotification>] in
             state.closed = true
             defer { state.open.removeAll() }
             return Array(state.open.values)

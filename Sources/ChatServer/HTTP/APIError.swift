@@ -36,6 +36,8 @@ struct ProblemMiddleware<Context: RequestContext>: RouterMiddleware {
             return try await next(request, context)
         } catch let error as APIError {
             return try error.response(from: request, context: context)
+        } catch let error as RemoteRoleError {
+            return try APIError(.init(code: error.httpStatus), error.isUnavailable ? "Service unavailable" : "Internal server error", detail: error.description).response(from: request, context: context)
         } catch let error as any HTTPResponseError {
             let title = (error as? HTTPError)?.body ?? error.status.reasonPhrase
             return try APIError(error.status, title).response(from: request, context: context)

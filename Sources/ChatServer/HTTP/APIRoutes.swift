@@ -62,7 +62,8 @@ struct APIRoutes {
         let clientID = UUID().uuidString.lowercased()
         let token = try services.tokens.issue(Identity(userID: user.profile.userId, userName: user.profile.userName, clientID: clientID))
         let response = SessionResponse(clientId: clientID, accessToken: token, profile: user.profile,
-                                       messagingServerAddress: services.config.messagingAddress(for: user.profile.userId))
+                                       messagingServerAddress: services.config.messagingAddress(for: user.profile.userId),
+                                       messagingGrpcAddress: services.messagingGRPCAddress(for: user.profile.userId))
         return try json(response)
     }
 

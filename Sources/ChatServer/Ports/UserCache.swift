@@ -20,6 +20,8 @@ public protocol UserCache: Sendable {
     func connections(of userID: Int64) async -> [ConnectionRecord]?
     /// Caches a user's connection rows.
     func store(connections: [ConnectionRecord], of userID: Int64) async
+    /// The cached row of the connection between `userID` and `otherID` (nil: not cached).
+    func connection(of userID: Int64, with otherID: Int64) async -> ConnectionRecord?
     /// Drops the cached connection rows of these users (after a connection changed).
     func invalidateConnections(of userIDs: [Int64]) async
 }
@@ -27,4 +29,9 @@ public protocol UserCache: Sendable {
 extension UserCache {
     /// The cached profile of one user.
     public func profile(_ userID: Int64) async -> ProfilePublic? { await profiles([userID])[userID] }
+
+    /// The row from the user's cached connection list (caches without per-connection entries).
+    public func connection(of userID: Int64, with otherID: Int64) async -> ConnectionRecord? {
+        await connections(of: userID)?.first { $0.user1 == min(userID, otherID) && $0.user2 == max(userID, otherID) }
+    }
 }

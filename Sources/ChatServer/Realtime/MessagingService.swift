@@ -28,7 +28,7 @@ public struct MessagingError: Error, Sendable {
 public final class MessagingService: Sendable {
     let registry: ClientRegistry
     let backplane: any Backplane
-    let ids: SnowflakeGenerator
+    let ids: any MessageIDSource
     let logger: Logger
     /// Which users this instance serves (nil: every user, one instance).
     public let ownership: PartitionOwnership?
@@ -37,7 +37,7 @@ public final class MessagingService: Sendable {
     private let lost: Counter
 
     /// A service over `backplane`, pushing to the connections in `registry`.
-    public init(registry: ClientRegistry, backplane: any Backplane, ids: SnowflakeGenerator, metrics: any MetricsFactory, logger: Logger,
+    public init(registry: ClientRegistry, backplane: any Backplane, ids: any MessageIDSource, metrics: any MetricsFactory, logger: Logger,
                 ownership: PartitionOwnership? = nil) {
         self.ownership = ownership
         self.registry = registry
@@ -64,7 +64,7 @@ public final class MessagingService: Sendable {
         guard failures.isEmpty else { throw .validation(failures) }
         var payload = Chatwire_BackplanePlainText()
         payload.text = request.text
-        return send(receiver: request.receiverID, data: .plainText(payload), type: .plainText, from: session)
+        return try send(receiver: request.receiverID, data: .plainText(payload), type: .plainText, from: session)
     }
 
     /// Sends a file message (the file must be shared with the receiver beforehand).
@@ -76,11 +76,11 @@ public final class MessagingService: Sendable {
         payload.text = request.text
         payload.bucket = request.bucket
         payload.path = request.path
-        return send(receiver: request.receiverID, data: .file(payload), type: .file, from: session)
+        return try send(receiver: request.receiverID, data: .file(payload), type: .file, from: session)
     }
 
-    private func send(receiver: Int64, data: Chatwire_BackplaneMessage.OneOf_MessageData, type: Chatwire_MessageType, from session: ClientSession) -> Int64 {
-        let id = ids.next()
+    private func send(receiver: Int64, data: Chatwire_BackplaneMessage.OneOf_MessageData, type: Chatwire_MessageType, from session: ClientSession) throws(MessagingError) -> Int64 {
+        let id = try ids.nextID()
         var message = Chatwire_BackplaneMessage()
         message.messageID = id
         message.senderID = session.userID

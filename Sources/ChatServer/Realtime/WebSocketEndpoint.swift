@@ -12,7 +12,8 @@ import SwiftProtobuf
 ///
 /// Authenticate with `Authorization: Bearer <token>` or, from browsers, `?access_token=<token>`.
 /// Frames are ``Chatwire_ClientFrame`` / ``Chatwire_ServerFrame``: protobuf binary when the URL
-/// has `format=binary`, otherwise proto3 JSON text frames. Each connection has a bounded outbound
+/// has `format=binary`, otherwise proto3 JSON text frames. The server's first frame (request ID 0,
+/// an empty `ack`) says the connection is registered. Each connection has a bounded outbound
 /// queue; a client that falls that far behind is disconnected (it catches up from history).
 struct WebSocketEndpoint {
     let services: ChatServices
@@ -47,53 +48,77 @@ struct WebSocketEndpoint {
             return
         }
         let binary = request.uri.queryParameters.get("format") == "binary"
-        let (frames, sink) = AsyncStream<Chatwire_ServerFrame>.makeStream(bufferingPolicy: .bufferingOldest(Self.maxQueued))
-        let session = ClientSession(userID: identity.userID, clientID: identity.clientID, connectionID: UUID().uuidString) { frame in
-            if case .enqueued = sink.yield(frame) { return true }
-            sink.finish()
-            return false
+        // Frames are written by a task that exists only while some are queued (an idle listening
+        // client has none); a burst costs one wake-up of the writer, not one per frame.
+        let outbox = ConnectionOutbox<Chatwire_ServerFrame>(capacity: Self.maxQueued) { frames in
+            for frame in frames {
+                if binary {
+                    try await outbound.writeBinaryMessage(try Self.encode(frame))
+                } else {
+                    try await outbound.writeTextMessage(try frame.jsonString())
+                }
+            }
+        } close: {
+            // The queue overflowed, the reader finished or the server shuts down.
+            try? await outbound.close(.goingAway, reason: nil)
         }
+        let session = ClientSession(userID: identity.userID, clientID: identity.clientID, connectionID: UUID().uuidString) { frame in
+            outbox.push(frame)
+        }
+        // The first frame (request ID 0, an empty AckResponse) tells the client that the
+        // connection is registered (it is queued only after the registration).
+        var ready = Chatwire_ServerFrame()
+        ready.payload = .ack(Chatwire_AckResponse())
         guard services.registry.add(session, limit: services.config.values.maxDevicesPerUser) else {
             try await outbound.close(.policyViolation, reason: "too many devices")
             return
         }
+        outbox.push(ready)
         defer { services.registry.remove(session) }
-        // On graceful shutdown the outbound queue is finished: the writer closes the socket with
-        // "going away" after flushing what is queued, and the client reconnects elsewhere.
-        try await withGracefulShutdownHandler {
-            try await serve(inbound: inbound, outbound: outbound, frames: frames, sink: sink, session: session, binary: binary, logger: logger)
+        // On graceful shutdown the outbox is finished: it closes the socket with "going away"
+        // after writing what is queued, and the client reconnects elsewhere.
+        await withGracefulShutdownHandler {
+            await read(inbound, outbox: outbox, session: session, logger: logger)
         } onGracefulShutdown: {
-            sink.finish()
+            outbox.finish()
+        }
+        outbox.finish()
+        await outbox.closed()
+    }
+
+    /// Reads requests until the client closes (or the outbox refuses, when the client fell too far
+    /// behind), answering each through the outbox. Fragmented messages are joined here (up to
+    /// ``maxFrame`` bytes), frame by frame, which keeps the reader's task stack small.
+    private func read(_ inbound: WebSocketInboundStream, outbox: ConnectionOutbox<Chatwire_ServerFrame>, session: ClientSession, logger: Logger) async {
+        var iterator = inbound.makeAsyncIterator()
+        var pending: (binary: Bool, bytes: ByteBuffer)?
+        do {
+            while let frame = try await iterator.next() {
+                var data = frame.data
+                switch frame.opcode {
+                case .text, .binary:
+                    pending = (frame.opcode == .binary, data)
+                case .continuation:
+                    guard pending != nil, pending!.bytes.readableBytes + data.readableBytes <= Self.maxFrame else {
+                        outbox.finish()
+                        return
+                    }
+                    pending!.bytes.writeBuffer(&data)
+                }
+                guard frame.fin, let (isBinary, bytes) = pending else { continue }
+                pending = nil
+                let message: WebSocketMessage = isBinary ? .binary(bytes) : .text(String(buffer: bytes))
+                guard outbox.push(respond(to: message, session: session)) else { return }
+            }
+        } catch {
+            logger.debug("websocket read ended", metadata: ["error": "\(error)"])
         }
     }
 
-    private func serve(inbound: WebSocketInboundStream, outbound: WebSocketOutboundWriter, frames: AsyncStream<Chatwire_ServerFrame>,
-                       sink: AsyncStream<Chatwire_ServerFrame>.Continuation, session: ClientSession, binary: Bool, logger: Logger) async throws {
-        try await withThrowingTaskGroup(of: Void.self) { group in
-            group.addTask {
-                for await frame in frames {
-                    if binary {
-                        let bytes: [UInt8] = try frame.serializedBytes()
-                        try await outbound.writeBinaryMessage(ByteBuffer(bytes: bytes))
-                    } else {
-                        try await outbound.writeTextMessage(try frame.jsonString())
-                    }
-                }
-                // The queue overflowed or the reader finished: close the socket.
-                try? await outbound.close(.goingAway, reason: nil)
-            }
-            do {
-                for try await message in inbound.messages(maxSize: Self.maxFrame) {
-                    let response = respond(to: message, session: session)
-                    if case .enqueued = sink.yield(response) { continue }
-                    break
-                }
-            } catch {
-                logger.debug("websocket read ended", metadata: ["error": "\(error)"])
-            }
-            sink.finish()
-            try await group.waitForAll()
-        }
+    /// A frame as protobuf binary in a ByteBuffer.
+    static func encode(_ frame: Chatwire_ServerFrame) throws -> ByteBuffer {
+        let bytes: [UInt8] = try frame.serializedBytes()
+        return ByteBuffer(bytes: bytes)
     }
 
     func respond(to message: WebSocketMessage, session: ClientSession) -> Chatwire_ServerFrame {

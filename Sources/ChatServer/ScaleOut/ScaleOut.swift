@@ -3,29 +3,26 @@ import Foundation
 import Logging
 import ServiceLifecycle
 
-/// How one chat-server instance takes part in a multi-instance deployment.
+/// How one chat-server instance takes part in a multi-instance deployment, derived from its
+/// ``ChatDeployment`` (the one source of truth: flags, `CHAT_*` variables, config file).
 public struct ScaleOutConfiguration: Sendable {
     /// This instance's server ID in the dynamic config's `partitioning.partitions` (`0=0-5;1=6-11`).
-    public var serverID = "0"
+    public var serverID: String
     /// The Kafka backplane; `nil` keeps the embedded in-process backplane (one instance).
     public var kafka: KafkaBackplaneConfiguration?
 
-    /// One instance, server ID `0`, embedded backplane.
-    public init() {}
-
-    /// This configuration completed from a ``ChatDeployment`` (flags, `CHAT_*` variables, config
-    /// file): its server ID, and its Kafka bootstrap and prefix when no Kafka backplane is set here.
-    public func merging(_ deployment: ChatDeployment) -> ScaleOutConfiguration {
-        var merged = self
-        if merged.serverID == "0" { merged.serverID = String(deployment.serverID) }
-        if merged.kafka == nil, let bootstrap = deployment.kafka {
+    /// The settings of `deployment`: its server ID, and with a Kafka bootstrap, the backplane with
+    /// the deployment's topic/group prefix and session timeout.
+    public init(deployment: ChatDeployment) {
+        serverID = String(deployment.serverID)
+        if let bootstrap = deployment.kafka {
             var backplane = KafkaBackplaneConfiguration(bootstrap: bootstrap)
             backplane.topic = deployment.kafkaPrefix + backplane.topic
             backplane.configTopic = deployment.kafkaPrefix + backplane.configTopic
             backplane.groupPrefix = deployment.kafkaPrefix
-            merged.kafka = backplane
+            backplane.sessionTimeout = .milliseconds(deployment.kafkaSessionTimeoutMilliseconds)
+            kafka = backplane
         }
-        return merged
     }
 }
 
@@ -60,9 +57,11 @@ public enum ScaleOut {
     /// Joins the deployment: applies this instance's partition assignment (and follows later
     /// changes), and with Kafka, follows the config-changes topic so a change made on any
     /// instance reloads the dynamic config everywhere.
+    /// Without an `ownership` (no messaging role in this process) no partition is assigned to the
+    /// live consumer.
     public static func join(_ configuration: ScaleOutConfiguration, config: DynamicConfig, configStore: any ConfigStore,
-                            ownership: PartitionOwnership, logger: Logger) async throws -> Membership {
-        await ownership.start(config: config)
+                            ownership: PartitionOwnership?, logger: Logger) async throws -> Membership {
+        await ownership?.start(config: config)
         guard let kafka = configuration.kafka else { return Membership(configStore: configStore, services: []) }
         let changes = KafkaConfigChanges(configuration: kafka, origin: "\(configuration.serverID)-\(UUID().uuidString)", logger: logger)
         await changes.follow { sections in

@@ -41,7 +41,8 @@ public struct CachedUserStore: UserStore {
     }
 
     public func connection(between a: Int64, and b: Int64) async throws -> ConnectionRecord? {
-        // Served from `a`'s cached list when there is one (same invalidation as the list).
+        // Served from the cached connection (or `a`'s cached list) when there is one (same invalidation as the list).
+        if let cached = await cache.connection(of: a, with: b) { return cached }
         if let cached = await cache.connections(of: a) {
             return cached.first { $0.user1 == min(a, b) && $0.user2 == max(a, b) }
         }

@@ -1,5 +1,6 @@
 import ChatWire
 import Logging
+import Synchronization
 
 /// Everything the front ends (HTTP, WebSocket, gRPC) call: the services wired to their ports.
 public final class ChatServices: Sendable {
@@ -17,11 +18,16 @@ public final class ChatServices: Sendable {
     public let logger: Logger
     /// The bearer token of the admin API (`/api/config`); `nil` disables the admin API.
     public let adminToken: String?
+    /// The client connections this process may hold (the listeners stop accepting beyond it).
+    public let connectionBudget: ConnectionBudget
+    /// `host:port` of this instance's gRPC listener once it is bound (nil without one).
+    private let grpcAddress = Mutex<String?>(nil)
 
     /// Wires the services.
     public init(users: any UserStore, chats: any ChatStore, cache: any UserCache, config: DynamicConfig, configStore: any ConfigStore,
                 backplane: any Backplane, tokens: TokenService, passwords: PasswordHasher, files: FileStorage,
-                registry: ClientRegistry, messaging: MessagingService, adminToken: String?, logger: Logger) {
+                registry: ClientRegistry, messaging: MessagingService, adminToken: String?, logger: Logger,
+                connectionBudget: ConnectionBudget? = nil) {
         self.users = users
         self.chats = chats
         self.cache = cache
@@ -35,6 +41,17 @@ public final class ChatServices: Sendable {
         self.messaging = messaging
         self.adminToken = adminToken
         self.logger = logger
+        self.connectionBudget = connectionBudget ?? .forProcess(logger: logger)
+    }
+
+    /// Records the bound address of this instance's gRPC listener.
+    func setGRPCAddress(_ address: String) { grpcAddress.withLock { $0 = address } }
+
+    /// The gRPC real-time address to tell `userID` at login: this instance's listener when this
+    /// instance serves the user (another owner's is learned by logging in there).
+    public func messagingGRPCAddress(for userID: Int64) -> String? {
+        guard messaging.serves(userID) else { return nil }
+        return grpcAddress.withLock { $0 }
     }
 
     /// Public profiles by ID through the cache (misses read from the store, then cached).

@@ -1,7 +1,11 @@
 import Synchronization
 
-/// An unbounded multi-producer, single-consumer queue whose consumer takes everything queued at
-/// once: the basis of group commit (one transaction per drained batch).
+/// A multi-producer, single-consumer queue whose consumer takes everything queued at once: the
+/// basis of group commit (one transaction per drained batch) and of a connection's outbound
+/// queue (one wake-up of the writer per batch of frames, not one per frame).
+///
+/// Unbounded by default; with a `capacity`, an append that would exceed it is refused (and
+/// nothing is queued), which a connection's writer treats as "the client fell too far behind".
 final class BatchQueue<Element: Sendable>: Sendable {
     private struct State {
         var items: [Element] = []
@@ -10,12 +14,19 @@ final class BatchQueue<Element: Sendable>: Sendable {
     }
 
     private let state = Mutex(State())
+    private let capacity: Int
 
-    /// Enqueues items; `false` (and nothing queued) after ``finish()``.
+    /// A queue holding at most `capacity` items (unbounded by default).
+    init(capacity: Int = .max) {
+        self.capacity = capacity
+    }
+
+    /// Enqueues items; `false` (and nothing queued) after ``finish()`` or when the items would
+    /// exceed the capacity.
     @discardableResult
     func append(contentsOf items: [Element]) -> Bool {
         let (accepted, waiter): (Bool, CheckedContinuation<[Element]?, Never>?) = state.withLock { state in
-            guard !state.finished else { return (false, nil) }
+            guard !state.finished, state.items.count + items.count <= capacity else { return (false, nil) }
             if let waiter = state.waiter {
                 state.waiter = nil
                 return (true, waiter)
@@ -27,29 +38,51 @@ final class BatchQueue<Element: Sendable>: Sendable {
         return accepted
     }
 
-    /// Enqueues one item; `false` after ``finish()``.
+    /// Enqueues one item; `false` after ``finish()`` or when the queue is full.
     @discardableResult
-    func append(_ item: Element) -> Bool { append(contentsOf: [item]) }
+    func append(_ item: Element) -> Bool {
+        let (accepted, waiter): (Bool, CheckedContinuation<[Element]?, Never>?) = state.withLock { state in
+            guard !state.finished, state.items.count < capacity else { return (false, nil) }
+            if let waiter = state.waiter {
+                state.waiter = nil
+                return (true, waiter)
+            }
+            state.items.append(item)
+            return (true, nil)
+        }
+        waiter?.resume(returning: [item])
+        return accepted
+    }
 
     /// Waits for items and takes up to `limit` of them; `nil` once finished and empty.
     func next(limit: Int = .max) async -> [Element]? {
-        await withCheckedContinuation { continuation in
+        // Fast path: items are ready (no continuation, no suspension).
+        let ready: [Element]?? = state.withLock { state in Self.take(&state, limit: limit) }
+        if let ready { return ready }
+        return await withCheckedContinuation { continuation in
             let ready: [Element]?? = state.withLock { state in
-                if !state.items.isEmpty {
-                    if state.items.count <= limit {
-                        defer { state.items.removeAll(keepingCapacity: true) }
-                        return .some(state.items)
-                    }
-                    let head = Array(state.items.prefix(limit))
-                    state.items.removeFirst(limit)
-                    return .some(head)
-                }
-                if state.finished { return .some(nil) }
+                if let taken = Self.take(&state, limit: limit) { return taken }
                 state.waiter = continuation
                 return .none
             }
             if let ready { continuation.resume(returning: ready) }
         }
+    }
+
+    /// Takes up to `limit` queued items; `.some(nil)` once finished and empty; `nil` if none is queued.
+    private static func take(_ state: inout State, limit: Int) -> [Element]?? {
+        if !state.items.isEmpty {
+            if state.items.count <= limit {
+                var taken: [Element] = []
+                swap(&taken, &state.items)
+                return .some(taken)
+            }
+            let head = Array(state.items.prefix(limit))
+            state.items.removeFirst(limit)
+            return .some(head)
+        }
+        if state.finished { return .some(nil) }
+        return .none
     }
 
     /// Whether ``finish()`` was called.

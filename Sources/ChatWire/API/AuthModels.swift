@@ -36,12 +36,17 @@ public struct SessionResponse: Codable, Sendable, Hashable {
     public var profile: ProfileFull
     /// Base URL of the messaging server that owns the user's partition.
     public var messagingServerAddress: String
+    /// `host:port` of the gRPC real-time API (`chatwire.Messaging`) of that messaging server,
+    /// when the server answering the login is the one serving the user and runs a gRPC listener;
+    /// absent otherwise (log in at ``messagingServerAddress`` to learn it).
+    public var messagingGrpcAddress: String?
     /// A session.
-    public init(clientId: String, accessToken: String, profile: ProfileFull, messagingServerAddress: String) {
+    public init(clientId: String, accessToken: String, profile: ProfileFull, messagingServerAddress: String, messagingGrpcAddress: String? = nil) {
         self.clientId = clientId
         self.accessToken = accessToken
         self.profile = profile
         self.messagingServerAddress = messagingServerAddress
+        self.messagingGrpcAddress = messagingGrpcAddress
     }
 }
 

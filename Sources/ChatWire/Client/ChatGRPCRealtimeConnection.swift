@@ -76,7 +76,9 @@ public final class ChatGRPCRealtimeConnection: ChatRealtime, Sendable {
             return .transport("gRPC: \(error.message)")
         default:
             let errors = error.metadata[MessagingMethods.errorsKey].map(\.description)
-            return .rejected(code: MessagingMethods.httpCode(for: error.code), message: error.message, errors: errors)
+            // Another instance serves the user: 421, as the WebSocket endpoint answers.
+            let misdirected = error.metadata.first(MessagingMethods.misdirectedKey) != nil
+            return .rejected(code: misdirected ? 421 : MessagingMethods.httpCode(for: error.code), message: error.message, errors: errors)
         }
     }
 

@@ -6,7 +6,8 @@ import SwiftProtobuf
 import Synchronization
 
 /// A live real-time connection (WebSocket, protobuf binary frames): requests with responses, and
-/// the stream of ``Chatwire_ListenNotification``s pushed by the server.
+/// the stream of ``Chatwire_ListenNotification``s pushed by the server. When `connect` returns, the
+/// server has registered the connection: everything sent to the user from then on reaches it.
 public final class ChatRealtimeConnection: Sendable {
     private struct State {
         var nextRequestID: UInt64 = 1
@@ -18,11 +19,15 @@ public final class ChatRealtimeConnection: Sendable {
     /// Every notification the server pushes, in order. Finishes when the connection closes.
     public let notifications: AsyncStream<Chatwire_ListenNotification>
     private let notificationSink: AsyncStream<Chatwire_ListenNotification>.Continuation
+    /// Request frames, written in order by the connection's one writer task (no task per request).
+    private let outgoing: AsyncStream<Chatwire_ClientFrame>
+    private let outgoingSink: AsyncStream<Chatwire_ClientFrame>.Continuation
     private let state = Mutex(State())
     private let task = Mutex<Task<Void, Never>?>(nil)
 
     private init() {
         (notifications, notificationSink) = AsyncStream.makeStream(bufferingPolicy: .unbounded)
+        (outgoing, outgoingSink) = AsyncStream.makeStream(bufferingPolicy: .unbounded)
     }
 
     static func connect(host: String, port: Int, accessToken: String, group: any EventLoopGroup, logger: Logger) async throws -> ChatRealtimeConnection {
@@ -36,11 +41,22 @@ public final class ChatRealtimeConnection: Sendable {
                 do {
                     try await WebSocketClient.connect(url: "ws://\(host):\(port)/api/realtime?format=binary", configuration: configuration, eventLoopGroup: group, logger: logger) { inbound, outbound, _ in
                         connection.state.withLock { $0.writer = outbound }
-                        readySignal.withLock { $0?.resume(); $0 = nil }
-                        for try await message in inbound.messages(maxSize: 1 << 20) {
-                            guard case .binary(let buffer) = message,
-                                  let frame = try? Chatwire_ServerFrame(serializedBytes: Array(buffer.readableBytesView)) else { continue }
-                            connection.handle(frame)
+                        try await withThrowingTaskGroup(of: Void.self) { group in
+                            group.addTask { await connection.writeRequests(to: outbound) }
+                            for try await message in inbound.messages(maxSize: 1 << 20) {
+                                guard case .binary(let buffer) = message,
+                                      let frame = try? Chatwire_ServerFrame(serializedBytes: Array(buffer.readableBytesView)) else { continue }
+                                // The server's first frame (request ID 0) says the connection is
+                                // registered: connect returns only then, so nothing sent to the user
+                                // afterwards can miss this connection.
+                                if frame.requestID == 0, case .ack = frame.payload {
+                                    readySignal.withLock { $0?.resume(); $0 = nil }
+                                    continue
+                                }
+                                connection.handle(frame)
+                            }
+                            connection.outgoingSink.finish()
+                            group.cancelAll()
                         }
                     }
                     readySignal.withLock { $0?.resume(throwing: ChatClientError.connectionClosed); $0 = nil }
@@ -72,33 +88,42 @@ public final class ChatRealtimeConnection: Sendable {
         }
         for waiter in waiters { waiter.resume(throwing: ChatClientError.connectionClosed) }
         notificationSink.finish()
+        outgoingSink.finish()
+    }
+
+    /// The writer task: writes queued request frames in order until the connection ends.
+    private func writeRequests(to writer: WebSocketOutboundWriter) async {
+        for await frame in outgoing {
+            do {
+                let bytes: [UInt8] = try frame.serializedBytes()
+                try await writer.writeBinaryMessage(ByteBuffer(bytes: bytes))
+            } catch {
+                let waiter = state.withLock { $0.pending.removeValue(forKey: frame.requestID) }
+                waiter?.resume(throwing: ChatClientError.transport("write failed: \(error)"))
+            }
+        }
     }
 
     /// Sends one request frame and waits for its response frame.
     public func request(_ request: Chatwire_ClientFrame.OneOf_Request) async throws -> Chatwire_ServerFrame {
         let frame: Chatwire_ServerFrame = try await withCheckedThrowingContinuation { continuation in
-            let (writer, id): (WebSocketOutboundWriter?, UInt64) = state.withLock { state in
-                guard !state.closed, let writer = state.writer else { return (nil, 0) }
+            let id: UInt64? = state.withLock { state in
+                guard !state.closed, state.writer != nil else { return nil }
                 let id = state.nextRequestID
                 state.nextRequestID += 1
                 state.pending[id] = continuation
-                return (writer, id)
+                return id
             }
-            guard let writer else {
+            guard let id else {
                 continuation.resume(throwing: ChatClientError.connectionClosed)
                 return
             }
             var out = Chatwire_ClientFrame()
             out.requestID = id
             out.request = request
-            Task {
-                do {
-                    let bytes: [UInt8] = try out.serializedBytes()
-                    try await writer.writeBinaryMessage(ByteBuffer(bytes: bytes))
-                } catch {
-                    let waiter = self.state.withLock { $0.pending.removeValue(forKey: id) }
-                    waiter?.resume(throwing: ChatClientError.transport("write failed: \(error)"))
-                }
+            if case .terminated = outgoingSink.yield(out) {
+                let waiter = state.withLock { $0.pending.removeValue(forKey: id) }
+                waiter?.resume(throwing: ChatClientError.connectionClosed)
             }
         }
         if case .error(let error) = frame.payload {

@@ -154,6 +154,38 @@ public nonisolated struct Chatwire_ProfileSearchResult: Sendable {
   public init() {}
 }
 
+/// The user-cache value of one connection as one user sees it (the reference's User contract
+/// `Connection`): a member of the set `connections:{<userId>}` and the value of
+/// `connections:{<userId>}:<otherUserId>`.
+public nonisolated struct Chatwire_Connection: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// The other user's ID.
+  public var connectionID: Int64 = 0
+
+  public var version: SwiftProtobuf.Google_Protobuf_Timestamp {
+    get {_version ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
+    set {_version = newValue}
+  }
+  /// Returns true if `version` has been explicitly set.
+  public var hasVersion: Bool {self._version != nil}
+  /// Clears the value of `version`. Subsequent reads from it will return its default value.
+  public mutating func clearVersion() {self._version = nil}
+
+  public var status: Chatwire_ConnectionStatus = .notConnected
+
+  /// The invitee while pending, else 0.
+  public var targetUserID: Int64 = 0
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _version: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
+}
+
 // MARK: - Code below here is support for the SwiftProtobuf runtime.
 
 fileprivate nonisolated let _protobuf_package = "chatwire"
@@ -381,6 +413,55 @@ nonisolated extension Chatwire_ProfileSearchResult: SwiftProtobuf.Message, Swift
 
   public static func ==(lhs: Chatwire_ProfileSearchResult, rhs: Chatwire_ProfileSearchResult) -> Bool {
     if lhs.profiles != rhs.profiles {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Chatwire_Connection: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".Connection"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}connection_id\0\u{1}version\0\u{1}status\0\u{3}target_user_id\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularInt64Field(value: &self.connectionID) }()
+      case 2: try { try decoder.decodeSingularMessageField(value: &self._version) }()
+      case 3: try { try decoder.decodeSingularEnumField(value: &self.status) }()
+      case 4: try { try decoder.decodeSingularInt64Field(value: &self.targetUserID) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    if self.connectionID != 0 {
+      try visitor.visitSingularInt64Field(value: self.connectionID, fieldNumber: 1)
+    }
+    try { if let v = self._version {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 2)
+    } }()
+    if self.status != .notConnected {
+      try visitor.visitSingularEnumField(value: self.status, fieldNumber: 3)
+    }
+    if self.targetUserID != 0 {
+      try visitor.visitSingularInt64Field(value: self.targetUserID, fieldNumber: 4)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Chatwire_Connection, rhs: Chatwire_Connection) -> Bool {
+    if lhs.connectionID != rhs.connectionID {return false}
+    if lhs._version != rhs._version {return false}
+    if lhs.status != rhs.status {return false}
+    if lhs.targetUserID != rhs.targetUserID {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

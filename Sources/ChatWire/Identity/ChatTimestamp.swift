@@ -3,6 +3,7 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
+import WireCore
 
 /// A UTC instant with microsecond precision, used for optimistic-concurrency versions and time
 /// bounds. Encoded in JSON as ISO 8601 text with six fractional digits, e.g.
@@ -126,33 +127,15 @@ public struct ChatTimestamp: Hashable, Comparable, Sendable, Codable, CustomStri
     }
 
     private static func daysIn(month: Int64, year: Int64) -> Int64 {
-        switch month {
-        case 2: return (year % 4 == 0 && year % 100 != 0) || year % 400 == 0 ? 29 : 28
-        case 4, 6, 9, 11: return 30
-        default: return 31
-        }
+        Int64(CivilCalendar.daysIn(month: Int(month), year: Int(year)))
     }
 
-    // Howard Hinnant's days_from_civil / civil_from_days.
     private static func days(fromCivil year: Int64, _ month: Int64, _ day: Int64) -> Int64 {
-        let y = month <= 2 ? year - 1 : year
-        let era = (y >= 0 ? y : y - 399) / 400
-        let yoe = y - era * 400
-        let mp = (month + 9) % 12
-        let doy = (153 * mp + 2) / 5 + day - 1
-        let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy
-        return era * 146_097 + doe - 719_468
+        Int64(CivilCalendar.daysSinceUnixEpoch(year: Int(year), month: Int(month), day: Int(day)))
     }
 
-    private static func civil(fromDays z0: Int64) -> (Int64, Int64, Int64) {
-        let z = z0 + 719_468
-        let era = (z >= 0 ? z : z - 146_096) / 146_097
-        let doe = z - era * 146_097
-        let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365
-        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100)
-        let mp = (5 * doy + 2) / 153
-        let d = doy - (153 * mp + 2) / 5 + 1
-        let m = mp < 10 ? mp + 3 : mp - 9
-        return (yoe + era * 400 + (m <= 2 ? 1 : 0), m, d)
+    private static func civil(fromDays days: Int64) -> (Int64, Int64, Int64) {
+        let (y, m, d) = CivilCalendar.date(daysSinceUnixEpoch: Int(days))
+        return (Int64(y), Int64(m), Int64(d))
     }
 }

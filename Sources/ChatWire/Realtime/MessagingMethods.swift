@@ -14,6 +14,10 @@ public enum MessagingMethods {
     public static let connectionIDKey = "chat-connection-id"
     /// Trailing-metadata key carrying one validation failure each (on INVALID_ARGUMENT).
     public static let errorsKey = "chat-errors"
+    /// Trailing-metadata key set (to `421`) when another messaging instance serves the caller
+    /// (status FAILED_PRECONDITION): the client creates a new session, which names the owner,
+    /// and reconnects there. The WebSocket endpoint answers the same case with HTTP 421.
+    public static let misdirectedKey = "chat-misdirected"
 
     /// Server-streaming: every notification for the caller, until the call ends.
     public static let listen = MethodDescriptor<Chatwire_ListenRequest, Chatwire_ListenNotification>(
@@ -36,9 +40,10 @@ public enum MessagingMethods {
 }
 
 extension MessagingMethods {
-    /// The gRPC status for a real-time rejection's HTTP-like code (400, 401, 403, 429, 503).
+    /// The gRPC status for a real-time rejection's HTTP-like code (400, 401, 403, 421, 429, 503).
     public static func statusCode(forHTTP code: Int) -> StatusCode {
         switch code {
+        case 421: return .failedPrecondition
         case 400: return .invalidArgument
         case 401: return .unauthenticated
         case 403: return .permissionDenied

@@ -314,7 +314,7 @@ public final class GRPCClient: Service, Sendable {
                     return try await body(stream)
                 } catch {
                     let rpcError = (error as? RPCError) ?? stream.failure(error)
-                    if stream.neverProcessed {
+                    if await stream.neverProcessed() {
                         throw RefusedAfterGoAway(error: rpcError)
                     }
                     throw rpcError

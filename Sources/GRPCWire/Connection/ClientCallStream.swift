@@ -25,11 +25,12 @@ final class ClientCallStream: @unchecked Sendable {
     private let maxSendMessageSize: Int
     private let headSent = ManagedAtomic(false)
     let localEnd = ManagedAtomic(LocalEnd.none)
-    /// HTTP/2 refused to open the stream because the server had already sent GOAWAY: the server
-    /// never saw this call, so it may be retried on a new connection (a transparent retry).
-    let refusedAfterGoAway = ManagedAtomic(false)
     /// The stream's HTTP/2 ID once its head was written; 0 before.
     let streamID = ManagedAtomic(0)
+    /// Completes once the HTTP/2 layer has decided the fate of the request HEADERS: succeeded when
+    /// they were written to the connection, failed when they never were (the stream was refused
+    /// after a GOAWAY, or the connection or stream closed first).
+    private var headOutcome: EventLoopFuture<Void>?
     /// The server reset the stream with REFUSED_STREAM (it did not process the call).
     private var refusedByServer = false
     /// Whether any HEADERS or DATA frame arrived on the stream.
@@ -88,21 +89,14 @@ final class ClientCallStream: @unchecked Sendable {
     private func writeHead(endStream: Bool = false, then data: HTTP2Frame.FramePayload? = nil) throws {
         let head = HTTP2Frame.FramePayload.headers(.init(headers: requestHead, endStream: endStream))
         let headPromise = channel.eventLoop.makePromise(of: Void.self)
-        let refused = refusedAfterGoAway
         let streamID = self.streamID
         let channel = self.channel
-        headPromise.futureResult.whenComplete { result in
-            switch result {
-            case .success:
-                if let id = try? channel.syncOptions?.getOption(HTTP2StreamChannelOptions.streamID) {
-                    streamID.store(Int(id), ordering: .relaxed)
-                }
-            case .failure(let error):
-                if error is NIOHTTP2Errors.CreatedStreamAfterGoaway || error is ConnectionGoingAway {
-                    refused.store(true, ordering: .relaxed)
-                }
+        headPromise.futureResult.whenSuccess {
+            if let id = try? channel.syncOptions?.getOption(HTTP2StreamChannelOptions.streamID) {
+                streamID.store(Int(id), ordering: .relaxed)
             }
         }
+        headOutcome = headPromise.futureResult
         var items = [StreamFrameWriter.Item(frame: head, promise: headPromise)]
         if let data {
             let last = channel.eventLoop.makePromise(of: Void.self)
@@ -267,15 +261,28 @@ final class ClientCallStream: @unchecked Sendable {
     }
 
     /// Whether the server provably never processed this call and the caller's code has not run,
-    /// so it may be retried on another connection (gRFC A6 transparent retry): HTTP/2 refused to
-    /// open the stream after a GOAWAY, the server refused it (REFUSED_STREAM), or the stream was
+    /// so it may be retried on another connection (gRFC A6 transparent retry): the request HEADERS
+    /// never reached the connection (HTTP/2 refused to open the stream after a GOAWAY, or the
+    /// connection closed first), the server refused the stream (REFUSED_STREAM), or the stream was
     /// above the last stream ID of a GOAWAY and nothing came back on it.
-    var neverProcessed: Bool {
-        if handedToCaller { return false }
-        if refusedAfterGoAway.load(ordering: .relaxed) { return true }
+    ///
+    /// Call it once the call has failed. It first waits for the outcome of the HEADERS write: the
+    /// response side can end before that write is even attempted (a connection that closes right
+    /// after its GOAWAY ends the streams opened on it at once, while their frames still wait for
+    /// the event loop), and deciding before it would take a never-sent call for a lost one.
+    func neverProcessed() async -> Bool {
+        if handedToCaller || localEnd.load(ordering: .relaxed) != .none { return false }
+        if let headOutcome {
+            do {
+                try await headOutcome.get()
+            } catch {
+                // The HEADERS never went out: the server cannot have seen the call.
+                return true
+            }
+        }
         if refusedByServer && !receivedAnyFrame { return true }
         let id = streamID.load(ordering: .relaxed)
-        return !receivedAnyFrame && id > connection.goAwayLastStreamID.load(ordering: .relaxed)
+        return !receivedAnyFrame && id > 0 && id > connection.goAwayLastStreamID.load(ordering: .relaxed)
     }
 
     private func endedWithoutTrailers() -> RPCError {

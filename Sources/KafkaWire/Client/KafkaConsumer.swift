@@ -51,6 +51,16 @@ public final class KafkaConsumer: Service, Sendable {
         var fetchLoopStarted = false
         var groupTask: Task<Void, Never>?
         var failure: (any Error)?
+        /// The last epoch handed out. Epochs never repeat within a consumer, so a fetch answer or
+        /// a buffered chunk from before a partition was revoked and assigned again (or seeked)
+        /// can never pass for the new assignment's (it would skip the records between the
+        /// committed offset and its stale position).
+        var lastEpoch = 0
+
+        mutating func newPartition(_ spec: KafkaOffsetSpec) -> PartitionState {
+            lastEpoch += 1
+            return PartitionState(spec: spec, epoch: lastEpoch)
+        }
     }
 
     /// Creates a consumer; nothing happens until ``subscribe(topics:listener:)`` or ``assign(_:)``.
@@ -96,7 +106,7 @@ public final class KafkaConsumer: Service, Sendable {
     public func assign(_ partitions: [KafkaTopicPartition: KafkaOffsetSpec]) {
         state.withLock { s in
             for tp in Array(s.assignment.keys) where partitions[tp] == nil { s.assignment[tp] = nil }
-            for (tp, spec) in partitions { s.assignment[tp] = PartitionState(spec: spec) }
+            for (tp, spec) in partitions { s.assignment[tp] = s.newPartition(spec) }
             s.buffer.removeAll { partitions[$0.tp] == nil }
             s.bufferHead = min(s.bufferHead, s.buffer.count)
         }
@@ -115,7 +125,8 @@ public final class KafkaConsumer: Service, Sendable {
     public func seek(_ tp: KafkaTopicPartition, to spec: KafkaOffsetSpec) throws {
         try state.withLock { s in
             guard var p = s.assignment[tp] else { throw KafkaConsumerError.notAssigned(tp) }
-            p.epoch += 1
+            s.lastEpoch += 1
+            p.epoch = s.lastEpoch
             p.spec = spec
             p.fetchPosition = nil
             p.consumed = nil
@@ -274,7 +285,7 @@ public final class KafkaConsumer: Service, Sendable {
             let added = Set(assigned).subtracting(owned)
             if !revoked.isEmpty { await revoke(Array(revoked).sorted(), listener: listener) }
             if !added.isEmpty {
-                state.withLock { s in for tp in added { s.assignment[tp] = PartitionState(spec: .committed) } }
+                state.withLock { s in for tp in added { s.assignment[tp] = s.newPartition(.committed) } }
                 wakeFetcher()
                 await listener.onAssigned(Array(added).sorted())
             }

@@ -66,7 +66,8 @@ public final class PostgresClient: Service, Sendable {
 
     /// Runs a query on a pooled connection and collects its rows.
     public func query(_ query: PostgresQuery) async throws -> PostgresResult {
-        try await withConnection { try await $0.execute(query) }
+        if let op = traced(query.sql) { return try await op.run { try await self.query(query) } }
+        return try await withConnection { try await $0.execute(query) }
     }
 
     /// Runs `body` in a transaction on one pooled connection.

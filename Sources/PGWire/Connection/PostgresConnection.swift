@@ -131,10 +131,33 @@ public final class PostgresConnection: Sendable {
     /// True when TLS is active.
     public var isTLS: Bool { info.tlsActive }
 
-    /// A task executor on this connection's event loop. Running a task that issues many short
-    /// queries on this connection with `withTaskExecutorPreference(connection.taskExecutor) { ... }`
-    /// saves two thread hops per query (see `EventLoopTaskExecutor`).
+    /// A task executor on this connection's event loop (WireCore's `EventLoopTaskExecutor`).
+    /// Running a task that issues many short queries on this connection with
+    /// `withTaskExecutorPreference(connection.taskExecutor) { ... }` saves two thread hops per
+    /// query; ``withEventLoopAffinity(_:)`` does that for you.
     public var taskExecutor: EventLoopTaskExecutor { executor }
+
+    /// Runs `body` on this connection's event loop (a task executor preference).
+    ///
+    /// For a task that issues many short queries on this connection one after the other: each
+    /// query is written on the channel's thread and the task resumes there when the response
+    /// arrives, as a single-threaded C client would, instead of crossing to Swift's global pool
+    /// and back on every round trip. Keep `body` free of blocking and long CPU work: it holds up
+    /// the I/O of every connection on the same event loop.
+    ///
+    /// ```swift
+    /// let total = try await connection.withEventLoopAffinity {
+    ///     var sum = 0
+    ///     for id in ids { sum += try await connection.execute("SELECT n FROM t WHERE id = \(id)").rows.count }
+    ///     return sum
+    /// }
+    /// ```
+    public func withEventLoopAffinity<T, Failure: Error>(
+        isolation: isolated (any Actor)? = #isolation,
+        _ body: () async throws(Failure) -> T
+    ) async throws(Failure) -> T {
+        try await WireCore.withEventLoopAffinity(executor, isolation: isolation, body)
+    }
     /// False once the connection is closed.
     public var isUsable: Bool { !state.withLockedValue { $0.closed } && channel.isActive }
 
@@ -202,18 +225,21 @@ public final class PostgresConnection: Sendable {
     ///
     /// Cancelling the calling task cancels the query on the server.
     public func query(_ query: PostgresQuery) async throws -> PostgresRowSequence {
-        try await runStream(.extended(query, .automatic, maxRows: 0))
+        if let op = traced(query.sql) { return try await op.run { try await self.query(query) } }
+        return try await runStream(.extended(query, .automatic, maxRows: 0))
     }
 
     /// Runs an extended query fetching `batchSize` rows per round trip (a portal-based cursor),
     /// streaming them. Uses the connection exclusively while it runs.
     public func query(_ query: PostgresQuery, batchSize: Int32) async throws -> PostgresRowSequence {
+        if let op = traced(query.sql) { return try await op.run { try await self.query(query, batchSize: batchSize) } }
         precondition(batchSize > 0, "batchSize must be positive")
         return try await runStream(.extended(query, .unnamed, maxRows: batchSize))
     }
 
     /// Runs an extended query and collects all rows.
     public func execute(_ query: PostgresQuery) async throws -> PostgresResult {
+        if let op = traced(query.sql) { return try await op.run { try await self.execute(query) } }
         let results = try await runCollect(.extended(query, .automatic, maxRows: 0))
         return results.first ?? PostgresResult(columns: PostgresColumns([]), rows: [], commandTag: "")
     }
@@ -221,6 +247,7 @@ public final class PostgresConnection: Sendable {
     /// Runs several extended queries pipelined (all written at once, each with its own `Sync`).
     /// One failing query does not affect the others; results are in order.
     public func pipeline(_ queries: [PostgresQuery]) async -> [Result<PostgresResult, any Error>] {
+        if let op = PGTracing.pipeline(queries, configuration) { return await op.run { await self.pipeline(queries) } }
         let loop = channel.eventLoop
         let promises = queries.map { _ in loop.makePromise(of: [PostgresResult].self) }
         let requests = zip(queries, promises).map { q, p in
@@ -239,14 +266,21 @@ public final class PostgresConnection: Sendable {
     /// Runs SQL with the simple query protocol (text results); several statements return
     /// several results.
     public func simpleQuery(_ sql: String) async throws -> [PostgresResult] {
-        try await runCollect(.simple(sql))
+        if let op = traced(sql) { return try await op.run { try await self.simpleQuery(sql) } }
+        return try await runCollect(.simple(sql))
     }
 
     func runCollect(_ kind: QueryKind) async throws -> [PostgresResult] {
-        let promise = channel.eventLoop.makePromise(of: [PostgresResult].self)
-        let request = QueryRequest(kind: kind, mode: .collect(promise), context: configuration.codingContext)
-        submit(request)
-        return try await withCancellation(request) { try await promise.futureResult.get() }
+        // The request resumes the awaiting task itself when it completes (on the event loop): no
+        // promise, no future callback. On the connection's event loop (withEventLoopAffinity) the
+        // request is written inline and the task resumes inline: no thread hop at all.
+        let request = QueryRequest(kind: kind, mode: .collectDirect, context: configuration.codingContext)
+        return try await withCancellation(request) {
+            try await withUnsafeThrowingContinuation { continuation in
+                request.continuation = continuation
+                submit(request)
+            }
+        }
     }
 
     func runStream(_ kind: QueryKind) async throws -> PostgresRowSequence {
@@ -280,12 +314,14 @@ public final class PostgresConnection: Sendable {
 
     /// Executes a prepared statement with `bindings`, streaming the rows.
     public func query(_ statement: PostgresPreparedStatement, _ bindings: PostgresBindings = PostgresBindings()) async throws -> PostgresRowSequence {
-        try await runStream(.extended(PostgresQuery(unsafeSQL: statement.sql, binds: bindings),
+        if let op = traced(statement.sql) { return try await op.run { try await self.query(statement, bindings) } }
+        return try await runStream(.extended(PostgresQuery(unsafeSQL: statement.sql, binds: bindings),
                                       .named(statement.name, statement.columns), maxRows: 0))
     }
 
     /// Executes a prepared statement with `bindings`, collecting the rows.
     public func execute(_ statement: PostgresPreparedStatement, _ bindings: PostgresBindings = PostgresBindings()) async throws -> PostgresResult {
+        if let op = traced(statement.sql) { return try await op.run { try await self.execute(statement, bindings) } }
         let r = try await runCollect(.extended(PostgresQuery(unsafeSQL: statement.sql, binds: bindings),
                                                .named(statement.name, statement.columns), maxRows: 0))
         return r.first ?? PostgresResult(columns: statement.columns, rows: [], commandTag: "")
@@ -304,6 +340,7 @@ public final class PostgresConnection: Sendable {
     /// and the error is rethrown; the connection stays usable.
     @discardableResult
     public func copyFrom(_ sql: String, writer: (PostgresCopyWriter) async throws -> Void) async throws -> Int {
+        if let op = traced(sql) { return try await op.run { try await self.copyFrom(sql, writer: writer) } }
         let loop = channel.eventLoop
         let ready = loop.makePromise(of: CopyResponse.self)
         let done = loop.makePromise(of: String.self)
@@ -326,6 +363,7 @@ public final class PostgresConnection: Sendable {
     /// Runs `COPY ... TO STDOUT` and returns its data as an async sequence of chunks.
     /// Stopping iteration early cancels the COPY on the server.
     public func copyTo(_ sql: String) async throws -> PostgresCopyOutSequence {
+        if let op = traced(sql) { return try await op.run { try await self.copyTo(sql) } }
         let promise = channel.eventLoop.makePromise(of: PostgresCopyOutSequence.self)
         let request = CopyOutRequest(sql: sql, started: promise)
         let h = handler

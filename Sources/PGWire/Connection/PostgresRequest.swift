@@ -27,7 +27,7 @@ struct StatementCache {
     }
 
     let capacity: Int
-    private var entries: [String: Entry] = [:]
+    private var entries: [Key: Entry] = [:]
     private var clock: UInt64 = 0
     private var counter = 0
     /// Statement names evicted but not yet closed on the server.
@@ -38,21 +38,26 @@ struct StatementCache {
     var isEnabled: Bool { capacity > 0 }
     var count: Int { entries.count }
 
-    static func key(sql: String, types: [PostgresDataType]) -> String {
-        types.isEmpty ? sql : sql + "\u{0}" + types.map { String($0.rawValue) }.joined(separator: ",")
+    /// A cache key: the SQL text and the declared parameter types (no string building per query).
+    struct Key: Hashable {
+        var sql: String
+        var types: [PostgresDataType]
     }
 
-    /// Looks up (and touches) an entry.
-    mutating func lookup(_ key: String) -> Entry? {
-        guard var e = entries[key] else { return nil }
+    static func key(sql: String, types: [PostgresDataType]) -> Key {
+        Key(sql: sql, types: types)
+    }
+
+    /// Looks up (and touches) an entry; hashes the key once.
+    mutating func lookup(_ key: Key) -> Entry? {
+        guard let i = entries.index(forKey: key) else { return nil }
         clock &+= 1
-        e.lastUse = clock
-        entries[key] = e
-        return e
+        entries.values[i].lastUse = clock
+        return entries.values[i]
     }
 
     /// Inserts a new entry, evicting the least recently used one when full.
-    mutating func insert(_ key: String) -> String {
+    mutating func insert(_ key: Key) -> String {
         if entries.count >= capacity, let victim = entries.min(by: { $0.value.lastUse < $1.value.lastUse }) {
             entries[victim.key] = nil
             pendingCloses.append(victim.value.name)
@@ -64,12 +69,12 @@ struct StatementCache {
         return name
     }
 
-    mutating func setColumns(_ key: String, _ columns: PostgresColumns) {
+    mutating func setColumns(_ key: Key, _ columns: PostgresColumns) {
         entries[key]?.columns = columns
     }
 
     /// Forgets an entry whose Parse failed (nothing to close on the server).
-    mutating func remove(_ key: String) { entries[key] = nil }
+    mutating func remove(_ key: Key) { entries[key] = nil }
 
     /// Forgets everything (after `DISCARD ALL` or a failed transaction that dropped statements).
     mutating func removeAll() { entries.removeAll() }

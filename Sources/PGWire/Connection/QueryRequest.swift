@@ -56,7 +56,24 @@ typealias RowProducer = NIOThrowingAsyncSequenceProducer<
 final class QueryRequest: PostgresRequest, @unchecked Sendable {
     enum Mode {
         case collect(EventLoopPromise<[PostgresResult]>)
+        /// Collect, resuming the awaiting task directly (no promise and future callback per query);
+        /// the continuation is set by ``PostgresConnection/runCollect(_:)`` before the request is sent.
+        case collectDirect
         case stream(EventLoopPromise<PostgresRowSequence>)
+    }
+
+    /// The awaiting task of a `.collectDirect` request; resumed exactly once, then cleared.
+    var continuation: UnsafeContinuation<[PostgresResult], any Error>?
+
+    private func finishCollect(_ result: Result<[PostgresResult], any Error>) {
+        switch mode {
+        case .collect(let p): p.completeWith(result)
+        case .collectDirect:
+            let c = continuation
+            continuation = nil
+            c?.resume(with: result)
+        case .stream: break
+        }
     }
 
     let kind: QueryKind
@@ -71,12 +88,13 @@ final class QueryRequest: PostgresRequest, @unchecked Sendable {
     private var columns: PostgresColumns?
     private var parameterTypes: [PostgresDataType] = []
     private var error: PostgresServerError?
-    private var cacheKey: String?
+    private var cacheKey: StatementCache.Key?
     private var parseAcknowledged = true
     private var streamPromiseDone = false
     private var source: RowProducer.Source?
     private var pendingRows: [PostgresRow] = []
     private(set) var isDone = false
+    private var isCollecting: Bool { if case .stream = mode { return false } else { return true } }
     private var consumerGone = false
     private var commandTag: String?
     private var tagBox: CommandTagBox?
@@ -89,6 +107,11 @@ final class QueryRequest: PostgresRequest, @unchecked Sendable {
     }
 
     // MARK: encode
+
+    /// Describe of the unnamed portal, preencoded.
+    static let describePortal: [UInt8] = [UInt8(ascii: "D"), 0, 0, 0, 6, UInt8(ascii: "P"), 0]
+    /// Execute of the unnamed portal for all rows, then Sync, preencoded.
+    static let executeAllAndSync: [UInt8] = [UInt8(ascii: "E"), 0, 0, 0, 9, 0, 0, 0, 0, 0, UInt8(ascii: "S"), 0, 0, 0, 4]
 
     func encode(into buffer: inout ByteBuffer, cache: inout StatementCache) throws(PostgresError) {
         do {
@@ -133,12 +156,21 @@ final class QueryRequest: PostgresRequest, @unchecked Sendable {
                     parseAcknowledged = false
                     try FrontendMessage.parse(name: name, query: query.sql, parameterTypes: query.binds.types).encode(into: &buffer)
                 }
-                try FrontendMessage.bind(PostgresBindMessage(
-                    statement: name, parameterFormats: query.binds.formatsForBind, parameterCount: query.binds.count,
-                    parameterData: query.binds.bytes, resultFormats: [.binary])).encode(into: &buffer)
-                if columns == nil { try FrontendMessage.describe(.portal("")).encode(into: &buffer) }
-                try FrontendMessage.execute(portal: "", maxRows: maxRows).encode(into: &buffer)
-                if maxRows > 0 { FrontendMessage.flush.encodeFast(into: &buffer) } else { FrontendMessage.sync.encodeFast(into: &buffer) }
+                // Bind (unnamed portal, binary results) written directly: no message value, no arrays.
+                let start = buffer.beginMessage(UInt8(ascii: "B"))
+                buffer.writeInteger(UInt8(0))
+                try buffer.writePGString(name, field: "statement name")
+                query.binds.writeBindParameters(into: &buffer)
+                buffer.writeInteger(Int16(1))
+                buffer.writeInteger(PostgresFormat.binary.rawValue)
+                buffer.endMessage(start)
+                if columns == nil { buffer.writeBytes(Self.describePortal) }
+                if maxRows > 0 {
+                    try FrontendMessage.execute(portal: "", maxRows: maxRows).encode(into: &buffer)
+                    FrontendMessage.flush.encodeFast(into: &buffer)
+                } else {
+                    buffer.writeBytes(Self.executeAllAndSync)
+                }
             }
             // Evictions caused by this request are closed with the next one.
             cache.pendingCloses.removeFirst(closing)
@@ -160,7 +192,7 @@ final class QueryRequest: PostgresRequest, @unchecked Sendable {
             if consumerGone { return [] }
             let r = PostgresRow(columns: columns, data: row, context: context)
             switch mode {
-            case .collect:
+            case .collect, .collectDirect:
                 if current == nil { current = PostgresResult(columns: columns, rows: [], commandTag: "") }
                 current!.rows.append(r)
             case .stream:
@@ -173,7 +205,7 @@ final class QueryRequest: PostgresRequest, @unchecked Sendable {
             let c = PostgresColumns(cols)
             columns = c
             if let key = cacheKey { cache.setColumns(key, c) }
-            if case .collect = mode { current = PostgresResult(columns: c, rows: [], commandTag: "") } else { startStream() }
+            if isCollecting { current = PostgresResult(columns: c, rows: [], commandTag: "") } else { startStream() }
             return []
         case .noData:
             let c = PostgresColumns([])
@@ -192,7 +224,7 @@ final class QueryRequest: PostgresRequest, @unchecked Sendable {
         case .commandComplete(let tag):
             flushRows()
             commandTag = tag
-            if case .collect = mode {
+            if isCollecting {
                 var r = current ?? PostgresResult(columns: columns ?? PostgresColumns([]), rows: [], commandTag: "")
                 r.commandTag = tag
                 results.append(r)
@@ -201,7 +233,7 @@ final class QueryRequest: PostgresRequest, @unchecked Sendable {
             if case .extended(_, _, let maxRows) = kind, maxRows > 0 { return [.sync] }
             return []
         case .emptyQuery:
-            if case .collect = mode { results.append(PostgresResult(columns: PostgresColumns([]), rows: [], commandTag: "")) }
+            if isCollecting { results.append(PostgresResult(columns: PostgresColumns([]), rows: [], commandTag: "")) }
             return []
         case .portalSuspended:
             flushRows()
@@ -262,20 +294,22 @@ final class QueryRequest: PostgresRequest, @unchecked Sendable {
         if let error {
             let err = PostgresError.server(error)
             switch mode {
-            case .collect(let p): p.fail(err)
+            case .collect, .collectDirect: finishCollect(.failure(err))
             case .stream(let p):
                 if streamPromiseDone { source?.finish(err) } else { streamPromiseDone = true; p.fail(err) }
             }
             return
         }
         switch mode {
-        case .collect(let p):
+        case .collect, .collectDirect:
             if let current { results.append(current); self.current = nil }
             if results.isEmpty, !parameterTypes.isEmpty || columns != nil {
                 results.append(PostgresResult(columns: columns ?? PostgresColumns([]), rows: [], commandTag: ""))
             }
-            if !results.isEmpty { results[0].parameterTypes = parameterTypes }
-            p.succeed(results)
+            if !results.isEmpty, !parameterTypes.isEmpty { results[0].parameterTypes = parameterTypes }
+            let done = results
+            results = []
+            finishCollect(.success(done))
         case .stream(let p):
             if !streamPromiseDone {
                 streamPromiseDone = true
@@ -293,7 +327,7 @@ final class QueryRequest: PostgresRequest, @unchecked Sendable {
         isDone = true
         pendingRows.removeAll()
         switch mode {
-        case .collect(let p): p.fail(error)
+        case .collect, .collectDirect: finishCollect(.failure(error))
         case .stream(let p):
             if streamPromiseDone { source?.finish(error) } else { streamPromiseDone = true; p.fail(error) }
         }

@@ -168,7 +168,6 @@ public enum BackendMessage: Sendable, Equatable {
 
     // swiftlint:disable:next cyclomatic_complexity function_body_length
     static func decodeBody(type: UInt8, body: inout ByteBuffer) throws(PostgresProtocolError) -> BackendMessage {
-        let name = Self.messageName(type)
         let message: BackendMessage
         do {
             switch type {
@@ -267,11 +266,11 @@ public enum BackendMessage: Sendable, Equatable {
         } catch let error as PostgresProtocolError {
             throw error
         } catch let error as WireDecodingError {
-            throw .malformed(message: name, error)
+            throw .malformed(message: Self.messageName(type), error)
         } catch {
-            throw .malformed(message: name, .invalidValue(field: "message", reason: "\(error)"))
+            throw .malformed(message: Self.messageName(type), .invalidValue(field: "message", reason: "\(error)"))
         }
-        if body.readableBytes != 0 { throw .trailingBytes(message: name, count: body.readableBytes) }
+        if body.readableBytes != 0 { throw .trailingBytes(message: Self.messageName(type), count: body.readableBytes) }
         return message
     }
 

@@ -1,5 +1,6 @@
 import Foundation
 import NIOCore
+import WireCore
 
 /// Seconds between the Unix epoch and PostgreSQL's epoch (2000-01-01 00:00:00 UTC).
 let postgresEpochOffset: Int64 = 946_684_800
@@ -43,27 +44,11 @@ public struct PostgresDate: PostgresCodable, PostgresArrayElement, Hashable, Com
     public init(daysSince2000: Int32) { self.daysSince2000 = daysSince2000 }
     /// The proleptic Gregorian date.
     public init(year: Int, month: Int, day: Int) {
-        // Days from civil (Howard Hinnant's algorithm).
-        let y = month <= 2 ? year - 1 : year
-        let era = (y >= 0 ? y : y - 399) / 400
-        let yoe = y - era * 400
-        let mp = (month + 9) % 12
-        let doy = (153 * mp + 2) / 5 + day - 1
-        let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy
-        let unixDays = era * 146_097 + doe - 719_468
-        self.daysSince2000 = Int32(unixDays - 10_957)
+        self.daysSince2000 = Int32(CivilCalendar.daysSinceUnixEpoch(year: year, month: month, day: day) - 10_957)
     }
     /// Year, month and day (proleptic Gregorian).
     public var components: (year: Int, month: Int, day: Int) {
-        let z = Int(daysSince2000) + 10_957 + 719_468
-        let era = (z >= 0 ? z : z - 146_096) / 146_097
-        let doe = z - era * 146_097
-        let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146_096) / 365
-        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100)
-        let mp = (5 * doy + 2) / 153
-        let d = doy - (153 * mp + 2) / 5 + 1
-        let m = mp < 10 ? mp + 3 : mp - 9
-        return (yoe + era * 400 + (m <= 2 ? 1 : 0), m, d)
+        CivilCalendar.date(daysSinceUnixEpoch: Int(daysSince2000) + 10_957)
     }
     public static func < (a: Self, b: Self) -> Bool { a.daysSince2000 < b.daysSince2000 }
     public var postgresType: PostgresDataType { .date }

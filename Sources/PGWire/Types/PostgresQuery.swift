@@ -42,6 +42,22 @@ public struct PostgresBindings: Sendable, Hashable {
         if formats.allSatisfy({ $0 == .binary }) { return formats.isEmpty ? [] : [.binary] }
         return formats
     }
+
+    /// Writes a Bind message's parameter format codes and count (one code when all are binary),
+    /// then the parameter values, without building arrays.
+    func writeBindParameters(into buffer: inout ByteBuffer) {
+        if formats.isEmpty {
+            buffer.writeInteger(Int16(0))
+        } else if !formats.contains(where: { $0 != .binary }) {
+            buffer.writeInteger(Int16(1))
+            buffer.writeInteger(PostgresFormat.binary.rawValue)
+        } else {
+            buffer.writeInteger(Int16(truncatingIfNeeded: formats.count))
+            for f in formats { buffer.writeInteger(f.rawValue) }
+        }
+        buffer.writeInteger(Int16(truncatingIfNeeded: types.count))
+        buffer.writeImmutableBuffer(bytes)
+    }
 }
 
 /// A SQL statement with bound parameters. String interpolation turns every interpolated value into

@@ -118,6 +118,7 @@ public final class RedisClient: Service, RedisCommandExecutor, Sendable {
     /// `HGETALL`, `SMEMBERS`, `LRANGE`, `ZRANGE`, `STRLEN`, ... see
     /// ``RedisClientConfiguration/clientSideCache``) are answered from it when possible.
     public func send(_ command: RedisCommand) async throws -> RESPValue {
+        if let op = RedisTracing.command(command, configuration.connection) { return try await op.run { try await self.send(command) } }
         guard let cache else { return try await sendUncached(command) }
         switch CachePlan(command) {
         case .singleKey(let key, let signature):
@@ -232,6 +233,7 @@ public final class RedisClient: Service, RedisCommandExecutor, Sendable {
     /// Sends all commands in one write on one shared connection and returns each result in
     /// order; a failing command does not stop the others.
     public func pipeline(_ commands: [RedisCommand]) async throws -> [Result<RESPValue, RedisServerError>] {
+        if let op = RedisTracing.pipeline(commands, configuration.connection) { return try await op.run { try await self.pipeline(commands) } }
         defer { invalidateWrittenKeys(commands) }
         let connection = try await pool.lease()
         defer { pool.release(connection) }

@@ -8,15 +8,17 @@ import ServiceLifecycle
 import Synchronization
 import Testing
 
-/// Kafka peers for the scale-out tests (from `.peers/peers.env`). Missing locally: the test
-/// prints why and returns; in CI (`CI=true`) a missing peer fails the test.
+/// Peers of the scale-out tests (from `.peers/peers.env`). Missing locally: the test prints why
+/// and returns; in CI (`CI=true`) a missing peer fails the test.
 enum ScalePeers {
     static var environment: [String: String] { ProcessInfo.processInfo.environment }
 
-    static func kafka(_ variable: String) -> String? {
+    /// The variable's value, or nil after recording a failure (CI) or printing a skip (locally).
+    static func require(_ variable: String, sourceLocation: SourceLocation = #_sourceLocation) -> String? {
         if let value = environment[variable], !value.isEmpty { return value }
         if environment["CI"] == "true" {
-            Issue.record("\(variable) is not set; CI must run the scale-out tests against the real broker (source .peers/peers.env)")
+            Issue.record("\(variable) is not set but CI=true: scripts/peers.sh must start the peers and .peers/peers.env must be sourced",
+                         sourceLocation: sourceLocation)
         } else {
             print("skipping: \(variable) is not set (start the peers with scripts/peers.sh and source .peers/peers.env)")
         }
@@ -41,7 +43,11 @@ final class ChatInstance: Sendable {
 
     var address: String { "http://127.0.0.1:\(port)" }
 
-    static func start(serverID: String, port: Int = 0, dataDirectory: String, kafka: KafkaBackplaneConfiguration?) async throws -> ChatInstance {
+    /// Starts instance `serverID` on `kafka` (a deployment naming the Kafka backplane, see
+    /// ``uniqueKafka(_:label:)``; nil: the embedded backplane) with the stores of `deployment`
+    /// (embedded SQLite in `dataDirectory` for every store it leaves unset).
+    static func start(serverID: String, port: Int = 0, dataDirectory: String, kafka: ChatDeployment?,
+                      deployment: ChatDeployment = ChatDeployment()) async throws -> ChatInstance {
         var logger = Logger(label: "chat-scale-\(serverID)")
         logger.logLevel = ProcessInfo.processInfo.environment["CHAT_TEST_LOG"].flatMap { Logger.Level(rawValue: $0) } ?? .error
         var configuration = ChatServerConfiguration()
@@ -51,8 +57,13 @@ final class ChatInstance: Sendable {
         configuration.adminToken = TestServer.adminToken
         configuration.tokenSecret = TestServer.secret
         configuration.generatorID = Int(serverID) ?? 0
-        configuration.scaleOut.serverID = serverID
-        configuration.scaleOut.kafka = kafka
+        configuration.deployment = deployment
+        if let kafka {
+            configuration.deployment.kafka = kafka.kafka
+            configuration.deployment.kafkaPrefix = kafka.kafkaPrefix
+            configuration.deployment.kafkaSessionTimeoutMilliseconds = kafka.kafkaSessionTimeoutMilliseconds
+        }
+        configuration.deployment.serverID = Int(serverID) ?? 0
         let (ports, portSink) = AsyncStream<Int>.makeStream()
         let app = try await ChatServer.makeApplication(configuration: configuration, logger: logger) { port in portSink.yield(port) }
         let group = ServiceGroup(services: [app], gracefulShutdownSignals: [], logger: logger)
@@ -67,17 +78,116 @@ final class ChatInstance: Sendable {
         await group.triggerGracefulShutdown()
         try await task.value
     }
+
+    /// The HTTP status of `GET path` on this instance (-1 when it does not answer).
+    func status(_ path: String) async -> Int {
+        let client = ChatClient(host: "127.0.0.1", port: port)
+        defer { Task { await client.close() } }
+        do { return try await client.send(.GET, path, headers: HTTPHeaders(), body: nil, authorized: false).status } catch { return -1 }
+    }
 }
 
-/// Kafka settings with per-test topic and group names, so tests never share state on a broker.
-func uniqueKafka(_ bootstrap: String, label: String) -> KafkaBackplaneConfiguration {
-    let prefix = "scale-\(label)-\(UUID().uuidString.prefix(8).lowercased())-"
-    var kafka = KafkaBackplaneConfiguration(bootstrap: bootstrap)
-    kafka.topic = prefix + "messages"
-    kafka.configTopic = prefix + "config-changes"
-    kafka.groupPrefix = prefix
-    kafka.sessionTimeout = .seconds(6)
-    return kafka
+/// A deployment on the Kafka backplane at `bootstrap` with per-test topic and group names, so
+/// tests never share state on a broker.
+func uniqueKafka(_ bootstrap: String, label: String) -> ChatDeployment {
+    var deployment = ChatDeployment()
+    deployment.kafka = bootstrap
+    deployment.kafkaPrefix = "scale-\(label)-\(UUID().uuidString.prefix(8).lowercased())-"
+    deployment.kafkaSessionTimeoutMilliseconds = 6000
+    return deployment
+}
+
+/// Two chat-server instances on one Kafka backplane, sharing one data directory (SQLite in WAL
+/// mode serves several processes' connections) and the stores of one deployment. Server 0 owns
+/// partitions 0-5 and server 1 owns 6-11 of the messages topic; history pages hold 128 messages.
+/// The setup of every scale-out and fault test.
+final class TwoInstances: Sendable {
+    /// Each server's half of the 12 partitions.
+    static let halves = [PartitionAssignment(partitionCount: 12, owned: Set(0...5)), PartitionAssignment(partitionCount: 12, owned: Set(6...11))]
+
+    let dataDirectory: String
+    let kafka: ChatDeployment
+    let deployment: ChatDeployment
+    private let state: Mutex<(instances: [ChatInstance], users: [ClusterUser])>
+
+    private init(dataDirectory: String, kafka: ChatDeployment, deployment: ChatDeployment, instances: [ChatInstance]) {
+        self.dataDirectory = dataDirectory
+        self.kafka = kafka
+        self.deployment = deployment
+        self.state = Mutex((instances, []))
+    }
+
+    var instances: [ChatInstance] { state.withLock { $0.instances } }
+    var i0: ChatInstance { instances[0] }
+    var i1: ChatInstance { instances[1] }
+    /// The ports clients log in through.
+    var entryPorts: [Int] { instances.map(\.port) }
+    /// The admin config API (through instance 0).
+    var admin: ConfigAdmin { ConfigAdmin(port: i0.port) }
+    /// Every user registered through ``registerPairs(_:prefix:)``.
+    var users: [ClusterUser] { state.withLock { $0.users } }
+
+    /// Starts both instances, splits the partitions between them, runs `body`, then closes every
+    /// user's connection and stops both instances (also when `body` throws).
+    static func run<T>(kafka: ChatDeployment, deployment: ChatDeployment = ChatDeployment(),
+                       _ body: (TwoInstances) async throws -> T) async throws -> T {
+        let dir = TestServer.temporaryDirectory()
+        let i0 = try await ChatInstance.start(serverID: "0", dataDirectory: dir, kafka: kafka, deployment: deployment)
+        let i1: ChatInstance
+        do { i1 = try await ChatInstance.start(serverID: "1", dataDirectory: dir, kafka: kafka, deployment: deployment) } catch {
+            try? await i0.stop()
+            throw error
+        }
+        let cluster = TwoInstances(dataDirectory: dir, kafka: kafka, deployment: deployment, instances: [i0, i1])
+        let result: T
+        do {
+            // The change reaches instance 1 over the config-changes topic.
+            let status = try await cluster.admin.set([
+                "partitioning.partitions": "0=0-5;1=6-11",
+                "partitioning.addresses": "0=\(i0.address);1=\(i1.address)",
+                "history.message-count": "128",
+            ])
+            #expect(status == 200)
+            result = try await body(cluster)
+        } catch {
+            await cluster.shutDown()
+            throw error
+        }
+        for user in cluster.users { await user.close() }
+        for instance in cluster.instances.reversed() { try await instance.stop() }
+        return result
+    }
+
+    private func shutDown() async {
+        for user in users { await user.close() }
+        for instance in instances.reversed() { try? await instance.stop() }
+    }
+
+    /// Registers `count` pairs, each one user owned by server 0 and one by server 1, and waits
+    /// until instance 1 applied the partitioning (it names itself for its user).
+    func registerPairs(_ count: Int, prefix: String) async throws -> [(ClusterUser, ClusterUser)] {
+        var pairs: [(ClusterUser, ClusterUser)] = []
+        for k in 0..<count {
+            let pair = try await registerOnePerOwner(Self.halves, entryPort: i0.port, prefix: "\(prefix)\(k)x")
+            pairs.append((pair[0], pair[1]))
+            state.withLock { $0.users += pair }
+        }
+        let (i1, user) = (self.i1, pairs[0].1)
+        try await within(20, "instance 1 applies the partitioning") {
+            try await user.session(entryPort: i1.port).messagingServerAddress == i1.address
+        }
+        return pairs
+    }
+
+    /// Stops instance `index` (its clients are cut off), waits `downtime`, and starts it again
+    /// on the same port and data.
+    func restart(_ index: Int, downtime: Duration = .seconds(1)) async throws {
+        let old = instances[index]
+        try await old.stop()
+        try await Task.sleep(for: downtime)
+        let fresh = try await ChatInstance.start(serverID: old.serverID, port: old.port, dataDirectory: dataDirectory, kafka: kafka, deployment: deployment)
+        state.withLock { $0.instances[index] = fresh }
+    }
 }
 
 /// The admin config API of one instance.

@@ -15,28 +15,12 @@ import Testing
     static let brokers = ["WIRESTACK_KAFKA_TANSU", "WIRESTACK_KAFKA_NOIDA"]
 
     @Test(arguments: brokers) func usersOnTwoInstancesMessageEachOtherAndMoveWithoutLoss(_ variable: String) async throws {
-        guard let bootstrap = ScalePeers.kafka(variable) else { return }
-        let dir = TestServer.temporaryDirectory()
+        guard let bootstrap = ScalePeers.require(variable) else { return }
         let kafka = uniqueKafka(bootstrap, label: variable.hasSuffix("TANSU") ? "tansu" : "noida")
-        let i0 = try await ChatInstance.start(serverID: "0", dataDirectory: dir, kafka: kafka)
-        let i1 = try await ChatInstance.start(serverID: "1", dataDirectory: dir, kafka: kafka)
-        var users: [ClusterUser] = []
-        do {
-            // Split the 12 partitions between the two servers; the change reaches instance 1 over the config-changes topic.
-            let admin = ConfigAdmin(port: i0.port)
-            #expect(try await admin.set([
-                "partitioning.partitions": "0=0-5;1=6-11",
-                "partitioning.addresses": "0=\(i0.address);1=\(i1.address)",
-                "history.message-count": "128",
-            ]) == 200)
-            let half0 = PartitionAssignment(partitionCount: 12, owned: Set(0...5))
-            let half1 = PartitionAssignment(partitionCount: 12, owned: Set(6...11))
-            users = try await registerOnePerOwner([half0, half1], entryPort: i0.port, prefix: "scale")
-            let (a, b) = (users[0], users[1])
+        try await TwoInstances.run(kafka: kafka) { cluster in
+            let (i0, i1, admin, dir) = (cluster.i0, cluster.i1, cluster.admin, cluster.dataDirectory)
+            let (a, b) = try await cluster.registerPairs(1, prefix: "scale")[0]
             // Every instance names the owner, whichever one the client logs in through.
-            try await within(20, "instance 1 applies the new partitioning") {
-                try await b.session(entryPort: i1.port).messagingServerAddress == i1.address
-            }
             #expect(try await a.session(entryPort: i1.port).messagingServerAddress == i0.address)
             #expect(try await b.session(entryPort: i0.port).messagingServerAddress == i1.address)
 
@@ -78,11 +62,13 @@ import Testing
 
             // Nothing acknowledged as Processed is lost: each is in history, and the receiver saw
             // it live or finds it there (the client catch-up after a reconnect).
+            // Every message gets its acknowledgement: wait for all of them (`after`'s too).
             try await within(30, "every message acknowledged") {
-                Set(a.received { $0.type == .deliveryStatus }.map(\.messageID)).isSuperset(of: sent)
+                Set(a.received { $0.type == .deliveryStatus }.map(\.messageID)).isSuperset(of: sent + [after])
             }
             let processed = Set(a.received { $0.type == .deliveryStatus && $0.status == .processed }.map(\.messageID)).intersection(sent + [after])
-            #expect(processed.count == sent.count + 1)
+            let notProcessed = a.received { $0.type == .deliveryStatus && $0.status != .processed && (sent + [after]).contains($0.messageID) }.map(\.status)
+            #expect(processed.count == sent.count + 1, "acknowledged other than Processed: \(notProcessed)")
             try await within(30, "history holds every processed message") {
                 try await storedHistory(dir: dir, a.id, b.id).isSuperset(of: processed)
             }
@@ -93,15 +79,7 @@ import Testing
             let page = Set(try await #require(b.client).history(with: a.id).map(\.messageId))
             #expect(page.isSuperset(of: processed))
             print("scale-out on \(variable): \(processed.count) processed during the move, \(live.intersection(processed).count) delivered live, b connected \(b.connects) times")
-        } catch {
-            for user in users { await user.close() }
-            try? await i1.stop()
-            try? await i0.stop()
-            throw error
         }
-        for user in users { await user.close() }
-        try await i1.stop()
-        try await i0.stop()
     }
 
     /// Issue 8's partition reassignment on the embedded default (one process, in-process

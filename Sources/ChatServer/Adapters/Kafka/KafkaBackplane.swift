@@ -4,6 +4,7 @@ import Logging
 import NIOCore
 import ServiceLifecycle
 import Synchronization
+import Tracing
 
 /// The distributed backplane: Kafka through KafkaWire, the reference's scheme.
 ///
@@ -24,13 +25,17 @@ public final class KafkaBackplane: Backplane, Service {
     private struct Pending: Sendable {
         var message: Chatwire_BackplaneMessage
         var completion: @Sendable ((any Error)?) -> Void
+        var context = ServiceContext.current  // the publishing request's trace (see ChatTracing)
     }
 
     private struct State {
         var assignment: PartitionAssignment
         var liveHandlers: [@Sendable ([Chatwire_BackplaneMessage]) -> Void] = []
         var durable: [KafkaConsumer] = []
+        /// The sender, live reader and live committer loops.
         var tasks: [Task<Void, Never>] = []
+        /// One loop per durable consumer; never cancelled while a batch is in hand (see ``shutdown()``).
+        var durableTasks: [Task<Void, Never>] = []
         var shutDown = false
     }
 
@@ -164,7 +169,7 @@ public final class KafkaBackplane: Backplane, Service {
                                                  value: ByteBuffer(bytes: bytes))
                 let completion = pending.completion
                 do {
-                    try await producer.enqueue(record) { [self] result in
+                    try await producer.enqueue(record, context: pending.context) { [self] result in
                         switch result {
                         case .success: completion(nil)
                         case .failure(let error):
@@ -202,7 +207,7 @@ public final class KafkaBackplane: Backplane, Service {
                 let (owned, handlers) = state.withLock { ($0.assignment, $0.liveHandlers) }
                 let messages = records.compactMap { Self.decode($0, logger: logger) }.filter { owned.owns(user: $0.targetUserID) }
                 guard !messages.isEmpty else { continue }
-                for handler in handlers { handler(messages) }
+                ChatTracing.process(records) { for handler in handlers { handler(messages) } }
             }
         } catch {
             logger.error("live backplane consumer stopped", metadata: ["error": "\(error)"])
@@ -267,7 +272,10 @@ public final class KafkaBackplane: Backplane, Service {
                 for try await records in consumer.batches() {
                     guard let last = records.last else { continue }
                     let messages = records.compactMap { Self.decode($0, logger: logger) }
-                    if !messages.isEmpty { await handler(messages, last.offset) }
+                    if !messages.isEmpty { await ChatTracing.process(records, group: name) { await handler(messages, last.offset) } }
+                    // A handler that gave up because its task was cancelled may not have written the
+                    // batch: leave it uncommitted, so the partition's next owner writes it.
+                    if Task.isCancelled { break }
                     do {
                         try await consumer.commit([last.topicPartition: last.offset + 1])
                     } catch {
@@ -282,7 +290,7 @@ public final class KafkaBackplane: Backplane, Service {
         let stopped = state.withLock { s -> Bool in
             if s.shutDown { return true }
             s.durable.append(consumer)
-            s.tasks.append(task)
+            s.durableTasks.append(task)
             return false
         }
         if stopped {
@@ -301,10 +309,15 @@ public final class KafkaBackplane: Backplane, Service {
 
     /// Stops accepting messages, delivers what is queued (or reports it Lost), commits the live
     /// positions and closes the producer and consumers.
+    ///
+    /// Durable consumers are closed, not cancelled: a history write in progress finishes (a
+    /// cancelled store write would fail, and the writer retries until it succeeds), then its loop
+    /// ends; its batch's commit may fail on the closed consumer, and the partition's next owner
+    /// writes the batch again (idempotently).
     public func shutdown() async {
-        let (already, durable, tasks) = state.withLock { s in
+        let (already, durable, tasks, durableTasks) = state.withLock { s in
             defer { s.shutDown = true }
-            return (s.shutDown, s.durable, s.tasks)
+            return (s.shutDown, s.durable, s.tasks, s.durableTasks)
         }
         if already { return }
         outbox.finish()
@@ -319,10 +332,11 @@ public final class KafkaBackplane: Backplane, Service {
         await live.shutdown()
         for consumer in durable { await consumer.shutdown() }
         logger.debug("backplane shutdown: waiting for the loops")
-        // A consumer loop caught in a commit against the closed cluster must not hold up the
-        // process: wait a bounded time, then leave it (it is cancelled).
+        // A loop caught in a commit against the closed cluster, or a history write retrying
+        // against an unreachable store, must not hold up the process: wait a bounded time, then
+        // leave it (the live loops are cancelled; a durable loop keeps retrying its write).
         for task in tasks { task.cancel() }
-        let finished = await Self.wait(for: tasks, upTo: .seconds(5))
+        let finished = await Self.wait(for: tasks + durableTasks, upTo: .seconds(10))
         logger.debug("backplane shutdown: done", metadata: ["loopsFinished": "\(finished)"])
     }
 }

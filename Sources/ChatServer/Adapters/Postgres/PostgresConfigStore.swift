@@ -4,11 +4,11 @@ import PGWire
 /// ``ConfigStore`` on PostgreSQL: the reference's `elements` table (name, value, version),
 /// updated in one transaction with the version as the concurrency token.
 public struct PostgresConfigStore: ConfigStore {
-    let client: PostgresClient
+    let client: PostgresStoreClient
 
     /// A store on `client`; seeds `defaults` for names not present yet.
     public init(client: PostgresClient, defaults: [String: String]) async throws {
-        self.client = client
+        self.client = PostgresStoreClient(client)
         for (name, value) in defaults.sorted(by: { $0.key < $1.key }) {
             _ = try await client.query("INSERT INTO elements (name, value, version) VALUES (\(name), \(value), clock_timestamp()) ON CONFLICT (name) DO NOTHING")
         }

@@ -8,10 +8,10 @@ import PGWire
 /// on `connections_pkey` → already exists, on `files_pkey` → duplicate file; 23503 on a
 /// connections foreign key → missing user).
 public struct PostgresUserStore: UserStore {
-    let client: PostgresClient
+    let client: PostgresStoreClient
 
     /// A store on `client` (migrations applied by ``PostgresAdapters``).
-    public init(client: PostgresClient) { self.client = client }
+    public init(client: PostgresClient) { self.client = PostgresStoreClient(client) }
 
     static let profileColumns = "user_id, version, username, password, display_name, avatar_url, phone, email"
 

@@ -1,30 +1,40 @@
 import ChatWire
-import Foundation
 import Logging
+import NIOCore
 import RedisWire
+import SwiftProtobuf
 
-/// ``UserCache`` on Redis through RedisWire, with the reference's key layout under a prefix:
-/// `profiles:<userId>` (a public profile), `profile-search:<pattern>` (a search result) and
-/// `connections:{<userId>}` (a set with one member per connection; the braces are a literal
-/// hash tag keeping a user's keys on one cluster slot). Values are JSON (the reference stores
-/// protobuf; this server's profile DTOs are Codable structs). Entries expire after the TTL;
-/// unlike the reference, edits invalidate them. Redis errors become cache misses. Every command
-/// touches one key (or one hash-tagged user), so the cache runs on a cluster as well.
+/// ``UserCache`` on Redis through RedisWire, with the reference's key layout and values
+/// (CecoChat's User service, under an optional prefix; values are protobuf bytes, as there):
+///
+/// | key | type | value |
+/// |---|---|---|
+/// | `profiles:<userId>` | string | `ProfilePublic` |
+/// | `profile-search:<pattern>` | string | `ProfileSearchResult` |
+/// | `connections:{<userId>}` | set | `Connection` (one member per connection) |
+/// | `connections:{<userId>}:<otherUserId>` | string | `Connection` |
+///
+/// The braces are a literal hash tag: a user's connection keys share one cluster slot, so the
+/// list and its per-connection keys are written by one script, also on a cluster. Every entry
+/// expires after the TTL. As in the reference, an empty connection list is not cached (a set
+/// cannot be empty) and search results live until their TTL; unlike the reference, a profile
+/// edit drops the user's `profiles:` key and a connection change drops both users' connection
+/// keys. Redis errors become cache misses (the store behind the cache answers).
 public struct RedisUserCache: UserCache {
     let client: any ChatRedisClient
     let prefix: String
     let ttlSeconds: Int
     let logger: Logger
 
-    /// `DEL key; SADD key members...; EXPIRE key ttl` in one step.
-    static let replaceSet = RedisScript("""
+    /// `DEL set; SADD set members...; EXPIRE set ttl`, then `SET pairKey member EX ttl` for each
+    /// connection: KEYS = [set, pair keys...], ARGV = [ttl, members...] in the same order.
+    static let replaceConnections = RedisScript("""
         redis.call('DEL', KEYS[1])
         redis.call('SADD', KEYS[1], unpack(ARGV, 2))
-        return redis.call('EXPIRE', KEYS[1], ARGV[1])
+        redis.call('EXPIRE', KEYS[1], ARGV[1])
+        for i = 2, #KEYS do redis.call('SET', KEYS[i], ARGV[i], 'EX', ARGV[1]) end
+        return #KEYS - 1
         """)
-
-    /// Marks a cached connection list, so an empty list is cached too.
-    static let listMarker = "-"
 
     /// A cache on `client`, keys under `prefix`, entries living `ttlSeconds`.
     public init(client: any ChatRedisClient, prefix: String = "", ttlSeconds: Int = 300, logger: Logger) {
@@ -36,9 +46,8 @@ public struct RedisUserCache: UserCache {
 
     func profileKey(_ id: Int64) -> String { "\(prefix)profiles:\(id)" }
     func searchKey(_ pattern: String) -> String { "\(prefix)profile-search:\(pattern)" }
-    /// The set of cached search keys, dropped when a profile changes.
-    var searchIndexKey: String { "\(prefix)profile-search-keys" }
     func connectionsKey(_ id: Int64) -> String { "\(prefix)connections:{\(id)}" }
+    func connectionKey(_ id: Int64, _ other: Int64) -> String { "\(prefix)connections:{\(id)}:\(other)" }
 
     private func attempt<T>(_ what: String, _ fallback: T, _ body: () async throws -> T) async -> T {
         do { return try await body() } catch {
@@ -47,13 +56,47 @@ public struct RedisUserCache: UserCache {
         }
     }
 
-    private static func encode(_ value: some Encodable) -> String? {
-        (try? JSONEncoder().encode(value)).map { String(decoding: $0, as: UTF8.self) }
+    // MARK: values (protobuf, the reference's messages)
+
+    static func bytes(_ message: some SwiftProtobuf.Message) -> ByteBuffer? {
+        (try? message.serializedBytes() as [UInt8]).map { ByteBuffer(bytes: $0) }
     }
 
-    private static func decode<T: Decodable>(_ type: T.Type, _ text: String) -> T? {
-        try? JSONDecoder().decode(type, from: Data(text.utf8))
+    static func decode<M: SwiftProtobuf.Message>(_ type: M.Type, _ buffer: ByteBuffer) -> M? {
+        try? M(serializedBytes: Array(buffer.readableBytesView))
     }
+
+    static func message(_ profile: ProfilePublic) -> Chatwire_ProfilePublic {
+        var m = Chatwire_ProfilePublic()
+        m.userID = profile.userId
+        m.userName = profile.userName
+        m.displayName = profile.displayName
+        m.avatarURL = profile.avatarUrl
+        return m
+    }
+
+    static func profile(_ m: Chatwire_ProfilePublic) -> ProfilePublic {
+        ProfilePublic(userId: m.userID, userName: m.userName, displayName: m.displayName, avatarUrl: m.avatarURL)
+    }
+
+    /// A connection row as `userID` sees it (`connection_id` is the other user).
+    static func message(_ row: ConnectionRecord, of userID: Int64) -> Chatwire_Connection {
+        var m = Chatwire_Connection()
+        m.connectionID = row.user1 == userID ? row.user2 : row.user1
+        m.version = Google_Protobuf_Timestamp(seconds: row.version.microseconds.floorDivided(by: 1_000_000),
+                                              nanos: Int32(row.version.microseconds.floorModulo(1_000_000) * 1000))
+        m.status = Chatwire_ConnectionStatus(rawValue: row.status.rawValue) ?? .notConnected
+        m.targetUserID = row.targetID
+        return m
+    }
+
+    static func row(_ m: Chatwire_Connection, of userID: Int64) -> ConnectionRecord? {
+        guard m.connectionID != userID, let status = ConnectionState(rawValue: m.status.rawValue) else { return nil }
+        return ConnectionRecord(user1: min(userID, m.connectionID), user2: max(userID, m.connectionID), status: status,
+                                version: ChatTimestamp(microseconds: m.version.seconds * 1_000_000 + Int64(m.version.nanos / 1000)), targetID: m.targetUserID)
+    }
+
+    // MARK: profiles and searches
 
     public func profiles(_ ids: [Int64]) async -> [Int64: ProfilePublic] {
         guard !ids.isEmpty else { return [:] }
@@ -62,8 +105,8 @@ public struct RedisUserCache: UserCache {
             let replies = try await client.pipeline(ids.map { RedisCommand("GET", [.string(profileKey($0))], keyIndices: [0], isReadOnly: true) })
             var found: [Int64: ProfilePublic] = [:]
             for (id, reply) in zip(ids, replies) {
-                if let text = try String?(fromRESP: try reply.get()), let profile = Self.decode(ProfilePublic.self, text), profile.userId == id {
-                    found[id] = profile
+                if let buffer = try ByteBuffer?(fromRESP: try reply.get()), let m = Self.decode(Chatwire_ProfilePublic.self, buffer), m.userID == id {
+                    found[id] = Self.profile(m)
                 }
             }
             return found
@@ -74,7 +117,9 @@ public struct RedisUserCache: UserCache {
         guard !profiles.isEmpty else { return }
         await attempt("store profiles", ()) {
             let commands = profiles.compactMap { profile in
-                Self.encode(profile).map { RedisCommand("SET", [.string(profileKey(profile.userId)), .string($0), "EX", .integer(Int64(ttlSeconds))], keyIndices: [0]) }
+                Self.bytes(Self.message(profile)).map {
+                    RedisCommand("SET", [.string(profileKey(profile.userId)), .bytes($0), "EX", .integer(Int64(ttlSeconds))], keyIndices: [0])
+                }
             }
             _ = try await client.pipeline(commands)
         }
@@ -82,55 +127,79 @@ public struct RedisUserCache: UserCache {
 
     public func search(_ pattern: String) async -> [ProfilePublic]? {
         await attempt("search", nil) {
-            try await client.get(searchKey(pattern)).flatMap { Self.decode([ProfilePublic].self, $0) }
+            guard let buffer = try await client.send(RedisCommand("GET", [.string(searchKey(pattern))], keyIndices: [0], isReadOnly: true), as: ByteBuffer?.self),
+                  let result = Self.decode(Chatwire_ProfileSearchResult.self, buffer) else { return nil }
+            return result.profiles.map(Self.profile)
         }
     }
 
     public func store(search pattern: String, _ profiles: [ProfilePublic]) async {
-        guard let value = Self.encode(profiles) else { return }
+        var result = Chatwire_ProfileSearchResult()
+        result.profiles = profiles.map(Self.message)
+        guard let value = Self.bytes(result) else { return }
         await attempt("store search", ()) {
-            try await client.set(searchKey(pattern), to: value, expiration: .seconds(ttlSeconds))
-            _ = try await client.sadd(searchIndexKey, [searchKey(pattern)])
-            _ = try await client.expire(searchIndexKey, after: .seconds(ttlSeconds))
+            _ = try await client.send(RedisCommand("SET", [.string(searchKey(pattern)), .bytes(value), "EX", .integer(Int64(ttlSeconds))], keyIndices: [0]))
         }
     }
 
+    /// Drops the user's cached profile. Cached search results that contain it live until their
+    /// TTL, as in the reference (no key lists them).
     public func invalidate(_ userID: Int64) async {
         await attempt("invalidate", ()) {
             _ = try await client.delete(profileKey(userID))
-            // Search results may embed the old display name.
-            let searches = try await client.smembers(searchIndexKey)
-            guard !searches.isEmpty else { return }
-            for key in searches { _ = try await client.delete(key) }
-            _ = try await client.srem(searchIndexKey, Array(searches))
         }
     }
 
+    // MARK: connections
+
     public func connections(of userID: Int64) async -> [ConnectionRecord]? {
         await attempt("connections", nil) {
-            let members = try await client.smembers(connectionsKey(userID))
-            guard members.contains(Self.listMarker) else { return nil }
+            let members = try await client.send(RedisCommand("SMEMBERS", [.string(connectionsKey(userID))], keyIndices: [0], isReadOnly: true), as: [ByteBuffer].self)
+            guard !members.isEmpty else { return nil }
             var rows: [ConnectionRecord] = []
-            for member in members where member != Self.listMarker {
-                guard let row = Self.decode(ConnectionRecord.self, member) else { return nil }
+            for member in members {
+                guard let m = Self.decode(Chatwire_Connection.self, member), let row = Self.row(m, of: userID) else { return nil }
                 rows.append(row)
             }
             return rows.sorted { ($0.user1, $0.user2) < ($1.user1, $1.user2) }
         }
     }
 
-    public func store(connections: [ConnectionRecord], of userID: Int64) async {
-        let members = [Self.listMarker] + connections.compactMap { Self.encode($0) }
-        let key = connectionsKey(userID)
-        await attempt("store connections", ()) {
-            // Replace the set atomically (one key: also atomic on a cluster).
-            _ = try await Self.replaceSet.run(on: client, keys: [key], arguments: [ttlSeconds] + members)
+    public func connection(of userID: Int64, with otherID: Int64) async -> ConnectionRecord? {
+        await attempt("connection", nil) {
+            guard let buffer = try await client.send(RedisCommand("GET", [.string(connectionKey(userID, otherID))], keyIndices: [0], isReadOnly: true), as: ByteBuffer?.self),
+                  let m = Self.decode(Chatwire_Connection.self, buffer), m.connectionID == otherID else { return nil }
+            return Self.row(m, of: userID)
         }
     }
 
-    public func invalidateConnections(of userIDs: [Int64]) async {
-        await attempt("invalidate connections", ()) {
-            for id in userIDs { _ = try await client.delete(connectionsKey(id)) }
+    /// Replaces the user's set and per-connection keys in one script (one slot: atomic on a
+    /// cluster too). An empty list is not cached.
+    public func store(connections: [ConnectionRecord], of userID: Int64) async {
+        let messages = connections.map { Self.message($0, of: userID) }
+        let members = messages.compactMap { Self.bytes($0) }
+        guard !members.isEmpty, members.count == messages.count else { return }
+        let keys = [connectionsKey(userID)] + messages.map { connectionKey(userID, $0.connectionID) }
+        await attempt("store connections", ()) {
+            _ = try await Self.replaceConnections.run(on: client, keys: keys, arguments: [ttlSeconds] + members)
         }
     }
+
+    /// Drops each user's set and its keys for the other users in `userIDs` (a connection
+    /// command names the two users of one connection).
+    public func invalidateConnections(of userIDs: [Int64]) async {
+        await attempt("invalidate connections", ()) {
+            for id in userIDs {
+                let keys = [connectionsKey(id)] + userIDs.filter { $0 != id }.map { connectionKey(id, $0) }
+                _ = try await client.send(RedisCommand("DEL", keys.map { .string($0) }, keyIndices: Array(keys.indices)))
+            }
+        }
+    }
+}
+
+extension Int64 {
+    /// Division rounding toward negative infinity.
+    fileprivate func floorDivided(by d: Int64) -> Int64 { (self - floorModulo(d)) / d }
+    /// The remainder of ``floorDivided(by:)``, always in 0..<d.
+    fileprivate func floorModulo(_ d: Int64) -> Int64 { ((self % d) + d) % d }
 }

@@ -231,6 +231,7 @@ public final class RedisClusterClient: Service, RedisCommandExecutor, Sendable {
     /// Sends a command to the node owning its slot, following redirections. Multi-key
     /// commands whose keys span slots are split per slot when the command allows it.
     public func send(_ command: RedisCommand) async throws -> RESPValue {
+        if let op = RedisTracing.command(command, nil) { return try await op.run { try await self.send(command) } }
         do {
             return try await execute(command, slot: try Self.slot(of: command))
         } catch RedisClientError.crossSlot {
@@ -354,6 +355,7 @@ public final class RedisClusterClient: Service, RedisCommandExecutor, Sendable {
     /// Runs commands as pipelines, one per shard, concurrently; returns each result in the
     /// original order. Commands redirected while in a pipeline are retried individually.
     public func pipeline(_ commands: [RedisCommand]) async throws -> [Result<RESPValue, RedisServerError>] {
+        if let op = RedisTracing.pipeline(commands, nil) { return try await op.run { try await self.pipeline(commands) } }
         var groups: [RedisNodeAddress: [(index: Int, slot: Int?)]] = [:]
         var results = [Result<RESPValue, RedisServerError>?](repeating: nil, count: commands.count)
         for (i, command) in commands.enumerated() {

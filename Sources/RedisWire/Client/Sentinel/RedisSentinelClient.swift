@@ -242,6 +242,7 @@ public final class RedisSentinelClient: Service, RedisCommandExecutor, Sendable 
     /// have run (``RedisConnectionError/commandMayHaveRun``) are retried only when they are
     /// read-only, otherwise that error is thrown and the caller decides (retry if idempotent).
     public func send(_ command: RedisCommand) async throws -> RESPValue {
+        if let op = RedisTracing.command(command, nil) { return try await op.run { try await self.send(command) } }
         let deadline = Deadline.after(configuration.failoverTimeout)
         var attempt = 0
         while true {
