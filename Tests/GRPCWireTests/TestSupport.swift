@@ -44,6 +44,9 @@ func withClient<T: Sendable>(
     _ body: (GRPCClient) async throws -> T
 ) async throws -> T {
     var configuration = GRPCClient.Configuration(host: "127.0.0.1", port: port)
+    // Functional tests, not timing ones: on a loaded 2-core machine (the whole suite in parallel,
+    // debug build) a loopback TLS handshake took over the 10 s default.
+    configuration.connectTimeout = .seconds(60)
     configure(&configuration)
     let client = GRPCClient(configuration: configuration, interceptors: interceptors, logger: testLogger)
     do {

@@ -17,6 +17,9 @@ final class PingStrikeHandler: ChannelInboundHandler, RemovableChannelHandler {
         var maxPingStrikes: Int
     }
 
+    /// How long a connection struck out may stay half-closed before it is closed outright.
+    static let closeAfterGoAway: TimeAmount = .seconds(5)
+
     private let policy: Policy
     private let activity: ServerConnectionActivity
     private var strikes = 0
@@ -61,9 +64,14 @@ final class PingStrikeHandler: ChannelInboundHandler, RemovableChannelHandler {
             let goAway = HTTP2Frame(
                 streamID: .rootStream,
                 payload: .goAway(lastStreamID: lastStream, errorCode: .enhanceYourCalm, opaqueData: debug))
+            // Half-close after the GOAWAY, then wait for the client to close: closing outright
+            // while the client's pings are still arriving makes the kernel answer them with a
+            // reset, and a client that reads the reset first never sees the GOAWAY (nor learns
+            // to slow its pings down). A client that does not close is closed after a while.
             let channel = context.channel
             context.writeAndFlush(NIOAny(goAway)).whenComplete { _ in
-                channel.close(promise: nil)
+                channel.close(mode: .output).whenFailure { _ in channel.close(promise: nil) }
+                channel.eventLoop.scheduleTask(in: Self.closeAfterGoAway) { channel.close(promise: nil) }
             }
         }
     }
