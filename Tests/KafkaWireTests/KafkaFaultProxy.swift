@@ -2,6 +2,7 @@ import Foundation
 import KafkaWire
 import NIOCore
 import NIOPosix
+import WireCore
 
 /// A loopback TCP proxy in front of one Kafka broker that understands just enough of the framing
 /// (size, API key, correlation id) to inject faults into Produce traffic:
@@ -9,6 +10,9 @@ import NIOPosix
 /// - drop the connection instead of forwarding a Produce response (the broker has appended the
 ///   records, the client never hears so: the "lost response" case idempotence exists for),
 /// - hold every Produce response for a while (so several requests are in flight at once).
+/// - rewrite a Produce request's record batch (e.g. its sequence number: a genuine
+///   OUT_OF_ORDER_SEQUENCE_NUMBER from the broker),
+/// - stop answering altogether (every request of every API is swallowed until ``resumeAnswering()``).
 /// It counts Produce requests, responses and the most requests outstanding at once.
 final class KafkaFaultProxy: @unchecked Sendable {
     enum ResponseAction { case forward, dropConnection }
@@ -22,7 +26,25 @@ final class KafkaFaultProxy: @unchecked Sendable {
         var outstanding = 0
         var maxOutstanding = 0
         var connections = 0
+        /// Requests (any API) swallowed while not answering.
+        var unanswered = 0
+        /// Produce requests swallowed while not answering.
+        var unansweredProduce = 0
+        /// Produce requests whose record batch was rewritten.
+        var rewritten = 0
     }
+
+    /// While true, every request is swallowed (a broker that stopped answering).
+    private var _silent = false
+    var isSilent: Bool { lock.withLock { _silent } }
+    /// Swallows every request from now on (connections stay open; clients time out).
+    func stopAnswering() { lock.withLock { _silent = true } }
+    /// Forwards requests again.
+    func resumeAnswering() { lock.withLock { _silent = false } }
+
+    /// Rewrites the record batch of Produce request number `index` in place (nil: leave it); it gets
+    /// the frame and the batch's start offset in it. The CRC is fixed up afterwards.
+    var rewriteProduceBatch: (@Sendable (Int, inout ByteBuffer, Int) -> Bool)?
 
     let upstream: KafkaBrokerAddress
     private let lock = NSLock()
@@ -85,6 +107,30 @@ final class KafkaFaultProxy: @unchecked Sendable {
         try? await serverChannel?.close()
     }
 
+    /// Offset (from the frame's reader index) of the first v2 record batch in a Produce request:
+    /// magic 2 at +16 and a CRC-32C at +17 that matches the bytes from +21 to the batch's end.
+    static func recordBatchStart(in frame: ByteBuffer) -> Int? {
+        let n = frame.readableBytes
+        guard n > 61 else { return nil }
+        return frame.withUnsafeReadableBytes { raw -> Int? in
+            for s in 0..<(n - 61) where raw[s + 16] == 2 {
+                let length = Int(UInt32(raw[s + 8]) << 24 | UInt32(raw[s + 9]) << 16 | UInt32(raw[s + 10]) << 8 | UInt32(raw[s + 11]))
+                guard length >= 49, s + 12 + length <= n else { continue }
+                let crc = UInt32(raw[s + 17]) << 24 | UInt32(raw[s + 18]) << 16 | UInt32(raw[s + 19]) << 8 | UInt32(raw[s + 20])
+                if CRC32C.checksum(UnsafeRawBufferPointer(rebasing: raw[(s + 21)..<(s + 12 + length)])) == crc { return s }
+            }
+            return nil
+        }
+    }
+
+    /// Recomputes the CRC-32C of the record batch at `batchStart`.
+    static func fixCRC(of frame: inout ByteBuffer, batchStart s: Int) {
+        let base = frame.readerIndex
+        let length = Int(frame.getInteger(at: base + s + 8, as: Int32.self)!)
+        let crc = frame.withUnsafeReadableBytes { raw in CRC32C.checksum(UnsafeRawBufferPointer(rebasing: raw[(s + 21)..<(s + 12 + length)])) }
+        frame.setInteger(crc, at: base + s + 17)
+    }
+
     /// Produce correlation ids per upstream connection.
     final class Pending: @unchecked Sendable {
         var produce: Set<Int32> = []
@@ -110,11 +156,20 @@ final class KafkaFaultProxy: @unchecked Sendable {
         }
 
         func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-            let frame = Self.unwrapInboundIn(data)
+            var frame = Self.unwrapInboundIn(data)
             let apiKey = frame.getInteger(at: frame.readerIndex + 4, as: Int16.self)
             let correlation = frame.getInteger(at: frame.readerIndex + 8, as: Int32.self) ?? 0
+            if proxy.isSilent {
+                proxy.update { s in s.unanswered += 1; if apiKey == 0 { s.unansweredProduce += 1 } }
+                return
+            }
             if apiKey == 0 {
                 let index = proxy.update { s -> Int in s.produceRequests += 1; return s.produceRequests - 1 }
+                if let rewrite = proxy.rewriteProduceBatch, let start = KafkaFaultProxy.recordBatchStart(in: frame),
+                   rewrite(index, &frame, start) {
+                    KafkaFaultProxy.fixCRC(of: &frame, batchStart: start)
+                    proxy.update { $0.rewritten += 1 }
+                }
                 if proxy.onProduceRequest(index) == .swallow {
                     proxy.update { $0.swallowedRequests += 1 }
                     return
