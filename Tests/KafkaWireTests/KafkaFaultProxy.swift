@@ -16,7 +16,13 @@ import WireCore
 /// It counts Produce requests, responses and the most requests outstanding at once.
 final class KafkaFaultProxy: @unchecked Sendable {
     enum ResponseAction { case forward, dropConnection }
-    enum RequestAction { case forward, swallow }
+    enum RequestAction: Equatable {
+        case forward, swallow
+        /// Forward it this much later, behind the requests sent after it: the broker then processes
+        /// them first (as noida-db sometimes does with pipelined requests). Responses still reach the
+        /// client in request order (Kafka connections answer in order).
+        case delay(TimeAmount)
+    }
 
     struct Stats {
         var produceRequests = 0
@@ -32,6 +38,8 @@ final class KafkaFaultProxy: @unchecked Sendable {
         var unansweredProduce = 0
         /// Produce requests whose record batch was rewritten.
         var rewritten = 0
+        /// Produce requests forwarded late (``RequestAction/delay(_:)``).
+        var delayedRequests = 0
     }
 
     /// While true, every request is swallowed (a broker that stopped answering).
@@ -134,6 +142,10 @@ final class KafkaFaultProxy: @unchecked Sendable {
     /// Produce correlation ids per upstream connection.
     final class Pending: @unchecked Sendable {
         var produce: Set<Int32> = []
+        /// Correlation ids in the order the client sent them; responses are forwarded in this order.
+        var order: [Int32] = []
+        /// Responses that arrived before an earlier request's.
+        var held: [Int32: ByteBuffer] = [:]
     }
 
     struct FrameDecoder: ByteToMessageDecoder {
@@ -170,13 +182,22 @@ final class KafkaFaultProxy: @unchecked Sendable {
                     KafkaFaultProxy.fixCRC(of: &frame, batchStart: start)
                     proxy.update { $0.rewritten += 1 }
                 }
-                if proxy.onProduceRequest(index) == .swallow {
+                let action = proxy.onProduceRequest(index)
+                if action == .swallow {
                     proxy.update { $0.swallowedRequests += 1 }
                     return
                 }
                 proxy.update { s in s.outstanding += 1; s.maxOutstanding = max(s.maxOutstanding, s.outstanding) }
                 UpstreamHandler.pending(of: upstream).produce.insert(correlation)
+                if case .delay(let delay) = action {
+                    proxy.update { $0.delayedRequests += 1 }
+                    UpstreamHandler.pending(of: upstream).order.append(correlation)
+                    let upstream = self.upstream, delayed = frame
+                    context.eventLoop.scheduleTask(in: delay) { upstream.writeAndFlush(delayed, promise: nil) }
+                    return
+                }
             }
+            UpstreamHandler.pending(of: upstream).order.append(correlation)
             upstream.writeAndFlush(frame, promise: nil)
         }
 
@@ -206,6 +227,14 @@ final class KafkaFaultProxy: @unchecked Sendable {
         func channelRead(context: ChannelHandlerContext, data: NIOAny) {
             let frame = Self.unwrapInboundIn(data)
             let correlation = frame.getInteger(at: frame.readerIndex + 4, as: Int32.self) ?? 0
+            pending.held[correlation] = frame
+            while let head = pending.order.first, let next = pending.held.removeValue(forKey: head) {
+                pending.order.removeFirst()
+                forward(next, correlation: head, context: context)
+            }
+        }
+
+        func forward(_ frame: ByteBuffer, correlation: Int32, context: ChannelHandlerContext) {
             let client = self.client, upstream = context.channel, proxy = self.proxy
             var action = ResponseAction.forward
             var delay = TimeAmount.zero
