@@ -25,12 +25,13 @@ struct EpochBumpInteropTests {
     func outOfOrderBumpsEpoch(_ broker: String) async throws {
         guard let bootstrap = KafkaPeers.bootstrap(broker) else { return }
         let topic = try await Interop.createTopic(bootstrap, partitions: 1)
-        // The first request carrying the record "poison" reaches the broker with its base sequence
+        // The first two requests carrying the record "poison" reach the broker with its base sequence
         // moved 7 ahead (CRC fixed up): the broker itself answers OUT_OF_ORDER_SEQUENCE_NUMBER and
-        // appends nothing. Every earlier batch is acknowledged by then (one batch in flight), so
-        // the producer cannot wait for a gap to close: it must bump the epoch and renumber.
+        // appends nothing. Every earlier batch is acknowledged by then (one batch in flight), so once
+        // the resend (sent alone) is rejected too, the producer cannot wait for a gap to close: it
+        // must bump the epoch and renumber.
         let proxy = KafkaFaultProxy(upstream: Self.upstream(bootstrap))
-        let once = OnceFlag()
+        let once = OnceFlag(times: 2)
         proxy.rewriteProduceBatch = { _, frame, start in
             guard frame.readableBytesView.firstRange(of: Array("poison".utf8)) != nil, once.take() else { return false }
             let at = frame.readerIndex + start + 53
@@ -54,7 +55,7 @@ struct EpochBumpInteropTests {
         await producer.flush()
         await producer.shutdown()
         await proxy.stop()
-        #expect(proxy.stats.rewritten == 1)
+        #expect(proxy.stats.rewritten == 2)
         for (i, r) in results.items.enumerated() {
             if case .failure(let error) = r { Issue.record("record \(values[i]) failed: \(error)") }
         }
@@ -119,9 +120,10 @@ struct EpochBumpInteropTests {
     }
 }
 
-/// True exactly once.
+/// True the first `times` times.
 final class OnceFlag: @unchecked Sendable {
     private let lock = NSLock()
-    private var taken = false
-    func take() -> Bool { lock.withLock { defer { taken = true }; return !taken } }
+    private var left: Int
+    init(times: Int = 1) { left = times }
+    func take() -> Bool { lock.withLock { defer { left -= 1 }; return left > 0 } }
 }

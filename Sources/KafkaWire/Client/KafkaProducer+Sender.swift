@@ -369,7 +369,9 @@ extension KafkaProducer {
                     batch.lastError = "outOfOrderSequenceNumber"
                     batch.mayBeAppended = false
                     // Nothing before it is unresolved, yet the broker sees a gap: its state diverged.
-                    if current && s.queues[batch.tp]?.ackedNext == batch.baseSequence {
+                    // Only believed on a resend, which goes out alone (noida-db may take pipelined
+                    // requests out of order, so a first OUT_OF_ORDER can be a race the resend fixes).
+                    if current && batch.attempts > 0 && s.queues[batch.tp]?.ackedNext == batch.baseSequence {
                         if bumps { s.epochBumpRequired = true } else { completed.append((batch, .failure(error))); break }
                     }
                     // In a transaction that already lost a record the gap never closes: fail now (abort follows).
