@@ -75,9 +75,10 @@ struct EpochBumpInteropTests {
         try await proxy.start()
         var config = KafkaProducerConfiguration(client: proxy.clientConfiguration())
         config.linger = .milliseconds(1)
-        config.deliveryTimeout = .seconds(3)
-        config.client.requestTimeout = .seconds(1)
-        config.client.connectTimeout = .seconds(1)
+        // Generous for a loaded CI machine: the silent phase lasts one delivery timeout.
+        config.deliveryTimeout = .seconds(8)
+        config.client.requestTimeout = .seconds(2)
+        config.client.connectTimeout = .seconds(2)
         config.client.retryBackoff = .milliseconds(50)
         let metrics = TestMetrics()
         config.client.observability.metricsFactory = metrics

@@ -263,6 +263,10 @@ final class KafkaFaultProxy: @unchecked Sendable {
         }
 
         func channelInactive(context: ChannelHandlerContext) {
+            // Requests lost with this connection are no longer outstanding.
+            let lost = pending.produce.count
+            pending.produce.removeAll()
+            proxy.update { $0.outstanding -= lost }
             client.close(promise: nil)
         }
     }
