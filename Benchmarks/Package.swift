@@ -82,6 +82,18 @@ let package = Package(
             swiftSettings: [.swiftLanguageMode(.v6)],
             plugins: [.plugin(name: "BenchmarkPlugin", package: "package-benchmark")]
         ),
+        // kafka: KafkaWire vs librdkafka, 1M x 100 B produce (none, lz4) and consume, interleaved rounds on
+        // the same broker (scripts/kafka-bench.sh). A plain executable: `swift run -c release KafkaThroughput`.
+        .executableTarget(
+            name: "KafkaThroughput",
+            dependencies: [
+                .product(name: "KafkaWire", package: "Wirestack"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Benchmarks/KafkaThroughput",
+            swiftSettings: [.swiftLanguageMode(.v6)]
+        ),
         // cql: CQLClient vs the DataStax Python driver (Cython) and gocql on the same CQL test node in
         // the same run (prepared EXECUTE x1/x64, paged rows/s, in-memory row decoding). A plain executable:
         // `swift run -c release CQLClientBenchmarks [--seconds 5]`.

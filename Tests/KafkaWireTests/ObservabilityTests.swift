@@ -121,7 +121,8 @@ struct ObservabilityTests {
         let tracer = W3CTestTracer()
         var config = KafkaProducerConfiguration(client: proxy.clientConfiguration())
         config.client.observability = KafkaObservability(metricsFactory: metrics, tracer: tracer)
-        config.client.requestTimeout = .milliseconds(500)
+        // Long enough for connect + metadata on a loaded machine; the swallowed Produce times out after it.
+        config.client.requestTimeout = .seconds(3)
         config.maxAttempts = 1
         let producer = KafkaProducer(configuration: config, logger: KafkaPeers.logger)
         await #expect(throws: (any Error).self) {

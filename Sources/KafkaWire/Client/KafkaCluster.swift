@@ -1,5 +1,6 @@
 import Logging
 import NIOCore
+import WireCore
 
 /// A topic and partition.
 public struct KafkaTopicPartition: Sendable, Hashable, CustomStringConvertible, Comparable {
@@ -69,11 +70,20 @@ public actor KafkaCluster {
     public private(set) var clusterID: String?
     /// The controller node id, once known.
     public private(set) var controllerID: Int32 = -1
-    private var connections: [Int32: Task<KafkaBrokerConnection, any Error>] = [:]
-    private var bootstrap: Task<KafkaBrokerConnection, any Error>?
+    /// One pool per broker address (WireCore's ``WireCore/ConnectionPool``, at most one connection,
+    /// shared by every request: Kafka multiplexes by correlation id), keyed by node id and address;
+    /// bootstrap servers have node id -1.
+    private var pools: [PoolKey: ConnectionPool<KafkaBrokerConnection>] = [:]
+    /// Each pool's maintenance (`ConnectionPool.run()`: idle reaping, circuit-breaker retries).
+    private var poolTasks: [Task<Void, Never>] = []
     private var coordinators: [String: Int32] = [:]
     private var lastRefresh: ContinuousClock.Instant?
     private var closed = false
+
+    struct PoolKey: Hashable {
+        var nodeID: Int32
+        var address: KafkaBrokerAddress
+    }
 
     /// Creates a cluster view; nothing connects until first use.
     public init(configuration: KafkaClientConfiguration, logger: Logger) {
@@ -84,53 +94,84 @@ public actor KafkaCluster {
     /// Closes every connection.
     public func shutdown() async {
         closed = true
-        let all = Array(connections.values) + (bootstrap.map { [$0] } ?? [])
-        connections.removeAll()
-        bootstrap = nil
-        for task in all { if let c = try? await task.value { await c.close() } }
+        let all = Array(pools.values), tasks = poolTasks
+        pools.removeAll()
+        poolTasks.removeAll()
+        for pool in all { await pool.shutdown() }
+        for task in tasks { await task.value }
     }
 
     // MARK: Connections
 
+    /// The pool settings for one broker: one connection with unlimited concurrent requests, reconnects
+    /// paced by ``KafkaClientConfiguration/reconnectBackoff`` (the pool's circuit breaker opens after
+    /// each failed connect and retries after the backoff), closed after
+    /// ``KafkaClientConfiguration/connectionsMaxIdle`` unused.
+    static func poolConfiguration(_ c: KafkaClientConfiguration) -> ConnectionPoolConfiguration {
+        ConnectionPoolConfiguration(minConnections: 0, maxConnections: 1, leasesPerConnection: 1 << 20,
+                                    idleTimeout: c.connectionsMaxIdle, leaseTimeout: c.connectTimeout + c.requestTimeout * 2,
+                                    circuitBreakerThreshold: 1, circuitBreakerBackoff: c.reconnectBackoff)
+    }
+
+    private func pool(nodeID: Int32, address: KafkaBrokerAddress) -> ConnectionPool<KafkaBrokerConnection> {
+        let key = PoolKey(nodeID: nodeID, address: address)
+        if let pool = pools[key] { return pool }
+        if nodeID >= 0 {
+            // The node moved: retire the pool of its old address.
+            for (old, pool) in pools where old.nodeID == nodeID {
+                pools[old] = nil
+                Task { await pool.shutdown() }
+            }
+        }
+        let configuration = self.configuration, logger = self.logger
+        let pool = ConnectionPool<KafkaBrokerConnection>(configuration: Self.poolConfiguration(configuration), logger: logger) {
+            try await KafkaBrokerConnection.connect(to: address, nodeID: nodeID, configuration: configuration, logger: logger)
+        }
+        pools[key] = pool
+        poolTasks.append(Task { await pool.run() })
+        return pool
+    }
+
+    /// The pool's connection. Requests are multiplexed on it, so the lease only asks the pool for a
+    /// live connection (opening or replacing it) and is given back at once.
+    private func lease(_ pool: ConnectionPool<KafkaBrokerConnection>) async throws -> KafkaBrokerConnection {
+        let connection: KafkaBrokerConnection
+        do {
+            connection = try await pool.lease()
+        } catch let error as ConnectionPoolError {
+            if case .circuitOpen(let last) = error, let last = last as? KafkaConnectionError { throw last }
+            throw KafkaConnectionError.connectFailed("\(error)")
+        }
+        pool.release(connection)
+        return connection
+    }
+
     /// A connection to node `nodeID`, opened on first use and reopened if it died.
     public func connection(to nodeID: Int32) async throws -> KafkaBrokerConnection {
         guard !closed else { throw KafkaConnectionError.closed("client is shut down") }
-        if let task = connections[nodeID] {
-            if let c = try? await task.value, c.isUsable { return c }
-            if connections[nodeID] == task { connections[nodeID] = nil }
-        }
         if brokers[nodeID] == nil { try await refreshMetadata(topics: []) }
         guard let broker = brokers[nodeID] else { throw KafkaConnectionError.connectFailed("unknown broker node \(nodeID)") }
-        let configuration = self.configuration, logger = self.logger
-        let task = Task { try await KafkaBrokerConnection.connect(to: broker.address, nodeID: nodeID, configuration: configuration, logger: logger) }
-        connections[nodeID] = task
-        do {
-            return try await task.value
-        } catch {
-            if connections[nodeID] == task { connections[nodeID] = nil }
-            throw error
-        }
+        return try await lease(pool(nodeID: nodeID, address: broker.address))
     }
 
-    /// Any usable connection: a known broker's, else a bootstrap server's (tried in order).
+    /// Any usable connection: an open one, else a known broker's, else a bootstrap server's (tried in order).
     public func anyConnection() async throws -> KafkaBrokerConnection {
         guard !closed else { throw KafkaConnectionError.closed("client is shut down") }
-        for (id, task) in connections { if let c = try? await task.value, c.isUsable { _ = id; return c } }
-        if let b = bootstrap, let c = try? await b.value, c.isUsable { return c }
-        if let id = brokers.keys.sorted().first, let c = try? await connection(to: id) { return c }
-        let configuration = self.configuration, logger = self.logger
-        let task = Task { () throws -> KafkaBrokerConnection in
-            var lastError: (any Error)?
-            for address in configuration.bootstrapServers {
-                do { return try await KafkaBrokerConnection.connect(to: address, nodeID: -1, configuration: configuration, logger: logger) } catch {
-                    logger.debug("bootstrap server failed", metadata: ["broker": "\(address)", "error": "\(error)"])
-                    lastError = error
-                }
-            }
-            throw lastError ?? KafkaConnectionError.connectFailed("no bootstrap servers configured")
+        let open = pools.filter { $0.value.statistics.connections > 0 }.sorted { $0.key.nodeID > $1.key.nodeID }
+        for (_, pool) in open {
+            if let c = try? await lease(pool), c.isUsable { return c }
         }
-        bootstrap = task
-        return try await task.value
+        if let id = brokers.keys.sorted().first, let c = try? await connection(to: id) { return c }
+        var lastError: (any Error)?
+        for address in configuration.bootstrapServers {
+            do {
+                return try await lease(pool(nodeID: -1, address: address))
+            } catch {
+                logger.debug("bootstrap server failed", metadata: ["broker": "\(address)", "error": "\(error)"])
+                lastError = error
+            }
+        }
+        throw lastError ?? KafkaConnectionError.connectFailed("no bootstrap servers configured")
     }
 
     // MARK: Metadata

@@ -57,6 +57,12 @@ public struct KafkaClientConfiguration: Sendable {
     public var maxResponseSize: Int = KafkaFraming.defaultMaxFrameSize
     /// Backoff between retries of failed requests.
     public var retryBackoff: Duration = .milliseconds(100)
+    /// Pacing of reconnects to a broker that refused or dropped connections (Java's
+    /// `reconnect.backoff.ms` / `reconnect.backoff.max.ms`): WireCore's jittered exponential
+    /// backoff, applied by the broker's connection pool.
+    public var reconnectBackoff = Backoff(base: .milliseconds(100), cap: .seconds(1))
+    /// A broker connection unused this long is closed (Java's `connections.max.idle.ms`).
+    public var connectionsMaxIdle: Duration = .seconds(540)
     /// Rewrites a broker address (bootstrap or advertised in metadata) before connecting, for brokers
     /// reachable under another address than they advertise (port forwarding, NAT, a proxy).
     /// nil connects to addresses as given.

@@ -37,10 +37,20 @@ public struct KafkaProducerConfiguration: Sendable {
     public var transactionalID: String? = nil
     /// Transaction timeout sent in InitProducerId.
     public var transactionTimeout: Duration = .seconds(60)
-    /// Maximum attempts per batch on retriable errors.
-    public var maxAttempts: Int = 10
+    /// Maximum attempts per batch on retriable errors. Unlimited by default: retries are bounded by
+    /// ``deliveryTimeout`` (as with the Java client's `retries=MAX_INT`).
+    public var maxAttempts: Int = .max
     /// Broker-side timeout for acks in a produce request.
     public var produceTimeout: Duration = .seconds(30)
+    /// Upper bound on the time to report a record's delivery (Java's and librdkafka's
+    /// `delivery.timeout.ms`, same default): a record not acknowledged this long after it was
+    /// batched fails with ``KafkaProducerError/deliveryTimedOut(_:)``, whether it was waiting for
+    /// a leader, being retried or in flight (an attempt never waits past it; each attempt is also
+    /// bounded by ``KafkaClientConfiguration/requestTimeout``). Retries happen only within it. Give it
+    /// at least ``linger`` plus the request timeout. A record that timed out in flight may still
+    /// have been appended; the idempotent producer then bumps its epoch, so later records are
+    /// neither duplicated nor reordered.
+    public var deliveryTimeout: Duration = .seconds(120)
 
     /// Creates a configuration.
     public init(client: KafkaClientConfiguration) {
@@ -106,6 +116,10 @@ public enum KafkaProducerError: Error, Sendable, Hashable, CustomStringConvertib
     case invalidTransactionState(String)
     /// The record could not be delivered after retries.
     case deliveryFailed(String)
+    /// The record was not acknowledged within ``KafkaProducerConfiguration/deliveryTimeout``; the
+    /// string names the partition, the attempts made and the last error. If it was in flight, the
+    /// broker may still have appended it.
+    case deliveryTimedOut(String)
 
     /// A readable description.
     public var description: String {
@@ -114,6 +128,7 @@ public enum KafkaProducerError: Error, Sendable, Hashable, CustomStringConvertib
         case .recordTooLarge(let n): "record of \(n) bytes exceeds the producer's buffer memory"
         case .invalidTransactionState(let s): "invalid transaction state: \(s)"
         case .deliveryFailed(let s): "delivery failed: \(s)"
+        case .deliveryTimedOut(let s): "delivery timed out: \(s)"
         }
     }
 }

@@ -27,21 +27,35 @@ final class KafkaTransactionManager: Sendable {
         var inTransaction = false
         var partitions: Set<KafkaTopicPartition> = []
         var offsetsAdded = false
+        /// A record of the open transaction failed: it cannot commit; aborting it bumps the epoch.
+        var failure: String?
     }
     let state = Mutex(State())
+
+    /// Notes that a record sent in the open transaction failed.
+    func recordFailure(_ error: any Error) {
+        state.withLock { s in if s.inTransaction && s.failure == nil { s.failure = "\(error)" } }
+    }
+
+    /// Whether a record of the open transaction failed.
+    var hasFailed: Bool { state.withLock { $0.failure != nil } }
 
     init(transactionalID: String) {
         self.transactionalID = transactionalID
     }
 
-    func initialize(producer: KafkaProducer) async throws -> (Int64, Int16) {
+    /// InitProducerId for the transactional id. With `current` (after a failed record) it bumps that
+    /// producer's epoch (KIP-360, v3+; older brokers get -1/-1, which also aborts the open
+    /// transaction and bumps the epoch).
+    func initialize(producer: KafkaProducer, current: (Int64, Int16)? = nil) async throws -> (Int64, Int16) {
         var attempt = 0
         while true {
             let coordinator = try await producer.cluster.coordinator(for: transactionalID, type: .transaction)
+            let withCurrent = try current != nil && coordinator.version(for: .initProducerId) >= 3
             let response = try await coordinator.send(.initProducerId, [
                 "TransactionalId": .string(transactionalID),
                 "TransactionTimeoutMs": .int(Int64(producer.configuration.transactionTimeout.components.seconds * 1000)),
-                "ProducerId": .int(-1), "ProducerEpoch": .int(-1),
+                "ProducerId": .int(withCurrent ? current!.0 : -1), "ProducerEpoch": .int(withCurrent ? Int64(current!.1) : -1),
             ])
             let code = response.int16("ErrorCode")
             if code == 0 { return (response.int64("ProducerId"), response.int16("ProducerEpoch")) }
@@ -63,6 +77,17 @@ final class KafkaTransactionManager: Sendable {
             s.inTransaction = true
             s.partitions = []
             s.offsetsAdded = false
+            s.failure = nil
+        }
+    }
+
+    /// Ends the open transaction without EndTxn (the coordinator aborted it on the epoch bump).
+    func reset() {
+        state.withLock { s in
+            s.inTransaction = false
+            s.partitions = []
+            s.offsetsAdded = false
+            s.failure = nil
         }
     }
 
@@ -138,6 +163,9 @@ final class KafkaTransactionManager: Sendable {
     func end(commit: Bool, producer: KafkaProducer, producerID: Int64, epoch: Int16) async throws {
         let touched = try state.withLock { s -> Bool in
             guard s.inTransaction else { throw KafkaProducerError.invalidTransactionState("no open transaction") }
+            if commit, let failure = s.failure {
+                throw KafkaProducerError.invalidTransactionState("a record of this transaction failed (\(failure)): abort it")
+            }
             return !s.partitions.isEmpty || s.offsetsAdded
         }
         if touched {
@@ -189,6 +217,14 @@ extension KafkaProducer {
         guard let transactions else { throw KafkaProducerError.invalidTransactionState("transactionalID is not set") }
         await flush()
         let (pid, epoch) = try await ensureProducerID()
+        if transactions.hasFailed {
+            // A failed record left a gap in a partition's sequences: bump the epoch (KIP-360), which
+            // also aborts the open transaction, and restart the sequences.
+            let ids = try await transactions.initialize(producer: self, current: (pid, epoch))
+            restartSequences(producerID: ids.0, epoch: ids.1)
+            transactions.reset()
+            return
+        }
         try await transactions.end(commit: false, producer: self, producerID: pid, epoch: epoch)
     }
 

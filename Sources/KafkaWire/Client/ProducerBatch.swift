@@ -24,18 +24,36 @@ final class ProducerBatch: @unchecked Sendable {
     var deliveries: [KafkaDelivery] = []
     var hasDeliveries = false
     let created: ContinuousClock.Instant
+    /// When the batch fails with ``KafkaProducerError/deliveryTimedOut(_:)`` unless acknowledged
+    /// (`created` + ``KafkaProducerConfiguration/deliveryTimeout``).
+    let deadline: ContinuousClock.Instant
     var attempts = 0
     /// Why the last attempt failed (for the retries metric).
     var lastError = ""
     var baseSequence: Int32 = -1
+    /// The producer epoch the batch's sequence belongs to (set when it is first encoded).
+    var producerEpoch: Int16 = -1
+    /// Whether an attempt ended without a definite answer (timeout, connection lost), so the broker
+    /// may have appended the batch: it is resent with the same producer id, epoch and sequence
+    /// (the broker deduplicates it) and never renumbered under a new epoch while this holds.
+    var mayBeAppended = false
     var encoded: ByteBuffer?
     var accountedBytes = 0
     /// Producer spans of traced records, by index in the batch.
     var spans: [(Int, any Span)] = []
 
-    init(tp: KafkaTopicPartition) {
+    init(tp: KafkaTopicPartition, deliveryTimeout: Duration) {
         self.tp = tp
         self.created = .now
+        self.deadline = created.advanced(by: deliveryTimeout)
+    }
+
+    /// Forgets the batch's sequence and encoding, so it is numbered again under a new producer epoch.
+    func resetSequence() {
+        baseSequence = -1
+        producerEpoch = -1
+        encoded = nil
+        mayBeAppended = false
     }
 
     func complete(baseOffset: Int64, timestamp: Int64?) {
@@ -66,6 +84,10 @@ struct PartitionQueue {
     var ready: [ProducerBatch] = []
     var inFlight = 0
     var nextSequence: Int32 = 0
+    /// The sequence the broker expects next: one past the last acknowledged batch. A batch with this
+    /// base sequence that gets OUT_OF_ORDER_SEQUENCE_NUMBER has nothing unresolved before it, so the
+    /// broker's state diverged from ours: the producer bumps its epoch.
+    var ackedNext: Int32 = 0
 
     /// Puts a batch that must be retried back in sequence order: before every batch with a higher
     /// sequence and before all batches not yet sent (which have none).
@@ -81,5 +103,26 @@ struct PartitionQueue {
         guard let head = ready.first, inFlight < limit else { return false }
         if idempotent && head.baseSequence >= 0 && inFlight > 0 { return false }
         return true
+    }
+
+    /// While an epoch bump is pending: only a batch that may already be appended under the current
+    /// epoch is resent (alone, in sequence order), to learn its outcome before the sequences restart.
+    func canResolve(epoch: Int16) -> Bool {
+        guard let head = ready.first, inFlight == 0 else { return false }
+        return head.baseSequence >= 0 && head.producerEpoch == epoch && head.mayBeAppended
+    }
+
+    /// Removes the batches whose delivery deadline passed (not those in flight).
+    mutating func removeExpired(now: ContinuousClock.Instant) -> [ProducerBatch] {
+        var expired: [ProducerBatch] = []
+        ready.removeAll { b in
+            if b.deadline <= now { expired.append(b); return true }
+            return false
+        }
+        if let o = open, o.deadline <= now {
+            expired.append(o)
+            open = nil
+        }
+        return expired
     }
 }

@@ -7,7 +7,7 @@ import WireCore
 ///
 /// Created by ``connect(to:nodeID:configuration:logger:)``, which negotiates API versions (ApiVersions)
 /// and authenticates (SASL) before returning.
-public final class KafkaBrokerConnection: Sendable {
+public final class KafkaBrokerConnection: PooledConnection, Sendable {
     /// The broker's node id (-1 for a bootstrap connection).
     public let nodeID: Int32
     /// The address connected to.
