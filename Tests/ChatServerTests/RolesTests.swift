@@ -109,7 +109,7 @@ private func stopping(_ instances: @Sendable () -> [RoleInstance], _ body: () as
     /// Kafka: registration, login, befriending, send/receive with acknowledgements, history
     /// paging and a dynamic config change, all across the internal gRPC contracts.
     @Test func splitDeploymentRunsTheWholeFlow() async throws {
-        guard let bootstrap = ScalePeers.kafka("WIRESTACK_KAFKA_TANSU") else { return }
+        guard let bootstrap = ScalePeers.require("WIRESTACK_KAFKA_TANSU") else { return }
         let kafka = uniqueKafka(bootstrap, label: "roles")
         let (dirA, dirB) = (TestServer.temporaryDirectory(), TestServer.temporaryDirectory())
         var backend = try deployment([.idgen, .user, .chats, .config], dataDirectory: dirB)

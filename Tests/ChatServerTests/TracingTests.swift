@@ -77,7 +77,7 @@ import WireCore
     }
 
     @Test func traceFlowsFromHTTPAndGRPCThroughPostgresKafkaAndCassandra() async throws {
-        guard PeerEnvironment.requireAll(), let bootstrap = ScalePeers.kafka("WIRESTACK_KAFKA_TANSU") else { return }
+        guard PeerEnvironment.requireAll(), let bootstrap = ScalePeers.require("WIRESTACK_KAFKA_TANSU") else { return }
         let dataDirectory = TestServer.temporaryDirectory()
         var deployment = try #require(PeerEnvironment.deployment(for: dataDirectory))
         deployment.kafka = bootstrap
