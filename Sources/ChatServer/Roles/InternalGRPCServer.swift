@@ -38,7 +38,7 @@ public final class InternalGRPCServer: Service, Sendable {
         var configuration = GRPCServer.Configuration(host: host, port: port)
         configuration.maxReceiveMessageSize = 4 << 20
         configuration.maxGraceTime = .seconds(5)
-        self.server = GRPCServer(configuration: configuration, services: services, logger: logger)
+        self.server = GRPCServer(configuration: configuration, services: services, interceptors: [TracingServerInterceptor()], logger: logger)
         self.onRunning = onRunning
     }
 

@@ -57,7 +57,7 @@ public final class RemoteRole: Service, Sendable {
         var configuration = GRPCClient.Configuration(host: hosts[0].host, port: hosts[0].port)
         configuration.connectTimeout = min(settings.timeout, .seconds(2))
         configuration.maxReceiveMessageSize = 16 << 20
-        self.client = GRPCClient(configuration: configuration, logger: logger)
+        self.client = GRPCClient(configuration: configuration, interceptors: [TracingClientInterceptor()], logger: logger)
         self.breaker = CircuitBreaker(name: "the \(role) role at \(address)", configuration: settings.breaker, onStateChange: { [logger] state in
             switch state {
             case .open: logger.warning("circuit breaker opened: calls fail fast", metadata: ["role": "\(role)", "address": "\(address)"])
