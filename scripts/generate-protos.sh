@@ -16,6 +16,11 @@ protoc --plugin=protoc-gen-swift="$PLUGIN" -I Protos \
 protoc --plugin=protoc-gen-swift="$PLUGIN" -I scripts/oracles/grpc \
   --swift_opt=Visibility=Internal \
   --swift_out=Tests/GRPCWireTests echo.proto
+# The benchmark package (its own SwiftPM package, which cannot reach into Tests/) gets the same
+# generated echo messages from the same .proto.
+protoc --plugin=protoc-gen-swift="$PLUGIN" -I scripts/oracles/grpc \
+  --swift_opt=Visibility=Internal \
+  --swift_out=Benchmarks/Benchmarks/GRPCWireBenchmarks echo.proto
 
 out=Sources/ChatWire/Generated
 mkdir -p "$out"
@@ -23,4 +28,4 @@ rm -f "$out"/*.pb.swift
 protoc --plugin=protoc-gen-swift="$PLUGIN" --proto_path=Protos \
   --swift_opt=Visibility=Public --swift_opt=FileNaming=DropPath \
   --swift_out="$out" Protos/chatwire/*.proto
-echo "generated Sources/GRPCWire/Health, Tests/GRPCWireTests/echo.pb.swift, $out"
+echo "generated Sources/GRPCWire/Health, Tests/GRPCWireTests/echo.pb.swift, Benchmarks/Benchmarks/GRPCWireBenchmarks/echo.pb.swift, $out"

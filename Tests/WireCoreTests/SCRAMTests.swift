@@ -109,6 +109,15 @@ struct SCRAMTests {
         #expect(Base64.encode(Array("any carnal pleasure.".utf8)) == "YW55IGNhcm5hbCBwbGVhc3VyZS4=")
         #expect(Base64.decode("YW55IGNhcm5hbCBwbGVhc3VyZQ==") == Array("any carnal pleasure".utf8))
         for bad in ["abc", "ab=c", "a===", "=abc", "ab*d", "YQ==YQ=="] { #expect(Base64.decode(bad) == nil, "\(bad)") }
+        // Unpadded (gRPC `-bin` metadata): encoded without `=`, decoded with or without it.
+        for n in 0..<20 {
+            let bytes = (0..<n).map { UInt8(($0 * 53 + 7) & 0xFF) }
+            let text = Base64.encode(bytes, padding: false)
+            #expect(!text.contains("=") && text.utf8.count == (n * 4 + 2) / 3)
+            #expect(Base64.decode(text, requirePadding: false) == bytes)
+            #expect(Base64.decode(Base64.encode(bytes), requirePadding: false) == bytes)
+        }
+        for bad in ["Z", "Zm8==", "Zm9vY", "Zm=8", "Zm8*"] { #expect(Base64.decode(bad, requirePadding: false) == nil, "\(bad)") }
     }
 
     func hex(_ bytes: [UInt8]) -> String {

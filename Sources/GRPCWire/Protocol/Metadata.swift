@@ -1,3 +1,4 @@
+import WireCore
 import NIOHPACK
 
 /// gRPC metadata: an ordered multimap of lower-case keys to values, carried in HTTP/2 headers and
@@ -122,7 +123,7 @@ public struct Metadata: Sendable, Hashable, ExpressibleByDictionaryLiteral, Sequ
             if name.hasSuffix("-bin") {
                 // Multiple values may have been joined with commas by an intermediary.
                 for part in value.split(separator: ",", omittingEmptySubsequences: false) {
-                    guard let bytes = Base64.decode(part.trimmingSpaces()) else {
+                    guard let bytes = Base64.decode(part.trimmingSpaces(), requirePadding: false) else {
                         throw RPCError(code: .internal, message: "invalid base64 in metadata key '\(name)'")
                     }
                     metadata.entries.append(Entry(key: name, value: .binary(bytes)))

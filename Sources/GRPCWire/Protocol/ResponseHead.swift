@@ -1,3 +1,4 @@
+import WireCore
 import NIOHPACK
 
 /// The response HEADERS of a gRPC call (sent before the first response message).
@@ -89,7 +90,7 @@ public struct ResponseTrailers: Sendable {
             switch name {
             case "grpc-status": code = StatusCode(headerValue: value)
             case "grpc-message": message = GRPCMessageEncoding.percentDecode(value)
-            case "grpc-status-details-bin": details = Base64.decode(value)
+            case "grpc-status-details-bin": details = Base64.decode(value, requirePadding: false)
             default: break
             }
         }
