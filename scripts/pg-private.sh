@@ -1,8 +1,16 @@
 #!/bin/bash
-# A private PostgreSQL 15 on 127.0.0.1:55533 for PGWire's restart test (the shared server is never
-# restarted). Owned by PGWire's tests; the restart test calls `restart`.
-#   scripts/pg-private.sh start | stop | restart | status
+# A private PostgreSQL 15 cluster that tests may stop and restart (the shared server of
+# scripts/peers.sh is never disturbed). PGWire's restart test uses the default one on
+# 127.0.0.1:55533; the chat fault tests get their own through scripts/fault-postgres.sh.
+#   scripts/pg-private.sh start     # start (creating the cluster if there is none)
+#   scripts/pg-private.sh stop      # stop (the data stays)
+#   scripts/pg-private.sh restart   # stop, wait PGWIRE_RESTART_DOWNTIME seconds (1), start
+#   scripts/pg-private.sh halt      # stop -m fast and wait until the port is closed
+#   scripts/pg-private.sh fresh     # a new empty cluster, started
+#   scripts/pg-private.sh destroy   # stop and delete the cluster
+#   scripts/pg-private.sh status
 # Environment: PGWIRE_PRIVATE_PORT (default 55533), PGWIRE_PRIVATE_DIR (default /tmp/wirestack-pg-private).
+# Needs PostgreSQL 15 (Debian postgresql-15); run as root or postgres.
 set -euo pipefail
 BIN=/usr/lib/postgresql/15/bin
 PORT=${PGWIRE_PRIVATE_PORT:-55533}
@@ -10,6 +18,8 @@ DIR=${PGWIRE_PRIVATE_DIR:-/tmp/wirestack-pg-private}
 AS="runuser -u postgres --"; [ "$(id -un)" = postgres ] && AS=""
 
 running() { [ -f "$DIR/data/postmaster.pid" ] && $AS $BIN/pg_ctl -D "$DIR/data" status >/dev/null 2>&1; }
+open_port() { (echo > "/dev/tcp/127.0.0.1/$PORT") 2>/dev/null; }
+wait_closed() { for _ in $(seq 1 200); do open_port || return 0; sleep 0.05; done; echo "postgres port $PORT did not close" >&2; return 1; }
 
 init() {
   rm -rf "$DIR"; mkdir -p "$DIR"; chown postgres:postgres "$DIR"; chmod 700 "$DIR"
@@ -25,19 +35,36 @@ max_connections = 100
 CONF
 }
 
+launch() {
+  # The server must not inherit the caller's descriptors (a test waiting for this script's
+  # output would otherwise wait for the server too).
+  (
+    for fd in /proc/self/fd/*; do n=${fd##*/}; [ "$n" -gt 2 ] 2>/dev/null && eval "exec $n>&-" 2>/dev/null; done
+    exec $AS $BIN/pg_ctl -D "$DIR/data" -l "$DIR/server.log" -w -t 30 start </dev/null >/dev/null
+  )
+}
+
+halt() {
+  if running; then $AS $BIN/pg_ctl -D "$DIR/data" -m fast -w -t 30 stop >/dev/null; fi
+  wait_closed
+}
+
 case "${1:-start}" in
   start)
     running && exit 0
     [ -d "$DIR/data" ] || init
-    $AS $BIN/pg_ctl -D "$DIR/data" -l "$DIR/server.log" -w -t 30 start >/dev/null
+    launch
     echo "private postgresql on 127.0.0.1:$PORT" >&2 ;;
   stop)
     running && $AS $BIN/pg_ctl -D "$DIR/data" -m fast -w stop >/dev/null || true ;;
   restart)
-    running && $AS $BIN/pg_ctl -D "$DIR/data" -m fast -w stop >/dev/null || true
+    halt
     sleep "${PGWIRE_RESTART_DOWNTIME:-1}"
-    $AS $BIN/pg_ctl -D "$DIR/data" -l "$DIR/server.log" -w -t 30 start >/dev/null ;;
+    launch ;;
+  halt) halt ;;
+  fresh) [ -d "$DIR/data" ] && halt; init; launch ;;
+  destroy) [ -d "$DIR/data" ] && halt; rm -rf "$DIR" ;;
   status)
     running && echo "running on $PORT" || { echo "not running"; exit 1; } ;;
-  *) echo "usage: $0 start|stop|restart|status" >&2; exit 2 ;;
+  *) echo "usage: $0 start|stop|restart|halt|fresh|destroy|status" >&2; exit 2 ;;
 esac
