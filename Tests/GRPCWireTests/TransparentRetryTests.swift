@@ -88,8 +88,23 @@ struct TransparentRetryTests {
                     _ = try await client.unary(GateService.hold, Peers_Echo_Msg(text: "held", n: 60_000))
                 }
                 #expect(error?.code == .unavailable, "\(String(describing: error))")
+                #expect(error?.requestNotSent == false, "the request reached the server")
                 #expect(started.value == 1, "the handler ran \(started.value) times")
             }
+        }
+    }
+
+    /// A call that could not even connect is marked as never sent, so callers may send a
+    /// non-idempotent request again.
+    @Test func callThatCouldNotConnectIsMarkedNotSent() async throws {
+        // A port that was just listening and is closed now: the connect is refused.
+        let port = try await withServer { _, port in port }
+        try await withClient(port: port) { client in
+            let error = await expectRPCError {
+                _ = try await client.unary(Echo.unary, Peers_Echo_Msg(text: "x"))
+            }
+            #expect(error?.code == .unavailable, "\(String(describing: error))")
+            #expect(error?.requestNotSent == true, "\(String(describing: error))")
         }
     }
 }

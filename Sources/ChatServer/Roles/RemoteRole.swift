@@ -112,7 +112,7 @@ public final class RemoteRole: Service, Sendable {
                 throw RemoteRoleError(role: role, address: address, kind: .deadlineExceeded)
             case .unavailable:
                 attempt += 1
-                let retry = (idempotent || Self.neverSent(rpcError)) && attempt < settings.maxAttempts
+                let retry = (idempotent || rpcError.requestNotSent) && attempt < settings.maxAttempts
                 let delay = settings.backoff.delay(forAttempt: attempt - 1)
                 guard retry, deadline.remaining > delay else {
                     throw RemoteRoleError(role: role, address: address, kind: .unavailable(rpcError))
@@ -127,11 +127,5 @@ public final class RemoteRole: Service, Sendable {
                 throw RemoteRoleError(role: role, address: address, kind: .failed(rpcError))
             }
         }
-    }
-
-    /// UNAVAILABLE raised before the request left this process (GRPCWire's connect and
-    /// stream-open failures), so even a non-idempotent call can be sent again.
-    static func neverSent(_ error: RPCError) -> Bool {
-        error.message.hasPrefix("cannot connect to") || error.message.hasPrefix("cannot open an HTTP/2 stream")
     }
 }

@@ -192,9 +192,11 @@ public final class GRPCClient: Service, Sendable {
                     if case .connecting = state { state = .idle }
                 }
                 logger.debug("gRPC connect failed", metadata: ["error": "\(error)"])
-                throw RPCError(
+                var failure = RPCError(
                     code: .unavailable,
                     message: "cannot connect to \(configuration.host):\(configuration.port): \(error)")
+                failure.requestNotSent = true
+                throw failure
             }
         }
     }
@@ -288,8 +290,10 @@ public final class GRPCClient: Service, Sendable {
         do {
             streamChannel = try await connection.openStream()
         } catch {
-            if !connection.isUsable { throw RefusedAfterGoAway(error: RPCError(code: .unavailable, message: "cannot open an HTTP/2 stream: \(error)")) }
-            throw RPCError(code: .unavailable, message: "cannot open an HTTP/2 stream: \(error)")
+            var failure = RPCError(code: .unavailable, message: "cannot open an HTTP/2 stream: \(error)")
+            failure.requestNotSent = true
+            if !connection.isUsable { throw RefusedAfterGoAway(error: failure) }
+            throw failure
         }
         activeCalls.wrappingIncrement(ordering: .relaxed)
         connection.state.activeCalls.wrappingIncrement(ordering: .relaxed)

@@ -12,6 +12,10 @@ public struct RPCError: Error, Sendable, Hashable, CustomStringConvertible {
     public var metadata: Metadata
     /// The raw bytes of `grpc-status-details-bin`, usually a serialized `google.rpc.Status`.
     public var details: [UInt8]?
+    /// Whether the client failed before the request left the process (no connection could be made,
+    /// or no HTTP/2 stream opened on it): the server cannot have seen the call, so even a
+    /// non-idempotent call may be sent again. Always false for errors received from a server.
+    public internal(set) var requestNotSent = false
 
     /// Creates an error.
     public init(code: StatusCode, message: String, metadata: Metadata = [:], details: [UInt8]? = nil) {

@@ -2,6 +2,7 @@ import CoreMetrics
 import Metrics
 import NIOCore
 import Tracing
+import WireCore
 
 /// Where KafkaWire reports metrics (swift-metrics) and spans (swift-distributed-tracing).
 ///
@@ -39,8 +40,8 @@ public struct KafkaObservability: Sendable {
 
     /// The tracer, or nil when tracing is off (the no-op tracer): callers skip span work entirely.
     var activeTracer: (any Tracer)? {
-        let t = tracer ?? InstrumentationSystem.tracer
-        return t is NoOpTracer ? nil : t
+        guard let tracer else { return WireTracing.activeTracer }
+        return tracer is NoOpTracer ? nil : tracer
     }
 
     func count(_ label: String, _ value: Int, _ dimensions: [(String, String)]) {
