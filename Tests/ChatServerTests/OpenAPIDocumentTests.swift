@@ -18,7 +18,7 @@ import Testing
                 ("/api/profiles/{id}", "get"), ("/api/profiles", "get"), ("/api/connections", "get"), ("/api/connections/{id}/invite", "post"),
                 ("/api/connections/{id}/invite", "put"), ("/api/connections/{id}/invite", "delete"), ("/api/connections/{id}", "delete"),
                 ("/api/chats/user", "get"), ("/api/chats/history", "get"), ("/api/screens/allChats", "get"), ("/api/screens/oneChat", "get"),
-                ("/api/files/list", "get"), ("/api/files", "post"), ("/api/files/{bucket}/{path}", "get"), ("/api/files/{bucket}/{path}/access", "put"),
+                ("/api/files/list", "get"), ("/api/files", "post"), ("/api/files/{bucket}/{ownerId}/{fileName}", "get"), ("/api/files/{bucket}/{ownerId}/{fileName}/access", "put"),
                 ("/api/config", "get"), ("/api/config", "put"), ("/healthz", "get"), ("/readyz", "get"), ("/metrics", "get"),
             ]
             for (path, method) in expected {

@@ -48,7 +48,10 @@ enum OpenAPIDocument {
 
     static func endpoints(profileCount: Int) -> [Endpoint] {
         let id = Parameter.path("id", S.id)
-        let file = [Parameter.path("bucket", S.bucket), Parameter.path("path", S.filePath, description: "URL-encoded object path, e.g. 12%2Fuuid.png")]
+        // An object path is `{ownerId}/{fileName}`; it is documented as its two segments because an
+        // OpenAPI path parameter cannot hold a `/` (schema-driven testers drop such values).
+        let file = [Parameter.path("bucket", S.bucket), Parameter.path("ownerId", S.id, description: "The object path's first segment (the uploader's user ID)"),
+                    Parameter.path("fileName", S.fileName, description: "The object path's last segment, e.g. 0f8fad5b-d9cb-469f-a165-70867728950e.png")]
         return [
             Endpoint(.post, "/api/registration", "Register a user", auth: .none, body: S.ref("RegistrationRequest"),
                      response: .json(S.ref("Registration"), status: "201", description: "Created; the registration echoed without the password")),
@@ -82,10 +85,10 @@ enum OpenAPIDocument {
                 .header("Uploaded-File-Size", S.integer(min: 1, max: Int64(ChatValidation.maxFileSize))),
                 .header("Uploaded-File-Allowed-UserId", S.integer(format: "int64", min: 0)),
             ], multipart: S.object(["file": ["type": "string", "format": "binary"]]), response: .json(S.object(["file": S.ref("FileRef")]))),
-            Endpoint(.get, "/api/files/{bucket}/{path}", "Download a file (owner or allowed users)", parameters: file,
+            Endpoint(.get, "/api/files/{bucket}/{ownerId}/{fileName}", "Download a file (owner or allowed users)", parameters: file,
                      response: .content("*/*", ["type": "string", "format": "binary"], description: "The file")),
-            Endpoint(.put, "/api/files/{bucket}/{path}/access", "Share a file with a user (owner only)",
-                     parameters: [.path("bucket", S.bucket), .path("path", S.filePath)], body: S.ref("FileAccess"), response: .json(S.ref("NewVersion"))),
+            Endpoint(.put, "/api/files/{bucket}/{ownerId}/{fileName}/access", "Share a file with a user (owner only)",
+                     parameters: file, body: S.ref("FileAccess"), response: .json(S.ref("NewVersion"))),
             Endpoint(.get, "/api/config", "Dynamic config elements (admin)", auth: .admin, response: .json(S.ref("Config"))),
             Endpoint(.put, "/api/config", "Change dynamic config (admin); services are notified", auth: .admin, body: S.ref("ConfigUpdate"), response: .json(S.ref("Config"))),
             Endpoint(.get, "/api/realtime", "Real-time WebSocket (upgrade required; ?access_token= for browsers, ?format=binary for protobuf frames)",
@@ -261,7 +264,7 @@ extension OpenAPIDocument {
         /// A user or message ID: positive int64.
         static let id = integer(format: "int64", min: 1)
         static let bucket = string(min: 4, max: 64, pattern: #"^[a-z0-9\-]+$"#)
-        static let filePath = string(pattern: #"^[0-9]+/[a-z0-9\-]{20,40}\.[a-z]{3,8}$"#)
+        static let fileName = string(pattern: #"^[a-z0-9\-]{20,40}\.[a-z]{3,8}$"#)
 
         static func string(min: Int? = nil, max: Int? = nil, pattern: String? = nil, description: String? = nil) -> JSONValue {
             var fields: [(String, JSONValue)] = [("type", "string")]
