@@ -7,15 +7,18 @@ import ServiceLifecycle
 import Synchronization
 import Testing
 
-/// Runs a real chat server with its gRPC listener on free loopback ports.
+/// Runs a real chat server with its gRPC listener on free loopback ports (on the embedded default
+/// unless a `deployment` is given).
 enum GRPCTestServer {
-    static func run(maxConnections: Int? = nil, _ body: @Sendable (_ port: Int, _ grpcPort: Int) async throws -> Void) async throws {
+    static func run(maxConnections: Int? = nil, deployment: ChatDeployment? = nil, dataDirectory: String? = nil,
+                    _ body: @Sendable (_ port: Int, _ grpcPort: Int) async throws -> Void) async throws {
         var logger = Logger(label: "chat-grpc-test")
         logger.logLevel = .warning
         var configuration = ChatServerConfiguration()
         configuration.port = 0
         configuration.grpcPort = 0
-        configuration.dataDirectory = TestServer.temporaryDirectory()
+        configuration.dataDirectory = dataDirectory ?? TestServer.temporaryDirectory()
+        if let deployment { configuration.deployment = deployment }
         configuration.passwordRounds = 1000
         configuration.adminToken = TestServer.adminToken
         configuration.tokenSecret = TestServer.secret

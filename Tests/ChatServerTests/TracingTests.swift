@@ -20,35 +20,6 @@ import WireCore
 ///   span, the server span (child over the wire), the Kafka produce and consume, and the history
 ///   writer's Cassandra writes, one trace.
 @Suite(.serialized, .timeLimit(.minutes(4))) struct TracingTests {
-    static func run(deployment: ChatDeployment, dataDirectory: String, _ body: @Sendable (_ port: Int, _ grpcPort: Int) async throws -> Void) async throws {
-        var logger = Logger(label: "chat-trace-test")
-        logger.logLevel = .warning
-        var configuration = ChatServerConfiguration()
-        configuration.port = 0
-        configuration.grpcPort = 0
-        configuration.dataDirectory = dataDirectory
-        configuration.deployment = deployment
-        configuration.passwordRounds = 1000
-        configuration.adminToken = TestServer.adminToken
-        configuration.tokenSecret = TestServer.secret
-        let (grpcPorts, grpcSink) = AsyncStream<Int>.makeStream()
-        configuration.onGRPCServerRunning = { port in grpcSink.yield(port) }
-        let (ports, portSink) = AsyncStream<Int>.makeStream()
-        let app = try await ChatServer.makeApplication(configuration: configuration, logger: logger) { port in portSink.yield(port) }
-        let group = ServiceGroup(services: [app], gracefulShutdownSignals: [], logger: logger)
-        try await withThrowingTaskGroup(of: Void.self) { tasks in
-            tasks.addTask { try await group.run() }
-            var portIterator = ports.makeAsyncIterator()
-            var grpcIterator = grpcPorts.makeAsyncIterator()
-            guard let port = await portIterator.next(), let grpcPort = await grpcIterator.next() else { throw ChatClientError.connectionClosed }
-            var failure: (any Error)?
-            do { try await body(port, grpcPort) } catch { failure = error }
-            await group.triggerGracefulShutdown()
-            try await tasks.waitForAll()
-            if let failure { throw failure }
-        }
-    }
-
     static func string(_ span: FinishedSpan, _ key: String) -> String? {
         guard case .string(let value)? = span.attributes[key]?.toSpanAttribute() else { return nil }
         return value
@@ -86,7 +57,7 @@ import WireCore
         let exporter = InMemorySpanExporter()
         let tracer = WireTracer(exporter: exporter)
         try await withTracer(tracer) {
-            try await Self.run(deployment: deployment, dataDirectory: dataDirectory) { port, grpcPort in
+            try await GRPCTestServer.run(deployment: deployment, dataDirectory: dataDirectory) { port, grpcPort in
                 let anna = try await TestUser.make("anna", port: port)
                 let bert = try await TestUser.make("bert", port: port)
 

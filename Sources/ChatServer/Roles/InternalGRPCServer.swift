@@ -58,14 +58,21 @@ public final class InternalGRPCServer: Service, Sendable {
     }
 }
 
-/// Runs a store call, turning store failures into INTERNAL (the caller's breaker counts them).
-private func serving<T>(_ what: String, _ body: () async throws -> T) async throws -> T {
-    do {
-        return try await body()
-    } catch let error as RPCError {
-        throw error
-    } catch {
-        throw RPCError(code: .internal, message: "\(what) failed: \(error)")
+extension ServiceRouter {
+    /// Registers a unary handler over a role's store: store failures become INTERNAL naming the
+    /// method (the calling process's circuit breaker counts them); an `RPCError` the handler
+    /// throws (e.g. INVALID_ARGUMENT) passes through unchanged.
+    mutating func store<Request, Response>(_ method: MethodDescriptor<Request, Response>,
+                                           _ body: @escaping @Sendable (Request) async throws -> Response) {
+        unary(method) { request, _ in
+            do {
+                return try await body(request)
+            } catch let error as RPCError {
+                throw error
+            } catch {
+                throw RPCError(code: .internal, message: "\(method.method) failed: \(error)")
+            }
+        }
     }
 }
 
@@ -99,11 +106,9 @@ struct UserGRPCService: GRPCService {
     func register(with router: inout ServiceRouter) {
         let users = self.users
         typealias M = InternalMethods.User
-        router.unary(M.register) { request, _ in
+        router.store(M.register) { request in
             let r = request.registration
-            let profile = try await serving("Register") {
-                try await users.register(userName: r.userName, passwordHash: r.passwordHash, displayName: r.displayName, avatarURL: r.avatarURL, phone: r.phone, email: r.email)
-            }
+            let profile = try await users.register(userName: r.userName, passwordHash: r.passwordHash, displayName: r.displayName, avatarURL: r.avatarURL, phone: r.phone, email: r.email)
             var response = Chatwire_Internal_RegisterResponse()
             if let profile {
                 response.success = true
@@ -113,71 +118,57 @@ struct UserGRPCService: GRPCService {
             }
             return response
         }
-        router.unary(M.userByName) { request, _ in
-            Chatwire_Internal_GetUserResponse(try await serving("GetUserByName") { try await users.user(named: request.userName) })
+        router.store(M.userByName) { request in
+            Chatwire_Internal_GetUserResponse(try await users.user(named: request.userName))
         }
-        router.unary(M.userByID) { request, _ in
-            Chatwire_Internal_GetUserResponse(try await serving("GetUserById") { try await users.user(id: request.userID) })
+        router.store(M.userByID) { request in
+            Chatwire_Internal_GetUserResponse(try await users.user(id: request.userID))
         }
-        router.unary(M.changePassword) { request, _ in
-            Chatwire_Internal_VersionedUpdateResponse(try await serving("ChangePassword") {
-                try await users.changePassword(userID: request.userID, newHash: request.newPasswordHash, version: request.version.chatTimestamp)
-            })
+        router.store(M.changePassword) { request in
+            Chatwire_Internal_VersionedUpdateResponse(try await users.changePassword(userID: request.userID, newHash: request.newPasswordHash, version: request.version.chatTimestamp))
         }
-        router.unary(M.updateProfile) { request, _ in
-            Chatwire_Internal_VersionedUpdateResponse(try await serving("UpdateProfile") {
-                try await users.updateProfile(userID: request.userID, displayName: request.displayName, version: request.version.chatTimestamp)
-            })
+        router.store(M.updateProfile) { request in
+            Chatwire_Internal_VersionedUpdateResponse(try await users.updateProfile(userID: request.userID, displayName: request.displayName, version: request.version.chatTimestamp))
         }
-        router.unary(M.profilesByID) { request, _ in
+        router.store(M.profilesByID) { request in
             var response = Chatwire_Internal_GetPublicProfilesResponse()
-            response.profiles = try await serving("GetPublicProfilesByIdList") { try await users.publicProfiles(ids: request.userIds) }.map(Chatwire_ProfilePublic.init)
+            response.profiles = try await users.publicProfiles(ids: request.userIds).map(Chatwire_ProfilePublic.init)
             return response
         }
-        router.unary(M.profilesByPattern) { request, _ in
+        router.store(M.profilesByPattern) { request in
             var response = Chatwire_Internal_GetPublicProfilesResponse()
-            response.profiles = try await serving("GetPublicProfilesByPattern") {
-                try await users.searchProfiles(pattern: request.searchPattern, limit: Int(request.limit))
-            }.map(Chatwire_ProfilePublic.init)
+            response.profiles = try await users.searchProfiles(pattern: request.searchPattern, limit: Int(request.limit)).map(Chatwire_ProfilePublic.init)
             return response
         }
-        router.unary(M.invite) { request, _ in
-            Chatwire_Internal_ConnectionCommandResponse(try await serving("Invite") { try await users.invite(from: request.userID, to: request.connectionID) })
+        router.store(M.invite) { request in
+            Chatwire_Internal_ConnectionCommandResponse(try await users.invite(from: request.userID, to: request.connectionID))
         }
-        router.unary(M.approve) { request, _ in
-            Chatwire_Internal_ConnectionCommandResponse(try await serving("Approve") {
-                try await users.approve(by: request.userID, other: request.connectionID, version: request.version.chatTimestamp)
-            })
+        router.store(M.approve) { request in
+            Chatwire_Internal_ConnectionCommandResponse(try await users.approve(by: request.userID, other: request.connectionID, version: request.version.chatTimestamp))
         }
-        router.unary(M.cancel) { request, _ in
-            Chatwire_Internal_ConnectionCommandResponse(try await serving("Cancel") {
-                try await users.cancel(by: request.userID, other: request.connectionID, version: request.version.chatTimestamp)
-            })
+        router.store(M.cancel) { request in
+            Chatwire_Internal_ConnectionCommandResponse(try await users.cancel(by: request.userID, other: request.connectionID, version: request.version.chatTimestamp))
         }
-        router.unary(M.remove) { request, _ in
-            Chatwire_Internal_ConnectionCommandResponse(try await serving("Remove") {
-                try await users.remove(by: request.userID, other: request.connectionID, version: request.version.chatTimestamp)
-            })
+        router.store(M.remove) { request in
+            Chatwire_Internal_ConnectionCommandResponse(try await users.remove(by: request.userID, other: request.connectionID, version: request.version.chatTimestamp))
         }
-        router.unary(M.connection) { request, _ in
+        router.store(M.connection) { request in
             var response = Chatwire_Internal_GetConnectionResponse()
-            if let record = try await serving("GetConnection", { try await users.connection(between: request.userID, and: request.connectionID) }) {
+            if let record = try await users.connection(between: request.userID, and: request.connectionID) {
                 response.connection = .init(record)
             } else {
                 response.missing = true
             }
             return response
         }
-        router.unary(M.connections) { request, _ in
+        router.store(M.connections) { request in
             var response = Chatwire_Internal_GetConnectionsResponse()
-            response.connections = try await serving("GetConnections") { try await users.connections(of: request.userID) }.map(Chatwire_Internal_ConnectionRow.init)
+            response.connections = try await users.connections(of: request.userID).map(Chatwire_Internal_ConnectionRow.init)
             return response
         }
-        router.unary(M.associateFile) { request, _ in
+        router.store(M.associateFile) { request in
             var response = Chatwire_Internal_AssociateFileResponse()
-            if let version = try await serving("AssociateFile", {
-                try await users.associateFile(bucket: request.bucket, path: request.path, ownerID: request.ownerID, contentType: request.contentType, allowedUserID: request.allowedUserID)
-            }) {
+            if let version = try await users.associateFile(bucket: request.bucket, path: request.path, ownerID: request.ownerID, contentType: request.contentType, allowedUserID: request.allowedUserID) {
                 response.success = true
                 response.version = .init(version)
             } else {
@@ -185,22 +176,18 @@ struct UserGRPCService: GRPCService {
             }
             return response
         }
-        router.unary(M.addFileAccess) { request, _ in
-            Chatwire_Internal_VersionedUpdateResponse(try await serving("AddFileAccess") {
-                try await users.addFileAccess(bucket: request.bucket, path: request.path, ownerID: request.ownerID, allowedUserID: request.allowedUserID,
-                                              version: request.version.chatTimestamp)
-            })
+        router.store(M.addFileAccess) { request in
+            Chatwire_Internal_VersionedUpdateResponse(try await users.addFileAccess(bucket: request.bucket, path: request.path, ownerID: request.ownerID, allowedUserID: request.allowedUserID,
+                                                                                    version: request.version.chatTimestamp))
         }
-        router.unary(M.userFiles) { request, _ in
+        router.store(M.userFiles) { request in
             var response = Chatwire_Internal_GetUserFilesResponse()
-            response.files = try await serving("GetUserFiles") {
-                try await users.files(of: request.ownerID, newerThan: request.newerThan.chatTimestamp)
-            }.map(Chatwire_Internal_FileRecord.init)
+            response.files = try await users.files(of: request.ownerID, newerThan: request.newerThan.chatTimestamp).map(Chatwire_Internal_FileRecord.init)
             return response
         }
-        router.unary(M.file) { request, _ in
+        router.store(M.file) { request in
             var response = Chatwire_Internal_GetFileResponse()
-            if let record = try await serving("GetFile", { try await users.file(bucket: request.bucket, path: request.path) }) {
+            if let record = try await users.file(bucket: request.bucket, path: request.path) {
                 response.file = .init(record)
             } else {
                 response.missing = true
@@ -216,23 +203,21 @@ struct ChatsGRPCService: GRPCService {
 
     func register(with router: inout ServiceRouter) {
         let chats = self.chats
-        router.unary(InternalMethods.Chats.userChats) { request, _ in
+        router.store(InternalMethods.Chats.userChats) { request in
             var response = Chatwire_Internal_GetUserChatsResponse()
-            response.chats = try await serving("GetUserChats") { try await chats.userChats(userID: request.userID, newerThan: request.newerThan) }
+            response.chats = try await chats.userChats(userID: request.userID, newerThan: request.newerThan)
                 .map { Chatwire_ChatState($0, userID: request.userID) }
             return response
         }
-        router.unary(InternalMethods.Chats.history) { request, _ in
+        router.store(InternalMethods.Chats.history) { request in
             guard request.limit > 0 else { throw RPCError(code: .invalidArgument, message: "limit must be greater than 0") }
             var response = Chatwire_Internal_GetChatHistoryResponse()
-            response.messages = try await serving("GetChatHistory") {
-                try await chats.history(chatID: request.chatID, olderThan: request.olderThan, limit: Int(request.limit))
-            }.map(Chatwire_HistoryMessage.init)
+            response.messages = try await chats.history(chatID: request.chatID, olderThan: request.olderThan, limit: Int(request.limit)).map(Chatwire_HistoryMessage.init)
             return response
         }
-        router.unary(InternalMethods.Chats.message) { request, _ in
+        router.store(InternalMethods.Chats.message) { request in
             var response = Chatwire_Internal_GetChatMessageResponse()
-            if let message = try await serving("GetChatMessage", { try await chats.message(chatID: request.chatID, messageID: request.messageID) }) {
+            if let message = try await chats.message(chatID: request.chatID, messageID: request.messageID) {
                 response.found = true
                 response.message = .init(message)
             }
@@ -248,9 +233,9 @@ struct ConfigGRPCService: GRPCService {
 
     func register(with router: inout ServiceRouter) {
         let (store, onUpdate) = (self.store, self.onUpdate)
-        router.unary(InternalMethods.Config.elements) { request, _ in
+        router.store(InternalMethods.Config.elements) { request in
             var response = Chatwire_Internal_GetConfigElementsResponse()
-            response.elements = try await serving("GetConfigElements") { try await store.elements() }
+            response.elements = try await store.elements()
                 .filter { request.configSection.isEmpty || $0.name.hasPrefix(request.configSection) }
                 .map(Chatwire_Internal_ConfigElement.init)
             return response
