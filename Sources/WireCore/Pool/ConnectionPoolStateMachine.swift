@@ -44,13 +44,6 @@ struct ConnectionPoolStateMachine<Connection: PooledConnection, Waiter: Sendable
         var isIdle: Bool { leases == 0 && !keepAliveInFlight }
     }
 
-    enum Breaker {
-        case closed
-        case open(until: Instant)
-        /// The open period passed and one trial connect is in flight.
-        case halfOpen
-    }
-
     enum Lifecycle {
         case running
         case shuttingDown
@@ -62,17 +55,22 @@ struct ConnectionPoolStateMachine<Connection: PooledConnection, Waiter: Sendable
     private(set) var waiters = Deque<(id: WaiterID, waiter: Waiter)>()
     private(set) var pendingConnects = 0
     private(set) var closing = 0
-    private(set) var consecutiveFailures = 0
-    private(set) var breakerOpenings = 0
     private(set) var lastError: (any Error)?
-    private(set) var breaker = Breaker.closed
+    /// The circuit breaker around connects (half-open: one trial connect in flight).
+    private(set) var breaker: CircuitBreakerStateMachine
     private(set) var lifecycle = Lifecycle.running
     /// Draws the breaker's backoff; replaceable in tests.
     var backoffDelay: @Sendable (Backoff, Int) -> Duration = { backoff, attempt in backoff.delay(forAttempt: attempt) }
 
     init(configuration: ConnectionPoolConfiguration) {
         self.configuration = configuration
+        self.breaker = CircuitBreakerStateMachine(failureThreshold: configuration.circuitBreakerThreshold)
     }
+
+    /// Consecutive connect failures while the breaker was closed.
+    var consecutiveFailures: Int { breaker.consecutiveFailures }
+    /// Breaker openings since the last successful connect (the backoff attempt number).
+    var breakerOpenings: Int { breaker.openings }
 
     // MARK: - Derived state
 
@@ -85,11 +83,7 @@ struct ConnectionPoolStateMachine<Connection: PooledConnection, Waiter: Sendable
     }
 
     var statistics: ConnectionPoolStatistics {
-        let circuitOpen: Bool
-        switch breaker {
-        case .closed: circuitOpen = false
-        case .open, .halfOpen: circuitOpen = true
-        }
+        let circuitOpen = !breaker.isClosed
         return ConnectionPoolStatistics(
             connections: entries.count,
             leasedConnections: entries.count(where: { $0.leases > 0 }),
@@ -113,7 +107,7 @@ struct ConnectionPoolStateMachine<Connection: PooledConnection, Waiter: Sendable
         // Fair: a new caller only takes a free slot if nobody is queued ahead of it.
         if waiters.isEmpty, let index = takeAvailableEntry(now: now, actions: &actions) {
             actions.lease.append((id, waiter, entries[index].connection))
-        } else if case .open(let until) = breaker, now < until {
+        } else if breaker.isCoolingDown(now: now) {
             // No free connection and the breaker forbids connecting: fail fast.
             actions.fail.append((id, waiter, .circuitOpen(lastError: lastError ?? ConnectionPoolError.leaseTimedOut)))
         } else {
@@ -151,10 +145,7 @@ struct ConnectionPoolStateMachine<Connection: PooledConnection, Waiter: Sendable
     mutating func connectSucceeded(_ connection: Connection, now: Instant) -> Actions {
         var actions = Actions()
         pendingConnects -= 1
-        consecutiveFailures = 0
-        if case .closed = breaker {} else { actions.breakerClosed = true }
-        breaker = .closed
-        breakerOpenings = 0
+        if breaker.recordSuccess() { actions.breakerClosed = true }
         guard case .running = lifecycle else {
             closing += 1
             actions.close.append(connection)
@@ -169,19 +160,17 @@ struct ConnectionPoolStateMachine<Connection: PooledConnection, Waiter: Sendable
     mutating func connectFailed(_ error: any Error, now: Instant) -> Actions {
         var actions = Actions()
         pendingConnects -= 1
-        consecutiveFailures += 1
         lastError = error
         guard case .running = lifecycle else {
             checkShutdown(actions: &actions)
             return actions
         }
-        switch breaker {
-        case .halfOpen:
-            openBreaker(error: error, now: now, actions: &actions)
-        case .closed where consecutiveFailures >= configuration.circuitBreakerThreshold:
-            openBreaker(error: error, now: now, actions: &actions)
-        case .closed, .open:
-            break
+        // While half-open the only connect in flight is the trial (see mayConnect).
+        let trial: Bool
+        if case .halfOpen = breaker.state { trial = true } else { trial = false }
+        let (backoff, delay) = (configuration.circuitBreakerBackoff, backoffDelay)
+        if breaker.recordFailure(probe: trial, now: now, coolDown: { delay(backoff, $0) }) {
+            failWaiters(breakerOpenedBy: error, actions: &actions)
         }
         rebalance(now: now, actions: &actions)
         return actions
@@ -314,16 +303,16 @@ struct ConnectionPoolStateMachine<Connection: PooledConnection, Waiter: Sendable
         }
     }
 
-    /// Whether a new connect may start now (moving an expired open breaker to half-open).
+    /// Whether a new connect may start now (moving an expired open breaker to half-open, once no
+    /// connect is in flight).
     private mutating func mayConnect(now: Instant) -> Bool {
-        switch breaker {
+        switch breaker.state {
         case .closed:
             return true
-        case .halfOpen:
+        case .open where pendingConnects > 0 || breaker.isCoolingDown(now: now), .halfOpen(probing: true):
             return false
-        case .open(let until):
-            guard now >= until, pendingConnects == 0 else { return false }
-            breaker = .halfOpen
+        case .open, .halfOpen(probing: false):
+            guard case .allowed = breaker.admit(now: now) else { return false }
             return true
         }
     }
@@ -359,10 +348,7 @@ struct ConnectionPoolStateMachine<Connection: PooledConnection, Waiter: Sendable
         }
     }
 
-    private mutating func openBreaker(error: any Error, now: Instant, actions: inout Actions) {
-        let delay = backoffDelay(configuration.circuitBreakerBackoff, breakerOpenings)
-        breakerOpenings += 1
-        breaker = .open(until: now.advanced(by: delay))
+    private mutating func failWaiters(breakerOpenedBy error: any Error, actions: inout Actions) {
         actions.breakerOpened = error
         while let (id, waiter) = waiters.popFirst() {
             actions.fail.append((id, waiter, .circuitOpen(lastError: error)))

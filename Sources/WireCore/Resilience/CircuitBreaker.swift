@@ -46,7 +46,7 @@ public struct CircuitBreakerOpenError: Error, Sendable, Hashable, CustomStringCo
 /// Use ``run(isFailure:_:)`` around each attempt of a remote call, or ``acquire()`` and
 /// ``record(_:probe:)`` where the call's outcome is known elsewhere. Which errors count as
 /// failures is the caller's choice: an answer that says "not found" means the peer is healthy.
-/// ``ConnectionPool`` has its own breaker for connect failures; this one is for calls.
+/// ``ConnectionPool`` applies the same rules (one state machine) to connect failures; this one is for calls.
 public final class CircuitBreaker: Sendable {
     /// Where the breaker stands.
     public enum State: Sendable, Hashable {
@@ -69,7 +69,7 @@ public final class CircuitBreaker: Sendable {
     }
 
     private struct Inner {
-        var state: State = .closed(failures: 0)
+        var machine: CircuitBreakerStateMachine
         var lastFailure = ""
     }
 
@@ -77,7 +77,7 @@ public final class CircuitBreaker: Sendable {
     public let name: String
     /// The settings.
     public let configuration: CircuitBreakerConfiguration
-    private let inner = Mutex(Inner())
+    private let inner: Mutex<Inner>
     private let now: @Sendable () -> ContinuousClock.Instant
     private let onStateChange: (@Sendable (State) -> Void)?
 
@@ -92,12 +92,13 @@ public final class CircuitBreaker: Sendable {
                 onStateChange: (@Sendable (State) -> Void)? = nil) {
         self.name = name
         self.configuration = configuration
+        self.inner = Mutex(Inner(machine: CircuitBreakerStateMachine(failureThreshold: configuration.failureThreshold)))
         self.now = now
         self.onStateChange = onStateChange
     }
 
     /// The current state (an open breaker whose cool-down passed still reads `open` until the next call).
-    public var state: State { inner.withLock { $0.state } }
+    public var state: State { inner.withLock { $0.machine.state } }
 
     /// `true` while calls fail fast (open, or half-open with the probe in flight).
     public var isOpen: Bool {
@@ -112,20 +113,12 @@ public final class CircuitBreaker: Sendable {
     public func acquire() throws(CircuitBreakerOpenError) -> Bool {
         let instant = now()
         let (result, changed): (Result<Bool, CircuitBreakerOpenError>, State?) = inner.withLock { inner in
-            switch inner.state {
-            case .closed:
-                return (.success(false), nil)
-            case .halfOpen(probing: false):
-                inner.state = .halfOpen(probing: true)
-                return (.success(true), nil)
-            case .open(let until):
-                guard instant >= until else {
-                    return (.failure(CircuitBreakerOpenError(name: name, retryAfter: instant.duration(to: until), lastFailure: inner.lastFailure)), nil)
-                }
-                inner.state = .halfOpen(probing: true)
-                return (.success(true), inner.state)
-            case .halfOpen(probing: true):
-                return (.failure(CircuitBreakerOpenError(name: name, retryAfter: .zero, lastFailure: inner.lastFailure)), nil)
+            let before = inner.machine.state
+            switch inner.machine.admit(now: instant) {
+            case .allowed(let probe):
+                return (.success(probe), Self.kind(before) != Self.kind(inner.machine.state) ? inner.machine.state : nil)
+            case .rejected(let retryAfter):
+                return (.failure(CircuitBreakerOpenError(name: name, retryAfter: retryAfter, lastFailure: inner.lastFailure)), nil)
             }
         }
         if let changed { onStateChange?(changed) }
@@ -135,28 +128,20 @@ public final class CircuitBreaker: Sendable {
     /// Records the outcome of a call allowed by ``acquire()`` (`probe` is what it returned).
     public func record(_ outcome: Outcome, probe: Bool) {
         let instant = now()
+        let coolDown = configuration.coolDown
         let changed: State? = inner.withLock { inner in
-            let before = inner.state
+            let before = inner.machine.state
             switch outcome {
             case .success:
-                inner.state = .closed(failures: 0)
+                inner.machine.recordSuccess()
             case .failure(let description):
                 inner.lastFailure = description
-                switch inner.state {
-                case .closed(let failures):
-                    inner.state = failures + 1 >= configuration.failureThreshold
-                        ? .open(until: instant.advanced(by: configuration.coolDown)) : .closed(failures: failures + 1)
-                case .halfOpen where probe:
-                    inner.state = .open(until: instant.advanced(by: configuration.coolDown))
-                case .open, .halfOpen:
-                    break // a late failure of a call admitted before the breaker opened
-                }
+                inner.machine.recordFailure(probe: probe, now: instant) { _ in coolDown }
             case .abandoned:
-                // A probe that ended without an answer gives its turn to the next call.
-                if probe, case .halfOpen(probing: true) = inner.state { inner.state = .halfOpen(probing: false) }
+                inner.machine.recordAbandoned(probe: probe)
             }
-            let changedKind = Self.kind(before) != Self.kind(inner.state)
-            return changedKind ? inner.state : nil
+            let changedKind = Self.kind(before) != Self.kind(inner.machine.state)
+            return changedKind ? inner.machine.state : nil
         }
         if let changed { onStateChange?(changed) }
     }
