@@ -28,13 +28,16 @@ struct APIError: HTTPResponseError {
     }
 }
 
-/// Turns every error into a problem response: API errors as they are, framework errors with
-/// their status, anything else as a logged 500.
+/// Turns every error into a problem response: API errors and unavailable stores as they are,
+/// framework errors with their status, anything else as a logged 500.
 struct ProblemMiddleware<Context: RequestContext>: RouterMiddleware {
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         do {
             return try await next(request, context)
         } catch let error as APIError {
+            return try error.response(from: request, context: context)
+        } catch let error as StoreUnavailableError {
+            // Its own response: the problem names the store and carries Retry-After.
             return try error.response(from: request, context: context)
         } catch let error as RemoteRoleError {
             return try APIError(.init(code: error.httpStatus), error.isUnavailable ? "Service unavailable" : "Internal server error", detail: error.description).response(from: request, context: context)

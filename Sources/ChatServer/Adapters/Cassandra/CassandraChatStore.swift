@@ -148,25 +148,31 @@ public struct CassandraChatStore: ChatStore {
     }
 
     public func history(chatID: String, olderThan: Int64, limit: Int) async throws -> [HistoryMessageInfo] {
-        try await session.execute("""
-            SELECT \(unescaped: Self.messageColumns) FROM \(unescaped: messages) WHERE chat_id = \(chatID) AND message_id < \(olderThan)
-            ORDER BY message_id DESC LIMIT \(Int32(clamping: limit))
-            """, options: Self.read).pageRows.compactMap(Self.message)
+        try await CassandraAvailability.mapped {
+            try await session.execute("""
+                SELECT \(unescaped: Self.messageColumns) FROM \(unescaped: messages) WHERE chat_id = \(chatID) AND message_id < \(olderThan)
+                ORDER BY message_id DESC LIMIT \(Int32(clamping: limit))
+                """, options: Self.read).pageRows.compactMap(Self.message)
+        }
     }
 
     public func userChats(userID: Int64, newerThan: Int64) async throws -> [ChatSummary] {
-        try await session.execute("""
-            SELECT chat_id, newest_message, other_user_delivered, other_user_seen FROM \(unescaped: userChats)
-            WHERE user_id = \(userID) AND newest_message > \(newerThan) ALLOW FILTERING
-            """, options: Self.read).pageRows.map { row in
-            let (chat, newest, delivered, seen) = try row.decode((String, Int64?, Int64?, Int64?).self)
-            return ChatSummary(chatId: chat, newestMessage: newest ?? 0, otherUserDelivered: delivered ?? 0, otherUserSeen: seen ?? 0)
-        }.sorted { $0.newestMessage > $1.newestMessage }
+        try await CassandraAvailability.mapped {
+            try await session.execute("""
+                SELECT chat_id, newest_message, other_user_delivered, other_user_seen FROM \(unescaped: userChats)
+                WHERE user_id = \(userID) AND newest_message > \(newerThan) ALLOW FILTERING
+                """, options: Self.read).pageRows.map { row in
+                let (chat, newest, delivered, seen) = try row.decode((String, Int64?, Int64?, Int64?).self)
+                return ChatSummary(chatId: chat, newestMessage: newest ?? 0, otherUserDelivered: delivered ?? 0, otherUserSeen: seen ?? 0)
+            }.sorted { $0.newestMessage > $1.newestMessage }
+        }
     }
 
     public func message(chatID: String, messageID: Int64) async throws -> HistoryMessageInfo? {
-        try await session.execute("""
-            SELECT \(unescaped: Self.messageColumns) FROM \(unescaped: messages) WHERE chat_id = \(chatID) AND message_id = \(messageID)
-            """, options: Self.read).pageRows.first.flatMap(Self.message)
+        try await CassandraAvailability.mapped {
+            try await session.execute("""
+                SELECT \(unescaped: Self.messageColumns) FROM \(unescaped: messages) WHERE chat_id = \(chatID) AND message_id = \(messageID)
+                """, options: Self.read).pageRows.first.flatMap(Self.message)
+        }
     }
 }
