@@ -20,6 +20,7 @@
 #   CHAT_CLUSTER_DIR           state directory (default /tmp/wirestack-chat-cluster)
 #   CHAT_ADMIN_TOKEN           admin token of the config API (default cluster-admin)
 set -euo pipefail
+. "$(dirname "$0")/lib/detach.sh"
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 STATE=${CHAT_CLUSTER_DIR:-/tmp/wirestack-chat-cluster}
 BASE_PORT=${CHAT_CLUSTER_PORT:-18080}
@@ -73,8 +74,8 @@ start() {
   for i in $(seq 0 $((n - 1))); do
     local port=$((BASE_PORT + i))
     # shellcheck disable=SC2086
-    CHAT_ADMIN_TOKEN=$ADMIN "$BIN" --port "$port" --grpc-port "$((port + 1000))" --data-dir "$STATE/data" --server-id "$i" --generator-id "$i" \
-      --kafka "$kafka" --kafka-prefix "$prefix" ${CHAT_CLUSTER_STORE_FLAGS:-} </dev/null >"$STATE/instance-$i.log" 2>&1 &
+    (close_inherited_fds; CHAT_ADMIN_TOKEN=$ADMIN exec "$BIN" --port "$port" --grpc-port "$((port + 1000))" --data-dir "$STATE/data" --server-id "$i" --generator-id "$i" \
+      --kafka "$kafka" --kafka-prefix "$prefix" ${CHAT_CLUSTER_STORE_FLAGS:-} </dev/null >"$STATE/instance-$i.log" 2>&1) &
     echo $! > "$STATE/instance-$i.pid"
     wait_ready "$port"
   done

@@ -8,6 +8,7 @@
 #   scripts/fault-redis.sh stop     # stop and delete its state directory
 # Port: REDIS_FAULT_PORT (default 19379). Needs redis-server (Debian redis-server).
 set -euo pipefail
+. "$(dirname "$0")/lib/detach.sh"
 PORT=${REDIS_FAULT_PORT:-19379}
 STATE=${WIRESTACK_REDIS_FAULT_DIR:-/tmp/wirestack-redis-fault-$PORT}
 alive() { [ -f "$STATE/pid" ] && kill -0 "$(cat "$STATE/pid")" 2>/dev/null; }
@@ -30,7 +31,7 @@ launch() {
   # The server must not inherit the caller's other descriptors (a test runner waiting for this
   # script's end-of-output would wait for the server too): close everything above 2.
   (
-    for fd in /proc/self/fd/*; do n=${fd##*/}; [ "$n" -gt 2 ] 2>/dev/null && eval "exec $n>&-" 2>/dev/null; done
+    close_inherited_fds
     exec setsid redis-server --bind 127.0.0.1 --port "$PORT" --daemonize no --save "" --appendonly no \
       --dir "$STATE" --protected-mode no </dev/null >>"$STATE/redis.log" 2>&1
   ) &

@@ -12,6 +12,7 @@
 # Environment: PGWIRE_PRIVATE_PORT (default 55533), PGWIRE_PRIVATE_DIR (default /tmp/wirestack-pg-private).
 # Needs PostgreSQL 15 (Debian postgresql-15); run as root or postgres.
 set -euo pipefail
+. "$(dirname "$0")/lib/detach.sh"
 BIN=/usr/lib/postgresql/15/bin
 PORT=${PGWIRE_PRIVATE_PORT:-55533}
 DIR=${PGWIRE_PRIVATE_DIR:-/tmp/wirestack-pg-private}
@@ -39,7 +40,7 @@ launch() {
   # The server must not inherit the caller's descriptors (a test waiting for this script's
   # output would otherwise wait for the server too).
   (
-    for fd in /proc/self/fd/*; do n=${fd##*/}; [ "$n" -gt 2 ] 2>/dev/null && eval "exec $n>&-" 2>/dev/null; done
+    close_inherited_fds
     exec $AS $BIN/pg_ctl -D "$DIR/data" -l "$DIR/server.log" -w -t 30 start </dev/null >/dev/null
   )
 }
