@@ -12,7 +12,7 @@ import Testing
         let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
         let binary = root.appendingPathComponent(".build/debug/chat-server").path
         try #require(FileManager.default.isExecutableFile(atPath: binary), "chat-server is built with the tests (swift build --build-tests)")
-        let base = 30_000 + Int.random(in: 0..<180) * 50
+        let base = try #require(Self.freePortBlock(), "no free block of 24 loopback ports below the ephemeral range")
         let environment = ["CHAT_ROLES_PORT": String(base), "CHAT_ROLES_DIR": TestServer.temporaryDirectory(), "CHAT_SERVER_BIN": binary,
                            "CHAT_ADMIN_TOKEN": TestServer.adminToken]
         let started = try await faultScript("chat-roles.sh", "start", environment: environment)
@@ -54,5 +54,28 @@ import Testing
         _ = try await faultScript("chat-roles.sh", "stop", environment: environment)
         #expect(try await faultScript("chat-roles.sh", "status", environment: environment).contains("not running"))
         if let failure { throw failure }
+    }
+
+    /// A base port P below Linux's ephemeral range (32768+) with P...P+23 all free on loopback
+    /// (the script's ports are offsets of P).
+    static func freePortBlock() -> Int? {
+        for _ in 0..<50 {
+            let base = 20_000 + Int.random(in: 0..<250) * 50
+            if (base..<base + 24).allSatisfy(isFree) { return base }
+        }
+        return nil
+    }
+
+    static func isFree(_ port: Int) -> Bool {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard fd >= 0 else { return false }
+        defer { close(fd) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        address.sin_port = in_port_t(UInt16(port).bigEndian)
+        return withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        } == 0
     }
 }
