@@ -20,7 +20,7 @@
 #   CHAT_CLUSTER_DIR           state directory (default /tmp/wirestack-chat-cluster)
 #   CHAT_ADMIN_TOKEN           admin token of the config API (default cluster-admin)
 set -euo pipefail
-. "$(dirname "$0")/lib/detach.sh"
+. "$(dirname "$0")/lib/processes.sh"
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 STATE=${CHAT_CLUSTER_DIR:-/tmp/wirestack-chat-cluster}
 BASE_PORT=${CHAT_CLUSTER_PORT:-18080}
@@ -43,14 +43,7 @@ wait_ready() {  # $1 port
 }
 
 stop() {
-  for f in "$STATE"/instance-*.pid; do
-    [ -f "$f" ] || continue
-    local pid; pid=$(cat "$f")
-    kill -TERM "$pid" 2>/dev/null || true
-    for _ in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-    kill -KILL "$pid" 2>/dev/null || true
-    rm -f "$f"
-  done
+  for f in "$STATE"/instance-*.pid; do stop_pid_file "$f"; done
 }
 
 start() {

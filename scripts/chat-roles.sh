@@ -19,7 +19,7 @@
 #   CHAT_ROLES_DIR           state directory (default /tmp/wirestack-chat-roles)
 #   CHAT_ADMIN_TOKEN         admin token of the config API (default roles-admin)
 set -euo pipefail
-. "$(dirname "$0")/lib/detach.sh"
+. "$(dirname "$0")/lib/processes.sh"
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 STATE=${CHAT_ROLES_DIR:-/tmp/wirestack-chat-roles}
 P=${CHAT_ROLES_PORT:-18180}
@@ -55,13 +55,7 @@ wait_ready() {  # $1 role
 stop() {
   local i
   for ((i = ${#ROLES[@]} - 1; i >= 0; i--)); do  # front ends first, config last
-    local f="$STATE/${ROLES[$i]}.pid"
-    [ -f "$f" ] || continue
-    local pid; pid=$(cat "$f")
-    kill -TERM "$pid" 2>/dev/null || true
-    for _ in $(seq 1 150); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-    kill -KILL "$pid" 2>/dev/null || true
-    rm -f "$f"
+    stop_pid_file "$STATE/${ROLES[$i]}.pid" 150
   done
 }
 

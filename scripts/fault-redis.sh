@@ -8,7 +8,7 @@
 #   scripts/fault-redis.sh stop     # stop and delete its state directory
 # Port: REDIS_FAULT_PORT (default 19379). Needs redis-server (Debian redis-server).
 set -euo pipefail
-. "$(dirname "$0")/lib/detach.sh"
+. "$(dirname "$0")/lib/processes.sh"
 PORT=${REDIS_FAULT_PORT:-19379}
 STATE=${WIRESTACK_REDIS_FAULT_DIR:-/tmp/wirestack-redis-fault-$PORT}
 alive() { [ -f "$STATE/pid" ] && kill -0 "$(cat "$STATE/pid")" 2>/dev/null; }
@@ -16,12 +16,7 @@ open_port() { (echo > "/dev/tcp/127.0.0.1/$PORT") 2>/dev/null; }
 wait_open() { for _ in $(seq 1 200); do open_port && return 0; sleep 0.05; done; echo "redis port $PORT did not open" >&2; tail -20 "$STATE/redis.log" >&2 || true; return 1; }
 wait_closed() { for _ in $(seq 1 200); do open_port || return 0; sleep 0.05; done; echo "redis port $PORT did not close" >&2; return 1; }
 halt() {
-  if alive; then
-    local pid; pid=$(cat "$STATE/pid")
-    kill -TERM "$pid" 2>/dev/null || true
-    for _ in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.05; done
-    kill -KILL "$pid" 2>/dev/null || true
-  fi
+  if alive; then stop_pid_file "$STATE/pid" 50; fi
   rm -f "$STATE/pid"
   wait_closed
 }

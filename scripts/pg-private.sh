@@ -12,7 +12,7 @@
 # Environment: PGWIRE_PRIVATE_PORT (default 55533), PGWIRE_PRIVATE_DIR (default /tmp/wirestack-pg-private).
 # Needs PostgreSQL 15 (Debian postgresql-15); run as root or postgres.
 set -euo pipefail
-. "$(dirname "$0")/lib/detach.sh"
+. "$(dirname "$0")/lib/processes.sh"
 BIN=/usr/lib/postgresql/15/bin
 PORT=${PGWIRE_PRIVATE_PORT:-55533}
 DIR=${PGWIRE_PRIVATE_DIR:-/tmp/wirestack-pg-private}

@@ -1,5 +1,6 @@
 import HTTPTypes
 import Hummingbird
+import WireCore
 
 /// A store could not be reached (its server is down, restarting or refusing connections): the
 /// request did not fail because of its input or a bug, and may succeed when retried. The HTTP
@@ -37,6 +38,23 @@ extension StoreUnavailableError {
         do { return try await body() } catch {
             if let reason = classify(error) { throw StoreUnavailableError(store: store, reason: reason) }
             throw error
+        }
+    }
+
+    /// Why a failure of WireCore's shared transport means the store cannot be reached (a connect
+    /// refused or timed out, a pool that gave up waiting or whose breaker is open); nil for
+    /// anything else. Each store's classification falls back to it.
+    static func transportUnavailability(_ error: any Error) -> String? {
+        switch error {
+        case let error as ConnectionPoolError:
+            switch error {
+            case .leaseTimedOut, .circuitOpen: return error.description
+            case .poolClosed, .cancelled: return nil
+            }
+        case let error as ConnectError:
+            return "\(error)"
+        default:
+            return nil
         }
     }
 }

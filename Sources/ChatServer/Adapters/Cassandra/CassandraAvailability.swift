@@ -25,15 +25,8 @@ enum CassandraAvailability {
             case .unavailable, .overloaded, .isBootstrapping, .readTimeout, .writeTimeout: return error.description
             default: return nil
             }
-        case let error as ConnectionPoolError:
-            switch error {
-            case .leaseTimedOut, .circuitOpen: return error.description
-            case .poolClosed, .cancelled: return nil
-            }
-        case let error as ConnectError:
-            return "\(error)"
         default:
-            return nil
+            return StoreUnavailableError.transportUnavailability(error)
         }
     }
 }

@@ -37,15 +37,8 @@ struct PostgresStoreClient: Sendable {
                 return nil
             default: return nil
             }
-        case let error as ConnectionPoolError:
-            switch error {
-            case .leaseTimedOut, .circuitOpen: return error.description
-            case .poolClosed, .cancelled: return nil
-            }
-        case let error as ConnectError:
-            return "\(error)"
         default:
-            return nil
+            return StoreUnavailableError.transportUnavailability(error)
         }
     }
 }
