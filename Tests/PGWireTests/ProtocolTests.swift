@@ -46,6 +46,38 @@ import WireCore
         #expect(Array(b.readableBytesView) == frame("B", expected))
     }
 
+    @Test func bindFormatsAreOneCodeWhileAllBinaryAndPerParameterOtherwise() {
+        var binary = PostgresBindings()
+        binary.append(Int32(1))
+        binary.appendNull()
+        #expect(binary.formats == [.binary, .binary])
+        var b = ByteBuffer()
+        binary.writeBindParameters(into: &b)
+        #expect(Array(b.readableBytesView.prefix(6)) == [0, 1, 0, 1, 0, 2])
+
+        var mixed = PostgresBindings()
+        mixed.append(Int32(1))
+        mixed.append(PostgresUntypedText("x"))
+        mixed.appendNull()
+        #expect(mixed.formats == [.binary, .text, .binary])
+        #expect(mixed.types == [.int4, .unspecified, .unspecified])
+        var m = ByteBuffer()
+        mixed.writeBindParameters(into: &m)
+        #expect(Array(m.readableBytesView.prefix(10)) == [0, 3, 0, 1, 0, 0, 0, 1, 0, 3])
+        #expect(mixed != binary)
+
+        var none = ByteBuffer()
+        PostgresBindings().writeBindParameters(into: &none)
+        #expect(Array(none.readableBytesView) == [0, 0, 0, 0])
+    }
+
+    @Test func interpolationNumbersPlaceholdersPastNine() {
+        let v = Int64(5)
+        let q: PostgresQuery = "SELECT \(v), \(v), \(v), \(v), \(v), \(v), \(v), \(v), \(v), \(v), \(v) + \(v)"
+        #expect(q.sql == "SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11 + $12")
+        #expect(q.binds.count == 12)
+    }
+
     @Test func decodesEveryBackendMessageRoundTrip() throws {
         var row = ByteBuffer()
         row.writeInteger(Int32(2)); row.writeString("hi"); row.writeInteger(Int32(-1))

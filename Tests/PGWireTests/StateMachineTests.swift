@@ -98,4 +98,28 @@ import Testing
         #expect(cache.lookup(.init(sql: "b", types: [])) == nil)
         #expect(cache.pendingCloses == [b])
     }
+
+    @Test func statementCacheRepeatedLookupsKeepLRUOrderAndForgetRemovedEntries() {
+        var cache = StatementCache(capacity: 2)
+        let a = cache.insert(.init(sql: "a", types: [.int4]))
+        let b = cache.insert(.init(sql: "b", types: []))
+        // The same key found again and again (the comparing fast path) still counts as a use.
+        for _ in 0..<3 { #expect(cache.lookup(.init(sql: "a", types: [.int4]))?.name == a) }
+        // Same SQL, other parameter types: a different statement.
+        #expect(cache.lookup(.init(sql: "a", types: [.int8])) == nil)
+        let c = cache.insert(.init(sql: "c", types: []))
+        #expect(cache.pendingCloses == [b])
+        #expect(cache.lookup(.init(sql: "a", types: [.int4]))?.name == a)
+        cache.setColumns(.init(sql: "a", types: [.int4]), PostgresColumns([]))
+        #expect(cache.lookup(.init(sql: "a", types: [.int4]))?.columns?.count == 0)
+        // A removed entry is not found through the remembered position.
+        cache.remove(.init(sql: "a", types: [.int4]))
+        #expect(cache.lookup(.init(sql: "a", types: [.int4])) == nil)
+        #expect(cache.lookup(.init(sql: "c", types: []))?.name == c)
+        cache.removeAll()
+        #expect(cache.lookup(.init(sql: "c", types: [])) == nil)
+        let a2 = cache.insert(.init(sql: "a", types: [.int4]))
+        #expect(a2 != a)
+        #expect(cache.lookup(.init(sql: "a", types: [.int4]))?.name == a2)
+    }
 }

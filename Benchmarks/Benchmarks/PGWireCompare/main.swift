@@ -164,6 +164,36 @@ func concurrently<C: Sendable>(_ conns: [C], seconds: Double, _ one: @escaping @
 
 let copyChunk: [String] = (0..<1000).map { "\($0)\tname \($0)\t\(Double($0) * 0.5)\n" }
 
+/// The COPY data as a file, for `psql \copy` (the libpq anchor of the COPY row).
+func copyFile() throws -> String {
+    let path = NSTemporaryDirectory() + "pgwire-copy-\(getpid()).txt"
+    if !FileManager.default.fileExists(atPath: path) {
+        let chunk = copyChunk.joined()
+        var text = ""
+        text.reserveCapacity(chunk.utf8.count * 1000)
+        for _ in 0..<1000 { text += chunk }
+        try text.write(toFile: path, atomically: true, encoding: .utf8)
+    }
+    return path
+}
+
+/// `psql -c "\copy table FROM file"`: 1M rows through libpq (text format), measured like pgbench.
+func psqlCopy(table: String, file: String) throws -> Sample {
+    let p = Process()
+    p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+    p.environment = ProcessInfo.processInfo.environment.merging(["PGSSLMODE": "disable"]) { $1 }
+    p.arguments = ["psql", "-h", host, "-p", "\(port)", "-U", "postgres", "-d", database, "-q", "-v", "ON_ERROR_STOP=1",
+                   "-c", "\\copy \(table) FROM '\(file)'"]
+    p.standardOutput = FileHandle.nullDevice
+    let cpu = cpuSeconds(children: true)
+    let start = now()
+    try p.run()
+    p.waitUntilExit()
+    let elapsed = now() - start
+    guard p.terminationStatus == 0 else { throw NSError(domain: "psql", code: Int(p.terminationStatus)) }
+    return Sample(opsPerSecond: 1_000_000 / elapsed, cpuMicros: (cpuSeconds(children: true) - cpu) * 1e6 / 1_000_000)
+}
+
 // MARK: the table
 
 /// Prints a line now (stdout is a pipe in scripts: no buffering until exit).
@@ -212,6 +242,13 @@ struct PGWireCompare {
             // Single contestants, for profiling (perf, strace).
             if o.only.contains("p1pg") { add("PGWire 1 conn", try await measure { try await Task.detached { try await pgwirePoint(pg1, seconds: S, affinity: false) }.value }) }
             if o.only.contains("p1aff") { add("PGWire 1 conn, event-loop affinity", try await measure { try await Task.detached { try await pgwirePoint(pg1, seconds: S, affinity: true) }.value }) }
+            if o.only.contains("p16pg") || o.only.contains("p16aff") {
+                var pgs: [PGWire.PostgresConnection] = []
+                for _ in 0..<16 { pgs.append(try await pgwire()) }
+                let pgAll = pgs, aff = o.only.contains("p16aff")
+                add(aff ? "PGWire 16 conns, event-loop affinity" : "PGWire 16 conns", try await measure { try await concurrently(pgAll, seconds: S) { c, _, s in try await pgwirePoint(c, seconds: s, affinity: aff) } })
+                for c in pgAll { await c.close() }
+            }
             if o.only.contains("p1nio") { add("postgres-nio 1 conn", try await measure { try await Task.detached { try await nioPoint(nio1, seconds: S) }.value }) }
             if o.only.contains("p16") {
                 var pgs: [PGWire.PostgresConnection] = []
@@ -221,6 +258,7 @@ struct PGWireCompare {
                 var steps: [(String, () async throws -> Sample)] = [
                     ("pgbench 16 conns", { try pgbench(clients: 16, threads: 2, seconds: S) }),
                     ("PGWire 16 conns", { try await measure { try await concurrently(pgAll, seconds: S) { c, _, s in try await pgwirePoint(c, seconds: s, affinity: false) } } }),
+                    ("PGWire 16 conns, event-loop affinity", { try await measure { try await concurrently(pgAll, seconds: S) { c, _, s in try await pgwirePoint(c, seconds: s, affinity: true) } } }),
                     ("postgres-nio 16 conns", { try await measure { try await concurrently(nioAll, seconds: S) { c, _, s in try await nioPoint(c, seconds: s) } } }),
                 ]
                 steps = rotated(steps, r)
@@ -254,7 +292,10 @@ struct PGWireCompare {
                 _ = try await pg1.simpleQuery("DROP TABLE IF EXISTS bench_copy_pgwire; CREATE UNLOGGED TABLE bench_copy_pgwire (id int8, name text, v float8)")
                 _ = try await nio1.query("DROP TABLE IF EXISTS bench_copy_nio", logger: logger)
                 _ = try await nio1.query("CREATE UNLOGGED TABLE bench_copy_nio (id int8, name text, v float8)", logger: logger)
+                _ = try await pg1.simpleQuery("DROP TABLE IF EXISTS bench_copy_psql; CREATE UNLOGGED TABLE bench_copy_psql (id int8, name text, v float8)")
+                let file = try copyFile()
                 var steps: [(String, () async throws -> Sample)] = [
+                    ("psql \\copy 1M rows in", { try psqlCopy(table: "bench_copy_psql", file: file) }),
                     ("PGWire COPY 1M rows in", { try await measure { try await Task.detached {
                         try await pg1.copyFrom("COPY bench_copy_pgwire FROM STDIN") { w in
                             var buf = ByteBuffer()
@@ -279,7 +320,7 @@ struct PGWireCompare {
                 ]
                 steps = rotated(steps, r)
                 for (name, step) in steps { add(name, try await step()) }
-                _ = try await pg1.simpleQuery("DROP TABLE bench_copy_pgwire")
+                _ = try await pg1.simpleQuery("DROP TABLE bench_copy_pgwire; DROP TABLE bench_copy_psql")
                 _ = try await nio1.query("DROP TABLE bench_copy_nio", logger: logger)
             }
             if o.only.contains("pipeline") {
@@ -312,10 +353,12 @@ struct PGWireCompare {
             Row(label: "point select 1 conn vs pgbench", ours: "PGWire 1 conn", anchor: "pgbench 1 conn", target: 0.9),
             Row(label: "point select 1 conn (affinity) vs pgbench", ours: "PGWire 1 conn, event-loop affinity", anchor: "pgbench 1 conn", target: 0.9),
             Row(label: "point select 16 conns vs pgbench -j 2", ours: "PGWire 16 conns", anchor: "pgbench 16 conns", target: 0.9),
+            Row(label: "point select 16 conns (affinity) vs pgbench -j 2", ours: "PGWire 16 conns, event-loop affinity", anchor: "pgbench 16 conns", target: 0.9),
             Row(label: "point select 1 conn vs postgres-nio", ours: "PGWire 1 conn", anchor: "postgres-nio 1 conn", target: 1.5),
             Row(label: "point select 16 conns vs postgres-nio", ours: "PGWire 16 conns", anchor: "postgres-nio 16 conns", target: 1.5),
             Row(label: "decode 100k mixed rows vs postgres-nio", ours: "PGWire decode 100k rows", anchor: "postgres-nio decode 100k rows", target: 1.5),
             Row(label: "COPY 1M rows in vs postgres-nio", ours: "PGWire COPY 1M rows in", anchor: "postgres-nio COPY 1M rows in", target: 1.5),
+            Row(label: "COPY 1M rows in vs psql \\copy (libpq)", ours: "PGWire COPY 1M rows in", anchor: "psql \\copy 1M rows in", target: 0),
             Row(label: "1000 inserts pipelined vs nio sequential", ours: "PGWire 1000 inserts pipelined", anchor: "postgres-nio 1000 inserts sequential", target: 5),
         ]
         func median(_ v: [Double]) -> Double {
@@ -327,9 +370,10 @@ struct PGWireCompare {
         for row in rows {
             guard let a = samples[row.ours], let b = samples[row.anchor], a.count == b.count, !a.isEmpty else { continue }
             let ratios = zip(a, b).map { $0.opsPerSecond / $1.opsPerSecond }
-            say(String(format: "| %@ | %.0f | %.0f | %.2fx | %.2f..%.2f | %.1fx | %.1f / %.1f |", row.label as NSString,
+            say(String(format: "| %@ | %.0f | %.0f | %.2fx | %.2f..%.2f | %@ | %.2f / %.2f |", row.label as NSString,
                          median(a.map(\.opsPerSecond)), median(b.map(\.opsPerSecond)), median(ratios),
-                         ratios.min()!, ratios.max()!, row.target, median(a.map(\.cpuMicros)), median(b.map(\.cpuMicros))))
+                         ratios.min()!, ratios.max()!, (row.target > 0 ? String(format: "%.1fx", row.target) : "-") as NSString,
+                         median(a.map(\.cpuMicros)), median(b.map(\.cpuMicros))))
         }
     }
 }

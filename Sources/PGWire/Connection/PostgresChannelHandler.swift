@@ -40,7 +40,15 @@ final class PostgresChannelHandler: ChannelInboundHandler {
     private let sslContext: NIOSSLContext?
     let startupPromise: EventLoopPromise<ConnectionInfo>
     private var startupDone = false
-    private var closedError: PostgresError?
+    private var closedError: PostgresError? {
+        didSet { isClosedFlag = closedError != nil }
+    }
+    /// `closedError != nil`, kept as a plain flag for the per-message checks.
+    private var isClosedFlag = false
+    /// The last CommandComplete tag, reused while the server sends the same bytes (a prepared
+    /// statement run again and again): no String is built per query.
+    private var lastTag: (bytes: ByteBuffer, tag: String)?
+    private var lastStatus = TransactionStatus.idle
     private var flushScheduled = false
     private var readingPaused = false
     private var outBuffer: ByteBuffer
@@ -70,7 +78,7 @@ final class PostgresChannelHandler: ChannelInboundHandler {
     }
 
     var transactionStatus: TransactionStatus { machine.transactionStatus }
-    var isClosed: Bool { closedError != nil }
+    var isClosed: Bool { isClosedFlag }
     var inFlightCount: Int { machine.inFlight.count + waiting.count }
 
     // MARK: lifecycle
@@ -153,15 +161,28 @@ final class PostgresChannelHandler: ChannelInboundHandler {
     /// Queues or writes a request.
     func send(_ request: any PostgresRequest) {
         guard let context else { request.fail(.connectionClosed("the connection is not open")); return }
-        if let closedError { request.fail(closedError); return }
+        if isClosedFlag { request.fail(closedError ?? .connectionClosed("the connection is closed")); return }
         if exclusiveInFlight || !waiting.isEmpty || (request.isExclusive && !machine.inFlight.isEmpty) {
             waiting.append(request)
             return
         }
-        write(request, context: context)
+        // Nothing else in flight: the request goes out now (one request/response round trip, as
+        // libpq does). Requests sent while others are in flight are flushed together at the end
+        // of the event-loop tick.
+        write(request, context: context, flushNow: machine.inFlight.isEmpty && !batching)
     }
 
-    private func write(_ request: any PostgresRequest, context: ChannelHandlerContext) {
+    /// True while ``sendBatch(_:)`` writes: its requests share one flush.
+    private var batching = false
+
+    /// Queues or writes several requests, flushed together.
+    func sendBatch(_ requests: [any PostgresRequest]) {
+        batching = true
+        for r in requests { send(r) }
+        batching = false
+    }
+
+    private func write(_ request: any PostgresRequest, context: ChannelHandlerContext, flushNow: Bool = false) {
         outBuffer.clear()
         do {
             try request.encode(into: &outBuffer, cache: &cache)
@@ -171,13 +192,17 @@ final class PostgresChannelHandler: ChannelInboundHandler {
         }
         if request.isExclusive { exclusiveInFlight = true }
         machine.enqueue(request)
-        context.write(NIOAny(outBuffer), promise: nil)
-        scheduleFlush(context)
+        if flushNow && !flushScheduled {
+            context.writeAndFlush(NIOAny(outBuffer), promise: nil)
+        } else {
+            context.write(NIOAny(outBuffer), promise: nil)
+            scheduleFlush(context)
+        }
     }
 
     /// Writes raw frontend bytes (COPY data) now; `more` follows `buffer` in the same flush.
     func writeRaw(_ buffer: ByteBuffer, _ more: ByteBuffer? = nil, promise: EventLoopPromise<Void>?) {
-        guard let context, closedError == nil else {
+        guard let context, !isClosedFlag else {
             promise?.fail(closedError ?? .connectionClosed("the connection is not open"))
             return
         }
@@ -246,14 +271,14 @@ final class PostgresChannelHandler: ChannelInboundHandler {
         guard var buffer = cumulation else { return }
         cumulation = nil
         defer {
-            if closedError == nil {
+            if !isClosedFlag {
                 if buffer.readableBytes > 0 {
                     buffer.discardReadBytes()
                     cumulation = buffer
                 }
             }
         }
-        while closedError == nil {
+        while !isClosedFlag {
             if case .sslRequestSent = machine.state {
                 guard let byte = buffer.readInteger(as: UInt8.self) else { return }
                 if buffer.readableBytes > 0 {
@@ -264,6 +289,10 @@ final class PostgresChannelHandler: ChannelInboundHandler {
                 perform(machine.sslResponse(byte), context: context)
                 continue
             }
+            if let tag = repeatedCommandComplete(&buffer) {
+                perform(machine.received(.commandComplete(tag)), context: context)
+                continue
+            }
             let message: BackendMessage?
             do {
                 message = try BackendMessage.decode(from: &buffer, maximumMessageSize: configuration.maximumMessageSize)
@@ -272,8 +301,41 @@ final class PostgresChannelHandler: ChannelInboundHandler {
                 return
             }
             guard let message else { return }
+            if case .commandComplete(let tag) = message { rememberTag(tag) }
             perform(machine.received(message), context: context)
         }
+    }
+
+    /// A CommandComplete at the front of `buffer` carrying the same tag bytes as the last one:
+    /// consumes it and returns the remembered String. Otherwise, for a CommandComplete, keeps a
+    /// copy of its bytes in `tagCandidate` for ``rememberTag(_:)``.
+    @inline(__always)
+    private func repeatedCommandComplete(_ buffer: inout ByteBuffer) -> String? {
+        let r = buffer.readerIndex
+        guard buffer.readableBytes >= 5, buffer.getInteger(at: r, as: UInt8.self) == UInt8(ascii: "C"),
+              let length = buffer.getInteger(at: r + 1, as: Int32.self), length > 4, length <= 68,
+              buffer.readableBytes >= Int(length) + 1,
+              let body = buffer.getSlice(at: r + 5, length: Int(length) - 4)
+        else { return nil }
+        if let last = lastTag, last.bytes == body {
+            buffer.moveReaderIndex(forwardBy: Int(length) + 1)
+            return last.tag
+        }
+        // A copy: a slice would keep the whole read buffer alive.
+        var own = ByteBufferAllocator().buffer(capacity: body.readableBytes)
+        own.writeImmutableBuffer(body)
+        tagCandidate = own
+        return nil
+    }
+
+    /// The bytes of the CommandComplete being decoded (see ``repeatedCommandComplete(_:)``).
+    private var tagCandidate: ByteBuffer?
+
+    /// Remembers the tag of the CommandComplete just decoded with its bytes.
+    private func rememberTag(_ tag: String) {
+        guard let bytes = tagCandidate else { return }
+        tagCandidate = nil
+        lastTag = (bytes, tag)
     }
 
     func channelReadComplete(context: ChannelHandlerContext) {
@@ -297,7 +359,10 @@ final class PostgresChannelHandler: ChannelInboundHandler {
                 scheduleFlush(context)
             }
         case .complete(let request, let status):
-            statusMirror.store(status.rawValue, ordering: .relaxed)
+            if status != lastStatus {
+                lastStatus = status
+                statusMirror.store(status.rawValue, ordering: .relaxed)
+            }
             request.complete(status)
             // The finished stream no longer needs back-pressure; later responses must be read.
             if readingPaused { resumeReading() }

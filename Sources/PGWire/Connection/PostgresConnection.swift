@@ -254,7 +254,7 @@ public final class PostgresConnection: Sendable {
             QueryRequest(kind: .extended(q, .automatic, maxRows: 0), mode: .collect(p), context: configuration.codingContext)
         }
         let h = handler
-        loop.execute { for r in requests { h.value.send(r) } }
+        loop.execute { h.value.sendBatch(requests) }
         // One wake-up for the whole batch: the per-request futures complete on the event loop.
         let all = EventLoopFuture.whenAllComplete(promises.map(\.futureResult), on: loop)
         let results = (try? await all.get()) ?? []

@@ -48,9 +48,20 @@ struct StatementCache {
         Key(sql: sql, types: types)
     }
 
-    /// Looks up (and touches) an entry; hashes the key once.
+    /// The entry found last (its key and position): a statement run again and again is found by
+    /// comparing, without hashing its SQL. Cleared by every change to `entries`' keys.
+    private var recent: (key: Key, index: [Key: Entry].Index)?
+
+    /// Looks up (and touches) an entry; hashes the key at most once.
     mutating func lookup(_ key: Key) -> Entry? {
-        guard let i = entries.index(forKey: key) else { return nil }
+        let i: [Key: Entry].Index
+        if let recent, recent.key == key {
+            i = recent.index
+        } else {
+            guard let found = entries.index(forKey: key) else { return nil }
+            i = found
+            recent = (key, found)
+        }
         clock &+= 1
         entries.values[i].lastUse = clock
         return entries.values[i]
@@ -58,6 +69,7 @@ struct StatementCache {
 
     /// Inserts a new entry, evicting the least recently used one when full.
     mutating func insert(_ key: Key) -> String {
+        recent = nil
         if entries.count >= capacity, let victim = entries.min(by: { $0.value.lastUse < $1.value.lastUse }) {
             entries[victim.key] = nil
             pendingCloses.append(victim.value.name)
@@ -70,12 +82,19 @@ struct StatementCache {
     }
 
     mutating func setColumns(_ key: Key, _ columns: PostgresColumns) {
-        entries[key]?.columns = columns
+        guard let i = entries.index(forKey: key) else { return }
+        entries.values[i].columns = columns
     }
 
     /// Forgets an entry whose Parse failed (nothing to close on the server).
-    mutating func remove(_ key: Key) { entries[key] = nil }
+    mutating func remove(_ key: Key) {
+        recent = nil
+        entries[key] = nil
+    }
 
     /// Forgets everything (after `DISCARD ALL` or a failed transaction that dropped statements).
-    mutating func removeAll() { entries.removeAll() }
+    mutating func removeAll() {
+        recent = nil
+        entries.removeAll()
+    }
 }

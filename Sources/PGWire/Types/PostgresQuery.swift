@@ -5,7 +5,9 @@ public struct PostgresBindings: Sendable, Hashable {
     /// Declared types of the parameters.
     public private(set) var types: [PostgresDataType] = []
     /// Formats of the parameters.
-    public private(set) var formats: [PostgresFormat] = []
+    public var formats: [PostgresFormat] { explicitFormats ?? Array(repeating: .binary, count: types.count) }
+    /// The formats once a parameter is not binary; nil while all are binary (no array per query).
+    private var explicitFormats: [PostgresFormat]?
     /// `Int32 length + bytes` per parameter.
     public private(set) var bytes = ByteBuffer()
     /// The first encoding error, reported when the query runs.
@@ -27,15 +29,24 @@ public struct PostgresBindings: Sendable, Hashable {
             bytes.writeInteger(Int32(-1))
             if encodingError == nil { encodingError = PostgresEncodingError("parameter $\(types.count + 1) (\(T.self)): \(error)") }
         }
+        appendFormat(value.postgresFormat)
         types.append(value.postgresType)
-        formats.append(value.postgresFormat)
     }
 
     /// Appends SQL NULL with an unspecified type.
     public mutating func appendNull() {
         bytes.writeInteger(Int32(-1))
+        appendFormat(.binary)
         types.append(.unspecified)
-        formats.append(.binary)
+    }
+
+    /// Records the format of the parameter being appended (before `types` grows).
+    private mutating func appendFormat(_ format: PostgresFormat) {
+        if explicitFormats == nil {
+            if format == .binary { return }
+            explicitFormats = Array(repeating: .binary, count: types.count)
+        }
+        explicitFormats!.append(format)
     }
 
     var formatsForBind: [PostgresFormat] {
@@ -46,12 +57,16 @@ public struct PostgresBindings: Sendable, Hashable {
     /// Writes a Bind message's parameter format codes and count (one code when all are binary),
     /// then the parameter values, without building arrays.
     func writeBindParameters(into buffer: inout ByteBuffer) {
-        if formats.isEmpty {
+        if types.isEmpty {
             buffer.writeInteger(Int16(0))
-        } else if !formats.contains(where: { $0 != .binary }) {
+        } else if explicitFormats == nil {
+            buffer.writeInteger(Int16(1))
+            buffer.writeInteger(PostgresFormat.binary.rawValue)
+        } else if let formats = explicitFormats, !formats.contains(where: { $0 != .binary }) {
             buffer.writeInteger(Int16(1))
             buffer.writeInteger(PostgresFormat.binary.rawValue)
         } else {
+            let formats = explicitFormats ?? []
             buffer.writeInteger(Int16(truncatingIfNeeded: formats.count))
             for f in formats { buffer.writeInteger(f.rawValue) }
         }
@@ -108,13 +123,25 @@ public struct PostgresQuery: Sendable, Hashable, ExpressibleByStringInterpolatio
         /// Binds a value as the next `$n` parameter.
         public mutating func appendInterpolation<T: PostgresEncodable>(_ value: T) {
             binds.append(value)
-            sql += "$\(binds.count)"
+            appendPlaceholder()
+        }
+
+        /// Appends `$n` for the last bound parameter (no string interpolation machinery).
+        @inline(__always)
+        mutating func appendPlaceholder() {
+            let n = binds.count
+            if n < 10 {
+                sql.unicodeScalars.append("$")
+                sql.unicodeScalars.append(Unicode.Scalar(UInt8(48 + n)))
+            } else {
+                sql += "$" + String(n)
+            }
         }
 
         /// Binds a value with an explicit coding context (custom JSON coders).
         public mutating func appendInterpolation<T: PostgresEncodable>(_ value: T, context: PostgresCodingContext) {
             binds.append(value, context: context)
-            sql += "$\(binds.count)"
+            appendPlaceholder()
         }
 
         /// Splices an identifier, quoted with double quotes (embedded quotes doubled).
