@@ -120,6 +120,22 @@ import Testing
         #expect(buffer.readerIndex == 0)
     }
 
+    /// ASCII takes a fast path; anything else goes through full validation: multi-byte text is
+    /// kept exactly, and invalid bytes after an ASCII prefix (or a lone continuation byte, an
+    /// overlong form, a surrogate) are rejected without moving the reader.
+    @Test func checkedStringsAsciiAndMultiByte() throws {
+        for text in ["", "SELECT 1", "héllo wörld", "chat 💬 ok", String(repeating: "a", count: 300) + "é"] {
+            var buffer = ByteBuffer(bytes: Array(text.utf8))
+            #expect(try buffer.readCheckedString(length: text.utf8.count) == text)
+            #expect(buffer.readableBytes == 0)
+        }
+        for bad: [UInt8] in [Array("abc".utf8) + [0xFF], [0x80], [0xC0, 0xAF], [0xED, 0xA0, 0x80], Array("ok".utf8) + [0xE2, 0x82]] {
+            var buffer = ByteBuffer(bytes: bad)
+            #expect(throws: WireDecodingError.invalidUTF8(field: "string")) { try buffer.readCheckedString(length: bad.count) }
+            #expect(buffer.readerIndex == 0)
+        }
+    }
+
     @Test func cStrings() throws {
         var buffer = ByteBuffer()
         buffer.writeCString("user")

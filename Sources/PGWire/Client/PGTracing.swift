@@ -30,19 +30,9 @@ enum PGTracing {
         configuration.database.map { "\(verb) \($0)" } ?? verb
     }
 
-    /// True when no instrument is in effect: the bootstrapped (or task-bound) instrument is the
-    /// no-op one. Two pointer compares instead of the protocol casts behind
-    /// `InstrumentationSystem.tracer`, which cost microseconds on every query.
-    @inline(__always)
-    static var isOff: Bool {
-        let instrument = InstrumentationSystem.instrument
-        let type = ObjectIdentifier(Swift.type(of: instrument))
-        return type == ObjectIdentifier(NoOpInstrument.self) || type == ObjectIdentifier(NoOpTracer.self)
-    }
 
     /// The span of one statement (nil when tracing is off).
     static func operation(_ sql: String, _ configuration: PostgresConfiguration) -> WireOperation? {
-        if isOff { return nil }
         guard WireTracing.activeTracer != nil else { return nil }
         let verb = WireTracing.statementVerb(sql)
         return WireTracing.operation(system: system, name: spanName(verb, configuration)) { attributes(configuration, verb: verb, statement: sql, into: &$0) }
@@ -50,7 +40,6 @@ enum PGTracing {
 
     /// The span of a pipeline of statements (nil when tracing is off).
     static func pipeline(_ queries: [PostgresQuery], _ configuration: PostgresConfiguration) -> WireOperation? {
-        if isOff { return nil }
         guard WireTracing.activeTracer != nil else { return nil }
         return WireTracing.operation(system: system, name: spanName("PIPELINE", configuration)) {
             attributes(configuration, verb: "PIPELINE", statement: queries.map(\.sql).joined(separator: ";\n"), into: &$0)

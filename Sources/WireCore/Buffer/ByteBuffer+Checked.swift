@@ -32,7 +32,14 @@ extension ByteBuffer {
             throw .truncated(field: field(), needed: length, available: self.readableBytes)
         }
         let decoded: String? = self.withUnsafeReadableBytes { raw in
-            String(validating: UnsafeRawBufferPointer(rebasing: raw[0..<length]), as: UTF8.self)
+            let bytes = UnsafeRawBufferPointer(rebasing: raw[0..<length]).assumingMemoryBound(to: UInt8.self)
+            // ASCII (most protocol strings) is valid UTF-8 as it is: skip the general validator.
+            var ascii = true
+            for byte in bytes where byte >= 0x80 {
+                ascii = false
+                break
+            }
+            return ascii ? String(decoding: bytes, as: UTF8.self) : String(validating: bytes, as: UTF8.self)
         }
         guard let string = decoded else { throw .invalidUTF8(field: field()) }
         self.moveReaderIndex(forwardBy: length)

@@ -9,8 +9,18 @@ public enum WireTracing {
     /// The tracer in effect, or nil when it is the no-op tracer (nothing bootstrapped).
     @inlinable
     public static var activeTracer: (any Tracer)? {
+        if isOff { return nil }
         let tracer = InstrumentationSystem.tracer
         return tracer is NoOpTracer ? nil : tracer
+    }
+
+    /// True when the instrument in effect is one of the no-op ones: a type-identity comparison,
+    /// far cheaper than `InstrumentationSystem.tracer`'s existential cast, so a hot path with
+    /// tracing off pays almost nothing.
+    @inlinable
+    public static var isOff: Bool {
+        let type = ObjectIdentifier(Swift.type(of: InstrumentationSystem.instrument))
+        return type == ObjectIdentifier(NoOpInstrument.self) || type == ObjectIdentifier(NoOpTracer.self)
     }
 
     /// Whether database spans record the statement text (`db.statement`); off by default, as
