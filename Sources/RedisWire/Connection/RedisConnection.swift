@@ -164,8 +164,8 @@ public final class RedisConnection: Sendable {
         // the task-local scope is read once, not per command.
         let scoped = RedisCommand.scopedTimeout
         var longest: Duration?
-        for command in commands {
-            guard let timeout = command.effectiveTimeout(connectionDefault: commandTimeout, scoped: scoped) else {
+        for i in commands.indices {
+            guard let timeout = commands[i].effectiveTimeout(connectionDefault: commandTimeout, scoped: scoped) else {
                 longest = nil
                 break
             }

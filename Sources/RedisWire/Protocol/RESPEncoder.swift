@@ -83,7 +83,7 @@ public enum RESPEncoder {
         let length = encodedLength(command)
         buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: length) { out in
             var writer = RESPRawWriter(out.baseAddress!)
-            writer.write(command)
+            writer.write(command.arguments)
             return length
         }
     }
@@ -93,15 +93,20 @@ public enum RESPEncoder {
         let length = encodedLength(commands)
         buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: length) { out in
             var writer = RESPRawWriter(out.baseAddress!)
-            for command in commands { writer.write(command) }
+            // Indices, not `for command in`: no copy (and retain) of each whole command.
+            for i in commands.indices { writer.write(commands[i].arguments) }
             return length
         }
     }
 
-    /// The number of bytes ``encode(_:into:)-(RedisCommand,_)`` writes for `command`.
+    /// The number of bytes `encode(_:into:)` writes for `command`.
     static func encodedLength(_ command: RedisCommand) -> Int {
-        var n = 3 + decimalLength(Int64(command.arguments.count))
-        for argument in command.arguments {
+        encodedLength(arguments: command.arguments)
+    }
+
+    static func encodedLength(arguments: [RedisArgument]) -> Int {
+        var n = 3 + decimalLength(Int64(arguments.count))
+        for argument in arguments {
             let payload = argument.payloadLength
             n += 5 + decimalLength(Int64(payload)) + payload
         }
@@ -111,7 +116,7 @@ public enum RESPEncoder {
     /// The number of bytes the commands take on the wire, back to back.
     static func encodedLength(_ commands: [RedisCommand]) -> Int {
         var n = 0
-        for command in commands { n += encodedLength(command) }
+        for i in commands.indices { n += encodedLength(arguments: commands[i].arguments) }
         return n
     }
 
@@ -129,7 +134,7 @@ public enum RESPEncoder {
 }
 
 /// Stores RESP command bytes through a raw pointer into memory reserved for exactly the length
-/// ``RESPEncoder/encodedLength(_:)-(RedisCommand)`` computed.
+/// `RESPEncoder.encodedLength` computed.
 struct RESPRawWriter {
     private var pointer: UnsafeMutableRawPointer
 
@@ -175,9 +180,9 @@ struct RESPRawWriter {
         crlf()
     }
 
-    mutating func write(_ command: RedisCommand) {
-        header(UInt8(ascii: "*"), command.arguments.count)
-        for argument in command.arguments {
+    mutating func write(_ arguments: [RedisArgument]) {
+        header(UInt8(ascii: "*"), arguments.count)
+        for argument in arguments {
             switch argument {
             case .string(var s):
                 s.withUTF8 { utf8 in
