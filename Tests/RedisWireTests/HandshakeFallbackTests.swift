@@ -34,7 +34,9 @@ struct HandshakeFallbackTests {
                 let reply: String
                 switch words.first?.uppercased() {
                 case "HELLO": reply = helloReply
-                case "AUTH": reply = words == ["AUTH", "app", "secret"] ? "+OK\r\n" : "-WRONGPASS invalid username-password pair\r\n"
+                case "AUTH":
+                    let accepted = words == ["AUTH", "app", "secret"] || words == ["AUTH", "secret"]   // ACL user, or requirepass
+                    reply = accepted ? "+OK\r\n" : "-WRONGPASS invalid username-password pair\r\n"
                 case "CLIENT", "SELECT": reply = "+OK\r\n"
                 case "GET": reply = "$3\r\nold\r\n"
                 default: reply = "-ERR unknown command '\(words.first ?? "")'\r\n"
@@ -83,6 +85,17 @@ struct HandshakeFallbackTests {
                 ["SELECT", "3"],
                 ["GET", "k"],
             ])
+        }
+    }
+
+    @Test(.timeLimit(.minutes(1)))
+    func passwordOnlyAuthAfterTheFallback() async throws {
+        try await Self.withOldServer(helloReply: "-NOPROTO unsupported protocol version\r\n") { port, received in
+            let configuration = try RedisConnectionConfiguration(url: "redis://secret@127.0.0.1:\(port)")
+            let connection = try await RedisConnection.connect(configuration: configuration, logger: PeerEnvironment.logger)
+            #expect(connection.protocolVersion == .resp2)
+            await connection.close()
+            #expect(received.value == [["HELLO", "3", "AUTH", "default", "secret"], ["AUTH", "secret"]])
         }
     }
 
