@@ -2,9 +2,11 @@
 // libFuzzer target for RedisWire's RESP2/RESP3 streaming decoder.
 // Build/run with scripts/fuzz.sh RESPDecoder <seconds> (see Fuzz/README.md).
 // Checks: decoding never traps, never over-reads, respects the limits, and every decoded value
-// re-encodes to bytes that decode to the same value.
+// re-encodes to bytes that decode to the same value. The same input, cut into command arguments,
+// also goes through the single-pass command writer: the bytes it writes must be exactly the
+// length it computed and decode to an array of the arguments' bytes.
 import NIOCore
-import RedisWire
+@testable import RedisWire
 
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
@@ -25,7 +27,35 @@ public func fuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
         }
         count += 1
     }
+    checkCommandWriter(bytes)
     return 0
+}
+
+/// Cuts the input at every 0xFF byte into arguments (bytes, text when valid UTF-8, integers
+/// from the first eight bytes) and checks the command writer on them.
+func checkCommandWriter(_ bytes: UnsafeBufferPointer<UInt8>) {
+    var arguments: [RedisArgument] = []
+    for (i, piece) in bytes.split(separator: 0xFF, omittingEmptySubsequences: false).prefix(64).enumerated() {
+        switch i % 3 {
+        case 0: arguments.append(.bytes(ByteBuffer(bytes: piece)))
+        case 1:
+            if let text = String(validating: piece, as: UTF8.self) { arguments.append(.string(text)) } else { arguments.append(.bytes(ByteBuffer(bytes: piece))) }
+        default:
+            var value: Int64 = 0
+            for b in piece.prefix(8) { value = value << 8 | Int64(b) }
+            arguments.append(.integer(value))
+        }
+    }
+    let command = RedisCommand("FUZZ", arguments)
+    var encoded = ByteBuffer()
+    RESPEncoder.encode([command, command], into: &encoded)
+    if encoded.readableBytes != 2 * RESPEncoder.encodedLength(command) { fatalError("writer length differs from its computed length") }
+    let expected = RESPValue.array(command.arguments.map { .bulkString(ByteBuffer(bytes: $0.bytes)) })
+    let decoder = RESPDecoder(limits: RESPDecoderLimits(maxBulkLength: 1 << 20, maxAggregateLength: 1 << 12, maxDepth: 4, maxLineLength: 64))
+    for _ in 0..<2 {
+        guard let value = try? decoder.decode(from: &encoded), value == expected else { fatalError("written command does not decode to its arguments") }
+    }
+    if encoded.readableBytes != 0 { fatalError("trailing bytes after the written commands") }
 }
 
 func containsNaN(_ value: RESPValue) -> Bool {

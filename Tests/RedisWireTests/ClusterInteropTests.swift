@@ -32,6 +32,28 @@ struct ClusterInteropTests {
         }
     }
 
+    /// Servers before Redis 7 have no `CLUSTER SHARDS`; the client then reads `CLUSTER SLOTS`.
+    /// Both replies of the real cluster, in both protocols, must give the same slot map.
+    @Test func clusterSlotsAndClusterShardsGiveTheSameTopology() async throws {
+        guard let seed = Self.seeds()?.first else { return }
+        for version in [RESPVersion.resp3, .resp2] {
+            var configuration = try RedisConnectionConfiguration(url: "redis://\(seed.host):\(seed.port)")
+            configuration.protocolVersion = version
+            let connection = try await RedisConnection.connect(configuration: configuration, logger: PeerEnvironment.logger)
+            let fromShards = try ClusterTopology.fromShards(try await connection.send(RedisCommand("CLUSTER", "SHARDS")))
+            let fromSlots = try ClusterTopology.fromSlots(try await connection.send(RedisCommand("CLUSTER", "SLOTS")))
+            await connection.close()
+            #expect(fromSlots.shards.count == 3, "\(version)")
+            #expect(Set(fromSlots.allMasters) == Set(fromShards.allMasters), "\(version)")
+            var mismatches = 0
+            for slot in 0..<RedisHashSlot.count {
+                let a = fromSlots.shard(for: slot), b = fromShards.shard(for: slot)
+                if a?.master != b?.master || Set(a?.replicas ?? []) != Set(b?.replicas ?? []) || a == nil { mismatches += 1 }
+            }
+            #expect(mismatches == 0, "\(version): \(mismatches) slots differ")
+        }
+    }
+
     @Test func topologyRoutingAndMultiKeySplitting() async throws {
         let p = PeerEnvironment.prefix()
         _ = try await Self.withCluster { cluster in

@@ -125,4 +125,62 @@ struct RESPCodecTests {
         RESPEncoder.encode(RedisCommand("SET", "key", .integer(-12), .double(2.5), .bytes(ByteBuffer(string: "é"))), into: &buffer)
         #expect(String(buffer: buffer) == "*5\r\n$3\r\nSET\r\n$3\r\nkey\r\n$3\r\n-12\r\n$3\r\n2.5\r\n$2\r\né\r\n")
     }
+
+    /// The single-pass command writer against a field-by-field reference built from each
+    /// argument's wire bytes: every argument kind, 0 to 18 arguments (one- and two-digit
+    /// counts), multi-byte UTF-8, a sliced ByteBuffer, integer extremes, doubles.
+    @Test func commandWriterMatchesFieldByFieldReference() {
+        var sliced = ByteBuffer(string: "--payload")
+        sliced.moveReaderIndex(forwardBy: 2)
+        let arguments: [RedisArgument] = [
+            .string(""), .string("k"), .string("key:__rand_int__"), .string("é漢字\r\n"), .string(String(repeating: "x", count: 10_000)),
+            .bytes(sliced), .bytes(ByteBuffer()), .integer(0), .integer(9), .integer(10), .integer(-1), .integer(-10),
+            .integer(Int64.min), .integer(Int64.max), .double(0.1), .double(-.infinity), .double(.infinity), .double(-1e300),
+        ]
+        func reference(_ command: RedisCommand) -> ByteBuffer {
+            var b = ByteBuffer()
+            b.writeString("*\(command.arguments.count)\r\n")
+            for argument in command.arguments {
+                let payload = argument.bytes
+                b.writeString("$\(payload.count)\r\n")
+                b.writeBytes(payload)
+                b.writeString("\r\n")
+            }
+            return b
+        }
+        let commands = (0...arguments.count).map { RedisCommand("CMD\($0)", Array(arguments.prefix($0))) }
+        var expectedAll = ByteBuffer()
+        for command in commands {
+            var ours = ByteBuffer(string: "prefix")   // appends after what is already there
+            RESPEncoder.encode(command, into: &ours)
+            var expected = ByteBuffer(string: "prefix")
+            var ref = reference(command)
+            #expect(RESPEncoder.encodedLength(command) == ref.readableBytes)
+            expectedAll.writeImmutableBuffer(ref)
+            expected.writeBuffer(&ref)
+            #expect(ours == expected, "\(command.arguments.count) arguments")
+        }
+        var all = ByteBuffer()
+        RESPEncoder.encode(commands, into: &all)
+        #expect(all == expectedAll)
+        #expect(RESPEncoder.encodedLength(commands) == expectedAll.readableBytes)
+        // What the server reads back: an array of bulk strings holding each argument's bytes.
+        let decoder = RESPDecoder()
+        for command in commands {
+            let value = try? decoder.decode(from: &all)
+            #expect(value == .array(command.arguments.map { .bulkString(ByteBuffer(bytes: $0.bytes)) }))
+        }
+        #expect(all.readableBytes == 0)
+    }
+
+    @Test func okFastPathAndOtherSimpleStrings() throws {
+        var buffer = ByteBuffer(string: "+OK\r\n+OKAY\r\n+O\r\n+\r\n+ok\r\n")
+        let decoder = RESPDecoder()
+        for expected in ["OK", "OKAY", "O", "", "ok"] {
+            #expect(try decoder.decode(from: &buffer) == .simpleString(expected))
+        }
+        var split = ByteBuffer(string: "+OK\r")
+        #expect(try decoder.decode(from: &split) == nil)
+        #expect(split.readerIndex == 0)
+    }
 }

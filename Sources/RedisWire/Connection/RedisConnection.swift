@@ -150,7 +150,9 @@ public final class RedisConnection: Sendable {
     public func sendRaw(_ command: RedisCommand) async throws -> RESPValue {
         let timer = command.effectiveTimeout(connectionDefault: commandTimeout).map { RedisReplyTimerSpec(command: command.name, timeout: $0) }
         return try await withUnsafeThrowingContinuation { continuation in
-            submit(to: .single(continuation), shape: .single, timer: timer) { RESPEncoder.encode(command, into: &$0) }
+            submit(to: .single(continuation), shape: .single, timer: timer, encodedLength: RESPEncoder.encodedLength(command)) {
+                RESPEncoder.encode(command, into: &$0)
+            }
         }
     }
 
@@ -158,14 +160,22 @@ public final class RedisConnection: Sendable {
     /// values). Connection failures are thrown.
     public func pipeline(_ commands: [RedisCommand]) async throws -> [RESPValue] {
         guard !commands.isEmpty else { return [] }
-        var timer: RedisReplyTimerSpec?
-        let timeouts = commands.map { $0.effectiveTimeout(connectionDefault: commandTimeout) }
-        if !timeouts.contains(nil), let timeout = timeouts.compactMap({ $0 }).max() {
-            timer = RedisReplyTimerSpec(command: "pipeline of \(commands.count) commands", timeout: timeout)
+        // One timer for the whole pipeline when every command has a timeout (the longest);
+        // the task-local scope is read once, not per command.
+        let scoped = RedisCommand.scopedTimeout
+        var longest: Duration?
+        for i in commands.indices {
+            guard let timeout = commands[i].effectiveTimeout(connectionDefault: commandTimeout, scoped: scoped) else {
+                longest = nil
+                break
+            }
+            longest = max(longest ?? timeout, timeout)
         }
+        let timer = longest.map { RedisReplyTimerSpec(command: "pipeline of \(commands.count) commands", timeout: $0) }
         return try await withUnsafeThrowingContinuation { continuation in
-            submit(to: .batch(continuation, count: commands.count), shape: .single, timer: timer) { bytes in
-                for command in commands { RESPEncoder.encode(command, into: &bytes) }
+            submit(to: .batch(continuation, count: commands.count), shape: .single, timer: timer,
+                   encodedLength: RESPEncoder.encodedLength(commands)) {
+                RESPEncoder.encode(commands, into: &$0)
             }
         }
     }
@@ -178,7 +188,9 @@ public final class RedisConnection: Sendable {
         let timer = (RedisCommand.scopedTimeout ?? commandTimeout).map { RedisReplyTimerSpec(command: command, timeout: $0) }
         let shape = RedisReplyShape.subscription(kind: command.lowercased(), confirmations: channels.count, channels: channels)
         let reply = try await withUnsafeThrowingContinuation { continuation in
-            submit(to: .single(continuation), shape: shape, timer: timer) { RESPEncoder.encode(encoded, into: &$0) }
+            submit(to: .single(continuation), shape: shape, timer: timer, encodedLength: RESPEncoder.encodedLength(encoded)) {
+                RESPEncoder.encode(encoded, into: &$0)
+            }
         }
         if reply.isError { throw RedisServerError(message: errorText(reply)) }
     }
@@ -187,13 +199,13 @@ public final class RedisConnection: Sendable {
     /// with ``withEventLoopAffinity(_:)``) the command is encoded straight into the handler's
     /// outbound buffer; from another thread it is encoded here, off the loop, and handed over.
     private func submit(to target: RedisReplyTarget, shape: RedisReplyShape, timer: RedisReplyTimerSpec?,
-                        encode: (inout ByteBuffer) -> Void) {
+                        encodedLength: Int, encode: (inout ByteBuffer) -> Void) {
         let handler = self.handler
         if channel.eventLoop.inEventLoop {
             handler.value.submit(to: target, shape: shape, timer: timer.map { RedisReplyTimer(command: $0.command, timeout: $0.timeout) },
                                  encode: encode)
         } else {
-            var buffer = channel.allocator.buffer(capacity: 64)
+            var buffer = channel.allocator.buffer(capacity: encodedLength)
             encode(&buffer)
             let bytes = buffer
             channel.eventLoop.execute {

@@ -49,23 +49,33 @@ public struct RESPDecoder: Sendable {
     public func decode(from buffer: inout ByteBuffer) throws(WireDecodingError) -> RESPValue? {
         let snapshot = buffer
         let limits = self.limits
-        let result: Result<(RESPValue, Int)?, WireDecodingError> = snapshot.withUnsafeReadableBytes { bytes in
+        let outcome: RESPParseOutcome = snapshot.withUnsafeReadableBytes { bytes in
             var parser = RESPParser(bytes: bytes, buffer: snapshot, limits: limits)
-            return Result { () throws(WireDecodingError) -> (RESPValue, Int)? in
-                guard let value = try parser.parseValue(depth: 0) else { return nil }
-                return (value, parser.position)
+            do throws(WireDecodingError) {
+                guard let value = try parser.parseValue(depth: 0) else { return .incomplete }
+                return .value(value, consumed: parser.position)
+            } catch {
+                return .failed(error)
             }
         }
-        switch result {
-        case .success(.some((let value, let consumed))):
+        switch outcome {
+        case .value(let value, let consumed):
             buffer.moveReaderIndex(forwardBy: consumed)
             return value
-        case .success(.none):
+        case .incomplete:
             return nil
-        case .failure(let error):
+        case .failed(let error):
             throw error
         }
     }
+}
+
+/// What one parse attempt produced (a concrete enum: no generic `Result` of a tuple, whose
+/// metadata the runtime would look up for every reply).
+enum RESPParseOutcome {
+    case value(RESPValue, consumed: Int)
+    case incomplete
+    case failed(WireDecodingError)
 }
 
 /// The recursive-descent parser over one contiguous view of the readable bytes.
@@ -164,6 +174,10 @@ struct RESPParser {
         switch type {
         case UInt8(ascii: "+"):
             guard let line = try readLine(field: "simple string") else { return nil }
+            // `+OK` answers most writes: no UTF-8 validation, no string construction for it.
+            if line.count == 2, bytes[line.lowerBound] == UInt8(ascii: "O"), bytes[line.lowerBound + 1] == UInt8(ascii: "K") {
+                return .simpleString("OK")
+            }
             return .simpleString(try text(line, field: "simple string"))
         case UInt8(ascii: "-"):
             guard let line = try readLine(field: "simple error") else { return nil }

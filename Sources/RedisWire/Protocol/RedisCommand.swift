@@ -11,28 +11,20 @@ public enum RedisArgument: Sendable, Hashable {
     /// A double, sent in a form Redis parses (`inf`, `-inf` or the shortest round-trip decimal).
     case double(Double)
 
-    func encode(into buffer: inout ByteBuffer) {
+    /// The length of the argument's bytes on the wire (without the bulk-string framing).
+    @inline(__always)
+    var payloadLength: Int {
         switch self {
-        case .string(let s):
-            var s = s
-            s.withUTF8 { utf8 in
-                buffer.writeHeader(UInt8(ascii: "$"), utf8.count)
-                buffer.writeBytes(utf8)
-            }
-        case .bytes(let b):
-            buffer.writeHeader(UInt8(ascii: "$"), b.readableBytes)
-            buffer.writeImmutableBuffer(b)
-        case .integer(let i):
-            var text = ByteBuffer()
-            text.writeDecimal(i)
-            buffer.writeHeader(UInt8(ascii: "$"), text.readableBytes)
-            buffer.writeImmutableBuffer(text)
-        case .double(let d):
-            let s = d.isInfinite ? (d < 0 ? "-inf" : "inf") : d.description
-            buffer.writeHeader(UInt8(ascii: "$"), s.utf8.count)
-            buffer.writeString(s)
+        case .string(let s): return s.utf8.count
+        case .bytes(let b): return b.readableBytes
+        case .integer(let i): return RESPEncoder.decimalLength(i)
+        case .double(let d): return Self.text(of: d).utf8.count
         }
-        buffer.writeCRLF()
+    }
+
+    /// A double as Redis parses it: `inf`, `-inf` or the shortest round-trip decimal.
+    static func text(of d: Double) -> String {
+        d.isInfinite ? (d < 0 ? "-inf" : "inf") : d.description
     }
 
     /// The argument's bytes, as they go on the wire (used for hashing keys to cluster slots).
@@ -41,7 +33,7 @@ public enum RedisArgument: Sendable, Hashable {
         case .string(let s): return Array(s.utf8)
         case .bytes(let b): return Array(b.readableBytesView)
         case .integer(let i): return Array(String(i).utf8)
-        case .double(let d): return Array((d.isInfinite ? (d < 0 ? "-inf" : "inf") : d.description).utf8)
+        case .double(let d): return Array(Self.text(of: d).utf8)
         }
     }
 }
@@ -172,8 +164,9 @@ extension RedisCommand {
         }
     }
 
-    /// The timeout that applies on a connection whose default is `connectionDefault`.
-    func effectiveTimeout(connectionDefault: Duration?) -> Duration? {
-        timeout ?? Self.scopedTimeout ?? (isBlocking ? nil : connectionDefault)
+    /// The timeout that applies on a connection whose default is `connectionDefault`, inside a
+    /// ``withTimeout(_:_:)`` scope of `scoped` (read the task-local once for many commands).
+    func effectiveTimeout(connectionDefault: Duration?, scoped: Duration? = RedisCommand.scopedTimeout) -> Duration? {
+        timeout ?? scoped ?? (isBlocking ? nil : connectionDefault)
     }
 }
