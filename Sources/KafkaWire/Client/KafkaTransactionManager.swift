@@ -1,4 +1,5 @@
 import NIOCore
+import Logging
 import Synchronization
 
 /// The consumer group state a transaction commits offsets for (`KafkaConsumer.groupMetadata`).
@@ -223,6 +224,10 @@ extension KafkaProducer {
             let ids = try await transactions.initialize(producer: self, current: (pid, epoch))
             restartSequences(producerID: ids.0, epoch: ids.1)
             transactions.reset()
+            logger.info("transactional producer epoch bumped (the failed transaction is aborted)", metadata: [
+                "old": "\(pid)/\(epoch)", "new": "\(ids.0)/\(ids.1)",
+            ])
+            observability.count("kafka_producer_epoch_bumps_total", 1, [("new_producer_id", ids.0 == pid ? "false" : "true")])
             return
         }
         try await transactions.end(commit: false, producer: self, producerID: pid, epoch: epoch)
