@@ -22,6 +22,8 @@ public final class KafkaProducer: Service, Sendable {
     let logger: Logger
     let state: Mutex<State>
     let transactions: KafkaTransactionManager?
+    /// The tracer for per-record spans, looked up cheaply (see ``KafkaTracerCache``).
+    let tracerCache: KafkaTracerCache
 
     struct State: ~Copyable {
         var queues: [KafkaTopicPartition: PartitionQueue] = [:]
@@ -61,6 +63,7 @@ public final class KafkaProducer: Service, Sendable {
         self.logger = logger
         self.state = Mutex(State())
         self.transactions = configuration.transactionalID.map { KafkaTransactionManager(transactionalID: $0) }
+        self.tracerCache = KafkaTracerCache(configuration.client.observability)
     }
 
     /// Waits for graceful shutdown, then flushes and closes.
@@ -91,7 +94,7 @@ public final class KafkaProducer: Service, Sendable {
 
     /// Starts the producer span of `record` (when tracing is on) and injects its context into the headers.
     func startSpan(_ record: KafkaProducerRecord, _ tp: KafkaTopicPartition) -> (KafkaProducerRecord, (any Span)?) {
-        guard let tracer = configuration.client.observability.activeTracer else { return (record, nil) }
+        guard let tracer = tracerCache.tracer else { return (record, nil) }
         var record = record
         let span = tracer.startSpan("send \(record.topic)", context: ServiceContext.current ?? .topLevel, ofKind: .producer)
         span.attributes["messaging.system"] = "kafka"
@@ -176,9 +179,8 @@ public final class KafkaProducer: Service, Sendable {
         let size = (record.key?.readableBytes ?? 0) + (record.value?.readableBytes ?? 0) + 32
         guard size <= configuration.bufferMemory else { throw KafkaProducerError.recordTooLarge(size) }
         while true {
-            let closed = state.withLock { $0.closed }
+            let (closed, mustWait) = state.withLock { s in (s.closed, s.bufferedBytes + size > configuration.bufferMemory && s.bufferedBytes > 0) }
             if closed { throw KafkaProducerError.shutDown }
-            let mustWait = state.withLock { s in s.bufferedBytes + size > configuration.bufferMemory && s.bufferedBytes > 0 }
             if !mustWait { return }
             await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
                 let resumeNow = state.withLock { s -> Bool in
@@ -196,30 +198,19 @@ public final class KafkaProducer: Service, Sendable {
         let outgoing = KafkaOutgoingRecord(key: record.key, value: record.value, headers: record.headers, timestamp: timestamp)
         var wake = false
         var startSender = false
+        let batchSize = configuration.batchSize, deliveryTimeout = configuration.deliveryTimeout
         let error: (any Error)? = state.withLock { s in
             if s.closed { return KafkaProducerError.shutDown }
-            var queue = s.queues.removeValue(forKey: tp) ?? PartitionQueue()
-            defer { s.queues[tp] = queue }
-            if queue.open == nil { wake = true }  // the sender must learn the new batch's linger deadline
-            var batch = queue.open ?? ProducerBatch(tp: tp, deliveryTimeout: configuration.deliveryTimeout)
-            let size = batch.writer.encodedSize(of: outgoing)
-            if batch.writer.recordCount > 0 && batch.writer.sizeInBytes + size > configuration.batchSize {
-                queue.ready.append(batch)
-                wake = true
-                batch = ProducerBatch(tp: tp, deliveryTimeout: configuration.deliveryTimeout)
-                if record.partition == nil && record.key == nil {
-                    // Sticky partitioner: move on when a batch fills.
-                    s.sticky[tp.topic] = nil
-                }
+            // One hash lookup, the queue mutated in place.
+            let added = s.queues[tp, default: PartitionQueue()].append(outgoing, tp: tp, delivery: delivery, span: span,
+                                                                      batchSize: batchSize, deliveryTimeout: deliveryTimeout)
+            wake = added.wake
+            if added.closedFull && record.partition == nil && record.key == nil {
+                // Sticky partitioner: move on when a batch fills.
+                s.sticky[tp.topic] = nil
             }
-            if let span { batch.spans.append((Int(batch.writer.recordCount), span)) }
-            batch.writer.append(outgoing)
-            batch.deliveries.append(delivery)
-            if case .discard = delivery {} else { batch.hasDeliveries = true }
-            batch.accountedBytes += size
-            s.bufferedBytes += size
+            s.bufferedBytes += added.size
             s.pendingRecords += 1
-            queue.open = batch
             if !s.senderStarted { s.senderStarted = true; startSender = true }
             return nil
         }

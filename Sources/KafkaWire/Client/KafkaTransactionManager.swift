@@ -1,4 +1,5 @@
 import NIOCore
+import Logging
 import Synchronization
 
 /// The consumer group state a transaction commits offsets for (`KafkaConsumer.groupMetadata`).
@@ -46,12 +47,16 @@ final class KafkaTransactionManager: Sendable {
 
     /// InitProducerId for the transactional id. With `current` (after a failed record) it bumps that
     /// producer's epoch (KIP-360, v3+; older brokers get -1/-1, which also aborts the open
-    /// transaction and bumps the epoch).
+    /// transaction and bumps the epoch). A broker that cannot do the KIP-360 bump (Tansu 0.6 answers
+    /// UNKNOWN_SERVER_ERROR) is asked again with -1/-1: the same re-initialisation
+    /// ``KafkaProducer/initTransactions()`` does. Fencing errors are never retried that way (another
+    /// producer with this transactional id took over).
     func initialize(producer: KafkaProducer, current: (Int64, Int16)? = nil) async throws -> (Int64, Int16) {
         var attempt = 0
+        var useCurrent = current != nil
         while true {
             let coordinator = try await producer.cluster.coordinator(for: transactionalID, type: .transaction)
-            let withCurrent = try current != nil && coordinator.version(for: .initProducerId) >= 3
+            let withCurrent = try useCurrent && coordinator.version(for: .initProducerId) >= 3
             let response = try await coordinator.send(.initProducerId, [
                 "TransactionalId": .string(transactionalID),
                 "TransactionTimeoutMs": .int(Int64(producer.configuration.transactionTimeout.components.seconds * 1000)),
@@ -59,9 +64,19 @@ final class KafkaTransactionManager: Sendable {
             ])
             let code = response.int16("ErrorCode")
             if code == 0 { return (response.int64("ProducerId"), response.int16("ProducerEpoch")) }
+            let error = KafkaError(code: code, context: "InitProducerId(\(transactionalID))")
+            if withCurrent && !error.isRetriable && !Self.fencing.contains(error.code) {
+                producer.logger.debug("transactional epoch bump refused; re-initialising the transactional id",
+                                      metadata: ["error": "\(error)"])
+                useCurrent = false
+                continue
+            }
             try await retryOrThrow(code, "InitProducerId(\(transactionalID))", producer: producer, attempt: &attempt)
         }
     }
+
+    /// Errors that mean another producer owns the transactional id now.
+    static let fencing: Set<KafkaErrorCode?> = [.producerFenced, .invalidProducerEpoch, .transactionCoordinatorFenced]
 
     func retryOrThrow(_ code: Int16, _ context: String, producer: KafkaProducer, attempt: inout Int) async throws {
         let error = KafkaError(code: code, context: context)
@@ -223,6 +238,10 @@ extension KafkaProducer {
             let ids = try await transactions.initialize(producer: self, current: (pid, epoch))
             restartSequences(producerID: ids.0, epoch: ids.1)
             transactions.reset()
+            logger.info("transactional producer epoch bumped (the failed transaction is aborted)", metadata: [
+                "old": "\(pid)/\(epoch)", "new": "\(ids.0)/\(ids.1)",
+            ])
+            observability.count("kafka_producer_epoch_bumps_total", 1, [("new_producer_id", ids.0 == pid ? "false" : "true")])
             return
         }
         try await transactions.end(commit: false, producer: self, producerID: pid, epoch: epoch)

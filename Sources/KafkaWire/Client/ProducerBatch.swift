@@ -89,6 +89,30 @@ struct PartitionQueue {
     /// broker's state diverged from ours: the producer bumps its epoch.
     var ackedNext: Int32 = 0
 
+    /// Appends a record to the open batch, first moving a full one to ``ready`` (then
+    /// `closedFull`) and opening a new one as needed. `size` is the bytes accounted for the
+    /// record; `wake` says the sender must look again (a new batch's linger deadline, or a full batch).
+    mutating func append(_ record: KafkaOutgoingRecord, tp: KafkaTopicPartition, delivery: KafkaDelivery, span: (any Span)?,
+                         batchSize: Int, deliveryTimeout: Duration) -> (size: Int, wake: Bool, closedFull: Bool) {
+        var wake = open == nil
+        var closedFull = false
+        var batch = open ?? ProducerBatch(tp: tp, deliveryTimeout: deliveryTimeout)
+        let size = batch.writer.encodedSize(of: record)
+        if batch.writer.recordCount > 0 && batch.writer.sizeInBytes + size > batchSize {
+            ready.append(batch)
+            wake = true
+            closedFull = true
+            batch = ProducerBatch(tp: tp, deliveryTimeout: deliveryTimeout)
+        }
+        if let span { batch.spans.append((Int(batch.writer.recordCount), span)) }
+        batch.writer.append(record)
+        batch.deliveries.append(delivery)
+        if case .discard = delivery {} else { batch.hasDeliveries = true }
+        batch.accountedBytes += size
+        open = batch
+        return (size, wake, closedFull)
+    }
+
     /// Puts a batch that must be retried back in sequence order: before every batch with a higher
     /// sequence and before all batches not yet sent (which have none).
     mutating func requeue(_ batch: ProducerBatch) {

@@ -42,9 +42,11 @@ public final class KafkaBackplane: Backplane, Service {
     /// The settings.
     public let configuration: KafkaBackplaneConfiguration
     private let logger: Logger
-    /// The current producer; replaced after a delivery failure (see ``sendLoop()``).
-    private let producer: Mutex<KafkaProducer>
-    private let producerFailed = Atomic<Bool>(false)
+    /// Idempotent, `acks=all`; after a failed batch it bumps its own epoch, so it serves for the
+    /// backplane's whole life.
+    private let producer: KafkaProducer
+    /// Whether the last delivery failed (the first failure of a streak is logged as a warning).
+    private let deliveryFailing = Atomic<Bool>(false)
     private let live: KafkaConsumer
     private let outbox = BatchQueue<Pending>()
     private let state: Mutex<State>
@@ -55,7 +57,7 @@ public final class KafkaBackplane: Backplane, Service {
     public init(configuration: KafkaBackplaneConfiguration, partitionCount: Int, logger: Logger) {
         self.configuration = configuration
         self.logger = logger
-        self.producer = Mutex(Self.makeProducer(configuration, logger: logger))
+        self.producer = Self.makeProducer(configuration, logger: logger)
         var liveConfiguration = KafkaConsumerConfiguration(client: configuration.client, groupID: configuration.groupPrefix + "messaging")
         liveConfiguration.autoOffsetReset = .latest
         liveConfiguration.enableAutoCommit = false
@@ -76,7 +78,7 @@ public final class KafkaBackplane: Backplane, Service {
         producerConfiguration.acks = .all
         producerConfiguration.enableIdempotence = true
         producerConfiguration.linger = configuration.linger
-        producerConfiguration.maxAttempts = configuration.maxAttempts
+        producerConfiguration.deliveryTimeout = configuration.deliveryTimeout
         producerConfiguration.produceTimeout = .seconds(10)
         return KafkaProducer(configuration: producerConfiguration, logger: logger)
     }
@@ -139,25 +141,13 @@ public final class KafkaBackplane: Backplane, Service {
 
     /// Moves queued messages into the producer, partitioned by target user.
     ///
-    /// After a delivery failed (the broker was unreachable past the producer's retries), the
-    /// idempotent producer's sequence numbers have a gap the broker refuses (or the broker lost
-    /// the producer's state in a restart), so the next message goes through a fresh producer
-    /// (a new producer ID), the way the Java client resets its idempotent state; messages still
-    /// in flight on the old one finish there.
+    /// A message the producer could not deliver within the delivery timeout (the broker stayed
+    /// unreachable) is reported Lost; the producer itself then bumps its epoch (KIP-360, or takes
+    /// a new producer id), so the messages after it are delivered without duplicates or gaps.
     private func sendLoop() async {
         let topic = configuration.topic
         while let batch = await outbox.next(limit: 4096) {
             let count = state.withLock { $0.assignment.partitionCount }
-            if producerFailed.exchange(false, ordering: .acquiringAndReleasing) {
-                let fresh = Self.makeProducer(configuration, logger: logger)
-                let old = producer.withLock { p -> KafkaProducer in
-                    defer { p = fresh }
-                    return p
-                }
-                logger.warning("replacing the Kafka producer after a delivery failure")
-                Task { await old.shutdown() }
-            }
-            let producer = self.producer.withLock { $0 }
             for pending in batch {
                 let partition = UserPartitioner.partition(of: pending.message.targetUserID, partitionCount: count)
                 let bytes: [UInt8]
@@ -171,9 +161,11 @@ public final class KafkaBackplane: Backplane, Service {
                 do {
                     try await producer.enqueue(record, context: pending.context) { [self] result in
                         switch result {
-                        case .success: completion(nil)
+                        case .success:
+                            deliveryFailing.store(false, ordering: .relaxed)
+                            completion(nil)
                         case .failure(let error):
-                            if !producerFailed.exchange(true, ordering: .acquiringAndReleasing) {
+                            if !deliveryFailing.exchange(true, ordering: .relaxed) {
                                 logger.warning("Kafka delivery failed; the message is Lost", metadata: ["error": "\(error)"])
                             }
                             completion(BackplaneError(description: "Kafka produce failed: \(error)"))
@@ -324,7 +316,7 @@ public final class KafkaBackplane: Backplane, Service {
         logger.debug("backplane shutdown: draining the outbox")
         await tasks.first?.value  // the sender drains the outbox into the producer
         logger.debug("backplane shutdown: flushing the producer")
-        await producer.withLock { $0 }.shutdown()
+        await producer.shutdown()
         logger.debug("backplane shutdown: committing live positions")
         try? await live.commit()
         for task in tasks.dropFirst() { task.cancel() }

@@ -20,8 +20,11 @@ public struct KafkaBackplaneConfiguration: Sendable {
     public var liveCommitInterval: Duration = .milliseconds(500)
     /// Group session timeout of the durable (history/state) consumers.
     public var sessionTimeout: Duration = .seconds(10)
-    /// Produce attempts before a message is reported Lost.
-    public var maxAttempts = 10
+    /// How long a message may wait for Kafka (batching, retries while a broker is unreachable or
+    /// leadership moves) before it is reported Lost (the producer's `deliveryTimeout`). The
+    /// producer repairs its own idempotent state after a lost batch (it bumps its epoch), so a
+    /// failure costs only the messages that failed.
+    public var deliveryTimeout: Duration = .seconds(30)
 
     /// Settings for brokers at `bootstrap`, with the reference's topic names.
     public init(bootstrap: String) {
