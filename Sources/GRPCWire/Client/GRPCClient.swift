@@ -305,6 +305,7 @@ public final class GRPCClient: Service, Sendable {
         return try await streamChannel.executeThenClose { inbound in
             let stream = ClientCallStream(
                 channel: streamChannel.channel, inbound: inbound, requestHead: head, connection: connection.state,
+                batcher: connection.batcher,
                 maxReceiveMessageSize: configuration.maxReceiveMessageSize,
                 maxSendMessageSize: configuration.maxSendMessageSize)
             let timer = timeout.map { timeout in

@@ -52,6 +52,7 @@ final class ClientCallStream: @unchecked Sendable {
         inbound: NIOAsyncChannelInboundStream<HTTP2Frame.FramePayload>,
         requestHead: RequestHead,
         connection: ClientConnectionState,
+        batcher: ConnectionWriteBatcher? = nil,
         maxReceiveMessageSize: Int,
         maxSendMessageSize: Int
     ) {
@@ -60,7 +61,7 @@ final class ClientCallStream: @unchecked Sendable {
         // RFC 9113 6.8: no new stream after GOAWAY. Checked on the event loop that also reads the
         // GOAWAY, right before the HEADERS go out, so a call that picked this connection just
         // before the GOAWAY arrived never opens a stream the server would not process.
-        self.writer = StreamFrameWriter(channel: channel, gate: {
+        self.writer = StreamFrameWriter(channel: channel, batcher: batcher, gate: {
             connection.draining.load(ordering: .relaxed) ? ConnectionGoingAway() : nil
         })
         self.inbound = inbound.makeAsyncIterator()

@@ -28,12 +28,13 @@ final class ServerCallStream: @unchecked Sendable {
         inbound: NIOAsyncChannelInboundStream<HTTP2Frame.FramePayload>.AsyncIterator,
         requestEncoding: CompressionAlgorithm, responseEncoding: CompressionAlgorithm,
         acceptedEncodings: [CompressionAlgorithm],
-        maxReceiveMessageSize: Int, maxSendMessageSize: Int, activity: ServerConnectionActivity
+        maxReceiveMessageSize: Int, maxSendMessageSize: Int, activity: ServerConnectionActivity,
+        batcher: ConnectionWriteBatcher? = nil
     ) {
         self.channel = channel
         self.context = context
         self.inbound = inbound
-        self.writer = StreamFrameWriter(channel: channel)
+        self.writer = StreamFrameWriter(channel: channel, batcher: batcher)
         self.machine = RequestStreamMachine(maxMessageSize: maxReceiveMessageSize, encoding: requestEncoding)
         self.responseEncoding = responseEncoding
         self.acceptedEncodings = acceptedEncodings

@@ -100,6 +100,8 @@ public final class GRPCServer: Service, Sendable {
         let channel: any Channel
         let multiplexer: NIOHTTP2Handler.AsyncStreamMultiplexer<InboundStream>
         let activity: ServerConnectionActivity
+        /// Batches the response writes of all the connection's calls into one event-loop task and one flush.
+        let batcher: ConnectionWriteBatcher
     }
     /// An inbound HTTP/2 stream: its frames as an async sequence. Outbound frames go straight to
     /// the stream channel through a ``StreamFrameWriter``, so the async wrapper has no outbound
@@ -113,6 +115,7 @@ public final class GRPCServer: Service, Sendable {
     /// The configuration.
     public let configuration: Configuration
     private let router: ServiceRouter
+    private let routeLoggers: [String: Logger]
     private let interceptors: [any ServerInterceptor]
     private let eventLoopGroup: any EventLoopGroup
     private let logger: Logger
@@ -133,6 +136,14 @@ public final class GRPCServer: Service, Sendable {
         var router = ServiceRouter()
         for service in services { service.register(with: &router) }
         self.router = router
+        // One logger per method, made once: a call copies it instead of building its metadata.
+        var routeLoggers: [String: Logger] = [:]
+        for (path, route) in router.routes {
+            var routeLogger = logger
+            routeLogger[metadataKey: "grpc.method"] = "\(route.service)/\(route.method)"
+            routeLoggers[path] = routeLogger
+        }
+        self.routeLoggers = routeLoggers
         self.interceptors = interceptors
         self.eventLoopGroup = eventLoopGroup
         self.logger = logger
@@ -218,6 +229,8 @@ public final class GRPCServer: Service, Sendable {
                             try sync.addHandler(NIOSSLServerHandler(context: tls))
                         }
                         let activity = ServerConnectionActivity()
+                        let coalescer = FlushCoalescingHandler()
+                        try sync.addHandler(coalescer)
                         let multiplexer = try sync.configureAsyncHTTP2Pipeline(
                             mode: .server, connectionManagerConfiguration: management, http2HandlerConfiguration: http2
                         ) { stream in
@@ -234,7 +247,9 @@ public final class GRPCServer: Service, Sendable {
                             }
                         }
                         try sync.addHandler(PingStrikeHandler(policy: strikePolicy, activity: activity))
-                        let accepted = Accepted(channel: channel, multiplexer: multiplexer, activity: activity)
+                        let accepted = Accepted(
+                            channel: channel, multiplexer: multiplexer, activity: activity,
+                            batcher: ConnectionWriteBatcher(eventLoop: channel.eventLoop, coalescer: coalescer))
                         // Registered here, before the connection reaches run()'s accept loop, so a
                         // shutdown or cancellation always reaches it (even one still queued unserved).
                         self.register(accepted)
@@ -352,8 +367,7 @@ public final class GRPCServer: Service, Sendable {
                 }
                 let responseEncoding = head.acceptedEncodings.first { configuration.compression.contains($0) && head.encoding == $0 }
                     ?? .identity
-                var callLogger = logger
-                callLogger[metadataKey: "grpc.method"] = "\(route.service)/\(route.method)"
+                let callLogger = routeLoggers[head.path] ?? logger
                 let context = ServerContext(
                     service: route.service, method: route.method, requestMetadata: head.metadata,
                     deadline: head.timeout.map { .after($0) }, peer: peer, peerCertificate: peerCertificate,
@@ -363,7 +377,8 @@ public final class GRPCServer: Service, Sendable {
                     requestEncoding: head.encoding, responseEncoding: responseEncoding,
                     acceptedEncodings: configuration.compression,
                     maxReceiveMessageSize: configuration.maxReceiveMessageSize,
-                    maxSendMessageSize: configuration.maxSendMessageSize, activity: activity)
+                    maxSendMessageSize: configuration.maxSendMessageSize, activity: activity,
+                    batcher: connection.batcher)
                 if headers.endStream {
                     call.markRequestEnded()
                 }
