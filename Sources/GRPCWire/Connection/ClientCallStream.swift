@@ -18,7 +18,7 @@ final class ClientCallStream: @unchecked Sendable {
 
     let channel: any Channel
     private let writer: StreamFrameWriter
-    private var inbound: NIOAsyncChannelInboundStream<HTTP2Frame.FramePayload>.AsyncIterator
+    private let inbox: StreamInbox
     private var machine: ResponseStreamMachine
     private let requestHead: HPACKHeaders
     private let compression: CompressionAlgorithm
@@ -49,7 +49,7 @@ final class ClientCallStream: @unchecked Sendable {
 
     init(
         channel: any Channel,
-        inbound: NIOAsyncChannelInboundStream<HTTP2Frame.FramePayload>,
+        inbox: StreamInbox,
         requestHead: RequestHead,
         connection: ClientConnectionState,
         batcher: ConnectionWriteBatcher? = nil,
@@ -64,7 +64,7 @@ final class ClientCallStream: @unchecked Sendable {
         self.writer = StreamFrameWriter(channel: channel, batcher: batcher, gate: {
             connection.draining.load(ordering: .relaxed) ? ConnectionGoingAway() : nil
         })
-        self.inbound = inbound.makeAsyncIterator()
+        self.inbox = inbox
         self.machine = ResponseStreamMachine(maxMessageSize: maxReceiveMessageSize)
         self.requestHead = requestHead.encode()
         self.compression = requestHead.encoding
@@ -250,7 +250,7 @@ final class ClientCallStream: @unchecked Sendable {
 
     private func nextFrame() async throws -> HTTP2Frame.FramePayload? {
         do {
-            let frame = try await inbound.next()
+            let frame = try await inbox.next()
             switch frame {
             case .headers, .data: receivedAnyFrame = true
             default: break

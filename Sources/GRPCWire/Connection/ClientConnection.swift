@@ -7,9 +7,12 @@ import WireCore
 
 /// One HTTP/2 connection of a client, over which calls open streams.
 final class ClientConnection: Sendable {
-    /// Frames in as an async sequence; frames out go straight to the stream channel through a
-    /// ``StreamFrameWriter``, so there is no async outbound writer to finish.
-    typealias StreamChannel = NIOAsyncChannel<HTTP2Frame.FramePayload, Never>
+    /// A new stream: its channel (frames out go to it through a ``StreamFrameWriter``) and the
+    /// inbox its frames arrive in.
+    struct OpenedStream: Sendable {
+        let channel: any Channel
+        let inbox: StreamInbox
+    }
 
     let channel: any Channel
     let multiplexer: NIOHTTP2Handler.AsyncStreamMultiplexer<Void>
@@ -33,10 +36,12 @@ final class ClientConnection: Sendable {
     }
 
     /// Opens a new HTTP/2 stream.
-    func openStream() async throws -> StreamChannel {
+    func openStream() async throws -> OpenedStream {
         try await multiplexer.openStream { channel in
             channel.eventLoop.makeCompletedFuture {
-                try StreamChannel(wrappingChannelSynchronously: channel)
+                let inbox = StreamInbox(eventLoop: channel.eventLoop)
+                try channel.pipeline.syncOperations.addHandler(StreamInboxHandler(inbox: inbox))
+                return OpenedStream(channel: channel, inbox: inbox)
             }
         }
     }
