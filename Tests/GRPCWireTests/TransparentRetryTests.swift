@@ -29,9 +29,10 @@ struct TransparentRetryTests {
                 // One call first: the server has then registered the connection, so its shutdown
                 // reaches the connection with a GOAWAY instead of closing it unannounced.
                 let first = try await connection.openStream()
-                try await first.executeThenClose { inbound in
+                do {
+                    defer { first.channel.close(promise: nil) }
                     let call = ClientCallStream(
-                        channel: first.channel, inbound: inbound, requestHead: head, connection: connection.state,
+                        channel: first.channel, inbox: first.inbox, requestHead: head, connection: connection.state,
                         maxReceiveMessageSize: 1 << 20, maxSendMessageSize: .max)
                     try await call.sendMessage(request, endStream: true)
                     let response = try await call.nextMessage()
@@ -46,9 +47,10 @@ struct TransparentRetryTests {
                 #expect(draining, "the client read the GOAWAY")
                 connection.channel.eventLoop.execute { hold.wait() }
                 defer { hold.signal() }
-                try await streamChannel.executeThenClose { inbound in
+                do {
+                    defer { streamChannel.channel.close(promise: nil) }
                     let stream = ClientCallStream(
-                        channel: streamChannel.channel, inbound: inbound,
+                        channel: streamChannel.channel, inbox: streamChannel.inbox,
                         requestHead: head,
                         connection: connection.state, maxReceiveMessageSize: 1 << 20, maxSendMessageSize: .max)
                     // Queued behind the held event loop: the HEADERS are neither written nor refused yet.

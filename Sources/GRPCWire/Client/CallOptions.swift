@@ -52,5 +52,8 @@ public struct ClientCallInfo: Sendable {
 public protocol ClientInterceptor: Sendable {
     /// Runs the call by calling `next` (exactly once), optionally with changed call info.
     /// Errors thrown by `next` are the call's errors (usually ``RPCError``).
-    func intercept(_ call: ClientCallInfo, next: (ClientCallInfo) async throws -> Void) async throws
+    ///
+    /// `nonisolated(nonsending)`: it runs in the isolation of the code making the call, like the
+    /// call's own closures. Conformances may be plain `func intercept(...)` as well.
+    nonisolated(nonsending) func intercept(_ call: ClientCallInfo, next: (ClientCallInfo) async throws -> Void) async throws
 }

@@ -28,7 +28,7 @@ public struct RequestWriter<Request: Sendable>: Sendable {
 ///
 /// Iteration ends when the server ends the call with OK and throws ``RPCError`` for any other
 /// status. Iterate it once.
-public struct ResponseStream<Response: Sendable>: AsyncSequence {
+public struct ResponseStream<Response: Sendable>: AsyncSequence, Sendable {
     /// The element type.
     public typealias Element = Response
 

@@ -56,7 +56,10 @@ extension GRPCClient {
 
     /// Makes a server-streaming call; `handle` iterates the responses. The stream is cancelled
     /// (RST_STREAM) if `handle` returns or throws before the end.
-    public func serverStreaming<Request, Response, Result: Sendable>(
+    ///
+    /// `handle` runs in the caller's isolation (the method is `nonisolated(nonsending)`): called
+    /// from an actor, it may read and change the actor's state directly.
+    public nonisolated(nonsending) func serverStreaming<Request, Response, Result: Sendable>(
         _ descriptor: MethodDescriptor<Request, Response>, _ request: Request, options: CallOptions = CallOptions(),
         handle: (ResponseStream<Response>) async throws -> Result
     ) async throws -> Result {
@@ -71,8 +74,9 @@ extension GRPCClient {
     }
 
     /// Makes a client-streaming call: `requests` writes the request messages (the request stream
-    /// ends when it returns), then the single response is returned.
-    public func clientStreaming<Request, Response>(
+    /// ends when it returns), then the single response is returned. `requests` runs in the
+    /// caller's isolation.
+    public nonisolated(nonsending) func clientStreaming<Request, Response>(
         _ descriptor: MethodDescriptor<Request, Response>, options: CallOptions = CallOptions(),
         requests: (RequestWriter<Request>) async throws -> Void
     ) async throws -> ClientResponse<Response> {
@@ -87,7 +91,8 @@ extension GRPCClient {
 
     /// Makes a bidirectional-streaming call. `requests` runs concurrently with `onResponse`; the
     /// request stream ends when `requests` returns. The call ends when `onResponse` returns.
-    public func bidirectionalStreaming<Request, Response, Result: Sendable>(
+    /// `requests` runs concurrently (it is `@Sendable`); `onResponse` runs in the caller's isolation.
+    public nonisolated(nonsending) func bidirectionalStreaming<Request, Response, Result: Sendable>(
         _ descriptor: MethodDescriptor<Request, Response>, options: CallOptions = CallOptions(),
         requests: @escaping @Sendable (RequestWriter<Request>) async throws -> Void,
         onResponse: (ResponseStream<Response>) async throws -> Result

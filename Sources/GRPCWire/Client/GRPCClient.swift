@@ -204,8 +204,10 @@ public final class GRPCClient: Service, Sendable {
     // MARK: the call core
 
     /// Runs one call: applies interceptors, opens a stream, enforces the deadline and task
-    /// cancellation, and passes the stream to `body`.
-    func perform<Request, Response, Result: Sendable>(
+    /// cancellation, and passes the stream to `body`. `nonisolated(nonsending)`: `body` (the
+    /// caller's closures) runs in the caller's isolation, so an actor's or the main actor's
+    /// closures may use its state.
+    nonisolated(nonsending) func perform<Request, Response, Result: Sendable>(
         _ descriptor: MethodDescriptor<Request, Response>,
         options: CallOptions,
         body: (ClientCallStream) async throws -> Result
@@ -225,7 +227,7 @@ public final class GRPCClient: Service, Sendable {
         return value
     }
 
-    private func intercept(
+    private nonisolated(nonsending) func intercept(
         _ info: ClientCallInfo, index: Int, last: (ClientCallInfo) async throws -> Void
     ) async throws {
         if index == interceptors.count {
@@ -237,7 +239,7 @@ public final class GRPCClient: Service, Sendable {
         }
     }
 
-    private func performOnStream<Result: Sendable>(
+    private nonisolated(nonsending) func performOnStream<Result: Sendable>(
         _ path: String, options: CallOptions, body: (ClientCallStream) async throws -> Result
     ) async throws -> Result {
         try Task.checkCancellation()
@@ -275,7 +277,7 @@ public final class GRPCClient: Service, Sendable {
         let error: RPCError
     }
 
-    private func attemptOnStream<Result: Sendable>(
+    private nonisolated(nonsending) func attemptOnStream<Result: Sendable>(
         _ requestHead: RequestHead, deadline: ContinuousClock.Instant?, body: (ClientCallStream) async throws -> Result
     ) async throws -> Result {
         var head = requestHead
@@ -286,46 +288,48 @@ public final class GRPCClient: Service, Sendable {
         }
         let timeout = head.timeout
         let connection = try await connection()
-        let streamChannel: ClientConnection.StreamChannel
+        let opened: ClientConnection.OpenedStream
         do {
-            streamChannel = try await connection.openStream()
+            opened = try await connection.openStream()
         } catch {
             var failure = RPCError(code: .unavailable, message: "cannot open an HTTP/2 stream: \(error)")
             failure.requestNotSent = true
             if !connection.isUsable { throw RefusedAfterGoAway(error: failure) }
             throw failure
         }
+        let channel = opened.channel
         activeCalls.wrappingIncrement(ordering: .relaxed)
         connection.state.activeCalls.wrappingIncrement(ordering: .relaxed)
         defer {
             activeCalls.wrappingDecrement(ordering: .relaxed)
             connection.state.activeCalls.wrappingDecrement(ordering: .relaxed)
+            // A call that ended normally has closed its stream already (END_STREAM both ways); one
+            // that did not is reset (RST_STREAM CANCEL). Nothing waits for the close.
+            if channel.isActive { channel.close(promise: nil) }
         }
-        let configuration = self.configuration
-        return try await streamChannel.executeThenClose { inbound in
-            let stream = ClientCallStream(
-                channel: streamChannel.channel, inbound: inbound, requestHead: head, connection: connection.state,
-                maxReceiveMessageSize: configuration.maxReceiveMessageSize,
-                maxSendMessageSize: configuration.maxSendMessageSize)
-            let timer = timeout.map { timeout in
-                streamChannel.channel.eventLoop.scheduleTask(in: timeout.timeAmount) {
-                    stream.cancel(reason: .deadline)
-                }
+        let stream = ClientCallStream(
+            channel: channel, inbox: opened.inbox, requestHead: head, connection: connection.state,
+            batcher: connection.batcher,
+            maxReceiveMessageSize: configuration.maxReceiveMessageSize,
+            maxSendMessageSize: configuration.maxSendMessageSize)
+        let timer = timeout.map { timeout in
+            channel.eventLoop.scheduleTask(in: timeout.timeAmount) {
+                stream.cancel(reason: .deadline)
             }
-            defer { timer?.cancel() }
-            return try await withTaskCancellationHandler {
-                do {
-                    return try await body(stream)
-                } catch {
-                    let rpcError = (error as? RPCError) ?? stream.failure(error)
-                    if await stream.neverProcessed() {
-                        throw RefusedAfterGoAway(error: rpcError)
-                    }
-                    throw rpcError
+        }
+        defer { timer?.cancel() }
+        return try await withTaskCancellationHandler {
+            do {
+                return try await body(stream)
+            } catch {
+                let rpcError = (error as? RPCError) ?? stream.failure(error)
+                if await stream.neverProcessed() {
+                    throw RefusedAfterGoAway(error: rpcError)
                 }
-            } onCancel: {
-                stream.cancel(reason: .cancelled)
+                throw rpcError
             }
+        } onCancel: {
+            stream.cancel(reason: .cancelled)
         }
     }
 }

@@ -18,7 +18,7 @@ final class ClientCallStream: @unchecked Sendable {
 
     let channel: any Channel
     private let writer: StreamFrameWriter
-    private var inbound: NIOAsyncChannelInboundStream<HTTP2Frame.FramePayload>.AsyncIterator
+    private let inbox: StreamInbox
     private var machine: ResponseStreamMachine
     private let requestHead: HPACKHeaders
     private let compression: CompressionAlgorithm
@@ -49,9 +49,10 @@ final class ClientCallStream: @unchecked Sendable {
 
     init(
         channel: any Channel,
-        inbound: NIOAsyncChannelInboundStream<HTTP2Frame.FramePayload>,
+        inbox: StreamInbox,
         requestHead: RequestHead,
         connection: ClientConnectionState,
+        batcher: ConnectionWriteBatcher? = nil,
         maxReceiveMessageSize: Int,
         maxSendMessageSize: Int
     ) {
@@ -60,10 +61,10 @@ final class ClientCallStream: @unchecked Sendable {
         // RFC 9113 6.8: no new stream after GOAWAY. Checked on the event loop that also reads the
         // GOAWAY, right before the HEADERS go out, so a call that picked this connection just
         // before the GOAWAY arrived never opens a stream the server would not process.
-        self.writer = StreamFrameWriter(channel: channel, gate: {
+        self.writer = StreamFrameWriter(channel: channel, batcher: batcher, gate: {
             connection.draining.load(ordering: .relaxed) ? ConnectionGoingAway() : nil
         })
-        self.inbound = inbound.makeAsyncIterator()
+        self.inbox = inbox
         self.machine = ResponseStreamMachine(maxMessageSize: maxReceiveMessageSize)
         self.requestHead = requestHead.encode()
         self.compression = requestHead.encoding
@@ -249,7 +250,7 @@ final class ClientCallStream: @unchecked Sendable {
 
     private func nextFrame() async throws -> HTTP2Frame.FramePayload? {
         do {
-            let frame = try await inbound.next()
+            let frame = try await inbox.next()
             switch frame {
             case .headers, .data: receivedAnyFrame = true
             default: break

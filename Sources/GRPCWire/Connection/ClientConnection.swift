@@ -7,18 +7,27 @@ import WireCore
 
 /// One HTTP/2 connection of a client, over which calls open streams.
 final class ClientConnection: Sendable {
-    /// Frames in as an async sequence; frames out go straight to the stream channel through a
-    /// ``StreamFrameWriter``, so there is no async outbound writer to finish.
-    typealias StreamChannel = NIOAsyncChannel<HTTP2Frame.FramePayload, Never>
+    /// A new stream: its channel (frames out go to it through a ``StreamFrameWriter``) and the
+    /// inbox its frames arrive in.
+    struct OpenedStream: Sendable {
+        let channel: any Channel
+        let inbox: StreamInbox
+    }
 
     let channel: any Channel
     let multiplexer: NIOHTTP2Handler.AsyncStreamMultiplexer<Void>
     let state: ClientConnectionState
+    /// Batches the writes of all the connection's streams into one event-loop task and one flush.
+    let batcher: ConnectionWriteBatcher
 
-    init(channel: any Channel, multiplexer: NIOHTTP2Handler.AsyncStreamMultiplexer<Void>, state: ClientConnectionState) {
+    init(
+        channel: any Channel, multiplexer: NIOHTTP2Handler.AsyncStreamMultiplexer<Void>, state: ClientConnectionState,
+        batcher: ConnectionWriteBatcher
+    ) {
         self.channel = channel
         self.multiplexer = multiplexer
         self.state = state
+        self.batcher = batcher
     }
 
     /// Whether new calls may use this connection.
@@ -27,10 +36,12 @@ final class ClientConnection: Sendable {
     }
 
     /// Opens a new HTTP/2 stream.
-    func openStream() async throws -> StreamChannel {
+    func openStream() async throws -> OpenedStream {
         try await multiplexer.openStream { channel in
             channel.eventLoop.makeCompletedFuture {
-                try StreamChannel(wrappingChannelSynchronously: channel)
+                let inbox = StreamInbox(eventLoop: channel.eventLoop)
+                try channel.pipeline.syncOperations.addHandler(StreamInboxHandler(inbox: inbox))
+                return OpenedStream(channel: channel, inbox: inbox)
             }
         }
     }
@@ -64,13 +75,16 @@ final class ClientConnection: Sendable {
         let channel = try await WireConnector.connect(configuration, eventLoopGroup: eventLoopGroup) { channel in
             channel.eventLoop.makeCompletedFuture {
                 let sync = channel.pipeline.syncOperations
+                let coalescer = FlushCoalescingHandler()
+                try sync.addHandler(coalescer)
                 let multiplexer = try sync.configureAsyncHTTP2Pipeline(
                     mode: .client, configuration: http2Configuration()
                 ) { stream in
                     stream.eventLoop.makeSucceededVoidFuture()
                 }
                 try sync.addHandler(ClientConnectionHandler(keepalive: keepalive, state: state))
-                multiplexerBox.value.withLock { $0 = multiplexer }
+                let batcher = ConnectionWriteBatcher(eventLoop: channel.eventLoop, coalescer: coalescer)
+                multiplexerBox.value.withLock { $0 = (multiplexer, batcher) }
             }
         }
         if tls != nil {
@@ -82,11 +96,11 @@ final class ClientConnection: Sendable {
                     message: "the server did not negotiate ALPN h2 (got \(negotiated ?? "none"))")
             }
         }
-        guard let multiplexer = multiplexerBox.value.withLock({ $0 }) else {
+        guard let (multiplexer, batcher) = multiplexerBox.value.withLock({ $0 }) else {
             try? await channel.close()
             throw RPCError(code: .internal, message: "the HTTP/2 pipeline was not configured")
         }
-        return ClientConnection(channel: channel, multiplexer: multiplexer, state: state)
+        return ClientConnection(channel: channel, multiplexer: multiplexer, state: state, batcher: batcher)
     }
 
     func close() async {
@@ -94,7 +108,7 @@ final class ClientConnection: Sendable {
     }
 }
 
-/// Carries the multiplexer out of the channel initializer.
+/// Carries the multiplexer and the write batcher out of the channel initializer.
 private final class MultiplexerBox: Sendable {
-    let value = Mutex<NIOHTTP2Handler.AsyncStreamMultiplexer<Void>?>(nil)
+    let value = Mutex<(NIOHTTP2Handler.AsyncStreamMultiplexer<Void>, ConnectionWriteBatcher)?>(nil)
 }

@@ -10,7 +10,7 @@ final class ServerCallStream: @unchecked Sendable {
     let channel: any Channel
     let context: ServerContext
     private let writer: StreamFrameWriter
-    private var inbound: NIOAsyncChannelInboundStream<HTTP2Frame.FramePayload>.AsyncIterator
+    private let inbox: StreamInbox
     private var machine: RequestStreamMachine
     private let responseEncoding: CompressionAlgorithm
     private let acceptedEncodings: [CompressionAlgorithm]
@@ -25,15 +25,16 @@ final class ServerCallStream: @unchecked Sendable {
 
     init(
         channel: any Channel, context: ServerContext,
-        inbound: NIOAsyncChannelInboundStream<HTTP2Frame.FramePayload>.AsyncIterator,
+        inbox: StreamInbox,
         requestEncoding: CompressionAlgorithm, responseEncoding: CompressionAlgorithm,
         acceptedEncodings: [CompressionAlgorithm],
-        maxReceiveMessageSize: Int, maxSendMessageSize: Int, activity: ServerConnectionActivity
+        maxReceiveMessageSize: Int, maxSendMessageSize: Int, activity: ServerConnectionActivity,
+        batcher: ConnectionWriteBatcher? = nil
     ) {
         self.channel = channel
         self.context = context
-        self.inbound = inbound
-        self.writer = StreamFrameWriter(channel: channel)
+        self.inbox = inbox
+        self.writer = StreamFrameWriter(channel: channel, batcher: batcher)
         self.machine = RequestStreamMachine(maxMessageSize: maxReceiveMessageSize, encoding: requestEncoding)
         self.responseEncoding = responseEncoding
         self.acceptedEncodings = acceptedEncodings
@@ -55,7 +56,7 @@ final class ServerCallStream: @unchecked Sendable {
             if machine.receivedEnd { return nil }
             let frame: HTTP2Frame.FramePayload?
             do {
-                frame = try await inbound.next()
+                frame = try await inbox.next()
             } catch {
                 throw RPCError(code: .cancelled, message: "the client reset the stream")
             }

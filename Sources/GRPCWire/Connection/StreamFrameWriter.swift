@@ -60,12 +60,16 @@ final class StreamFrameWriter: Sendable {
     /// connection that received GOAWAY meanwhile).
     private let gate: (@Sendable () -> (any Error)?)?
     private let gateOpen = ManagedAtomic(false)
+    /// The connection's batcher: drains of all its streams share one event-loop task and one flush.
+    private let batcher: ConnectionWriteBatcher?
 
     init(
-        channel: any Channel, highWatermark: Int = 512 << 10, lowWatermark: Int = 256 << 10,
+        channel: any Channel, batcher: ConnectionWriteBatcher? = nil,
+        highWatermark: Int = 512 << 10, lowWatermark: Int = 256 << 10,
         gate: (@Sendable () -> (any Error)?)? = nil
     ) {
         self.channel = channel
+        self.batcher = batcher
         self.highWatermark = highWatermark
         self.lowWatermark = lowWatermark
         self.gate = gate
@@ -103,7 +107,11 @@ final class StreamFrameWriter: Sendable {
             throw error
         case .done, .wait:
             if schedule {
-                channel.eventLoop.execute { self.drain() }
+                if let batcher {
+                    batcher.schedule(self)
+                } else {
+                    channel.eventLoop.execute { self.drain() }
+                }
             }
             if case .wait = next { return .wait }
             return .done
@@ -149,14 +157,15 @@ final class StreamFrameWriter: Sendable {
     /// The largest DATA frame the drain builds by joining queued messages.
     static let maxCoalescedBytes = 16 * 1024
 
-    /// Runs on the event loop: writes everything queued, flushes once.
+    /// Runs on the event loop: writes everything queued, flushes once (through the connection's
+    /// ``FlushCoalescingHandler``, which turns the flushes of one batch into one).
     ///
     /// Consecutive DATA frames are joined into frames of up to ``maxCoalescedBytes`` (gRPC
     /// messages are a byte stream; frame boundaries carry no meaning). A stream of small messages
     /// then costs the peer one frame per 16 KiB instead of one per message: grpcio, for one, took
     /// seconds to discard a cancelled stream's window full of one-message frames, stalling the
     /// calls queued behind them on the connection.
-    private func drain() {
+    func drain() {
         var items: [Item] = []
         state.withLock { state in
             state.drainScheduled = false

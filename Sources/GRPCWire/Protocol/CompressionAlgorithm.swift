@@ -34,6 +34,9 @@ public struct CompressionAlgorithm: Sendable, Hashable, CustomStringConvertible 
 
     /// The `grpc-accept-encoding` value advertising `algorithms` (identity is always accepted).
     static func acceptEncodingValue(_ algorithms: [CompressionAlgorithm]) -> String {
+        // The usual values as literals: nothing is built per call.
+        if algorithms.isEmpty || algorithms == [.identity] { return "identity" }
+        if algorithms == [.gzip, .deflate] { return "identity,gzip,deflate" }
         var names = ["identity"]
         for algorithm in algorithms where algorithm != .identity && !names.contains(algorithm.name) {
             names.append(algorithm.name)

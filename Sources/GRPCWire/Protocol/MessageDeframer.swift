@@ -63,7 +63,14 @@ public struct MessageDeframer: Sendable {
         }
         guard let length = pendingLength, let payload = buffer.readSlice(length: length) else { return nil }
         pendingLength = nil
-        if buffer.readableBytes == 0 { buffer.clear() } else if buffer.readerIndex > 65_536 { buffer.discardReadBytes() }
+        if buffer.readableBytes == 0 {
+            // Let go of the storage: it is usually a slice of a connection read buffer (or a copy
+            // of one, which `clear()` would allocate when the storage is shared), and an idle
+            // call (a listener waiting for its next message) should hold no bytes at all.
+            buffer = ByteBuffer()
+        } else if buffer.readerIndex > 65_536 {
+            buffer.discardReadBytes()
+        }
         if pendingCompressed {
             return try MessageCompressor.decompress(payload, with: encoding, maxSize: maxMessageSize)
         }

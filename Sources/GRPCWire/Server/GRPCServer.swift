@@ -95,24 +95,25 @@ public final class GRPCServer: Service, Sendable {
         }
     }
 
-    typealias StreamChannel = NIOAsyncChannel<HTTP2Frame.FramePayload, Never>
     struct Accepted: Sendable {
         let channel: any Channel
         let multiplexer: NIOHTTP2Handler.AsyncStreamMultiplexer<InboundStream>
         let activity: ServerConnectionActivity
+        /// Batches the response writes of all the connection's calls into one event-loop task and one flush.
+        let batcher: ConnectionWriteBatcher
     }
-    /// An inbound HTTP/2 stream: its frames as an async sequence. Outbound frames go straight to
-    /// the stream channel through a ``StreamFrameWriter``, so the async wrapper has no outbound
-    /// writer at all: none can be left unfinished (NIO traps on that) when a stream is dropped
-    /// unserved during shutdown or cancellation.
+    /// An inbound HTTP/2 stream: its channel and the ``StreamInbox`` its frames arrive in.
+    /// Outbound frames go straight to the stream channel through a ``StreamFrameWriter``.
     struct InboundStream: Sendable {
         let streamID: Int
-        let channel: StreamChannel
+        let channel: any Channel
+        let inbox: StreamInbox
     }
 
     /// The configuration.
     public let configuration: Configuration
     private let router: ServiceRouter
+    private let routeLoggers: [String: Logger]
     private let interceptors: [any ServerInterceptor]
     private let eventLoopGroup: any EventLoopGroup
     private let logger: Logger
@@ -133,6 +134,14 @@ public final class GRPCServer: Service, Sendable {
         var router = ServiceRouter()
         for service in services { service.register(with: &router) }
         self.router = router
+        // One logger per method, made once: a call copies it instead of building its metadata.
+        var routeLoggers: [String: Logger] = [:]
+        for (path, route) in router.routes {
+            var routeLogger = logger
+            routeLogger[metadataKey: "grpc.method"] = "\(route.service)/\(route.method)"
+            routeLoggers[path] = routeLogger
+        }
+        self.routeLoggers = routeLoggers
         self.interceptors = interceptors
         self.eventLoopGroup = eventLoopGroup
         self.logger = logger
@@ -218,6 +227,8 @@ public final class GRPCServer: Service, Sendable {
                             try sync.addHandler(NIOSSLServerHandler(context: tls))
                         }
                         let activity = ServerConnectionActivity()
+                        let coalescer = FlushCoalescingHandler()
+                        try sync.addHandler(coalescer)
                         let multiplexer = try sync.configureAsyncHTTP2Pipeline(
                             mode: .server, connectionManagerConfiguration: management, http2HandlerConfiguration: http2
                         ) { stream in
@@ -230,11 +241,15 @@ public final class GRPCServer: Service, Sendable {
                                 if id > activity.lastStreamID.load(ordering: .relaxed) {
                                     activity.lastStreamID.store(id, ordering: .relaxed)
                                 }
-                                return InboundStream(streamID: id, channel: try StreamChannel(wrappingChannelSynchronously: stream))
+                                let inbox = StreamInbox(eventLoop: stream.eventLoop)
+                                try stream.pipeline.syncOperations.addHandler(StreamInboxHandler(inbox: inbox))
+                                return InboundStream(streamID: id, channel: stream, inbox: inbox)
                             }
                         }
                         try sync.addHandler(PingStrikeHandler(policy: strikePolicy, activity: activity))
-                        let accepted = Accepted(channel: channel, multiplexer: multiplexer, activity: activity)
+                        let accepted = Accepted(
+                            channel: channel, multiplexer: multiplexer, activity: activity,
+                            batcher: ConnectionWriteBatcher(eventLoop: channel.eventLoop, coalescer: coalescer))
                         // Registered here, before the connection reaches run()'s accept loop, so a
                         // shutdown or cancellation always reaches it (even one still queued unserved).
                         self.register(accepted)
@@ -313,7 +328,7 @@ public final class GRPCServer: Service, Sendable {
                     await self.serveStream(stream, peer: peer, peerCertificate: certificate, connection: accepted)
                     calls.ended()
                 }
-                stream.channel.channel.closeFuture.whenComplete { _ in task.cancel() }
+                stream.channel.closeFuture.whenComplete { _ in task.cancel() }
             }
         } catch {
             logger.debug("gRPC connection ended", metadata: ["error": "\(error)"])
@@ -329,64 +344,69 @@ public final class GRPCServer: Service, Sendable {
     ) async {
         let activity = connection.activity
         defer { activity.activeStreams.wrappingDecrement(ordering: .relaxed) }
-        let channel = stream.channel.channel
+        let channel = stream.channel
+        // A call that ended normally has closed its stream (END_STREAM both ways); one that did not
+        // is reset. Nothing waits for the close.
+        defer { if channel.isActive { channel.close(promise: nil) } }
         do {
-            try await stream.channel.executeThenClose { inbound in
-                var iterator = inbound.makeAsyncIterator()
-                guard case .headers(let headers)? = try await iterator.next() else { return }
-                let head: RequestHead
-                do throws(RequestHead.Rejection) {
-                    head = try RequestHead.decode(headers.headers)
-                } catch {
-                    try await reject(error, channel: channel)
-                    return
-                }
-                guard let route = router.routes[head.path] else {
-                    let error = RPCError(code: .unimplemented, message: "method \(head.path) is not implemented")
-                    try await channel.writeAndFlush(
-                        HTTP2Frame.FramePayload.headers(.init(headers: ResponseTrailers(error: error).encode(trailersOnly: true), endStream: true)))
-                    return
-                }
-                if headers.endStream {
-                    // No request body at all; the request stream is simply empty.
-                }
-                let responseEncoding = head.acceptedEncodings.first { configuration.compression.contains($0) && head.encoding == $0 }
-                    ?? .identity
-                var callLogger = logger
-                callLogger[metadataKey: "grpc.method"] = "\(route.service)/\(route.method)"
-                let context = ServerContext(
-                    service: route.service, method: route.method, requestMetadata: head.metadata,
-                    deadline: head.timeout.map { .after($0) }, peer: peer, peerCertificate: peerCertificate,
-                    logger: callLogger)
-                let call = ServerCallStream(
-                    channel: channel, context: context, inbound: iterator,
-                    requestEncoding: head.encoding, responseEncoding: responseEncoding,
-                    acceptedEncodings: configuration.compression,
-                    maxReceiveMessageSize: configuration.maxReceiveMessageSize,
-                    maxSendMessageSize: configuration.maxSendMessageSize, activity: activity)
-                if headers.endStream {
-                    call.markRequestEnded()
-                }
-                let timer = head.timeout.map { timeout in
-                    channel.eventLoop.scheduleTask(in: timeout.timeAmount) { call.expire() }
-                }
-                defer { timer?.cancel() }
-                do {
-                    if interceptors.isEmpty {
-                        try await route.handle(call)
-                    } else {
-                        try await intercept(context: context, index: 0) { try await route.handle(call) }
-                    }
-                } catch let error as RPCError {
-                    await call.finish(with: error)
-                } catch is CancellationError {
-                    await call.finish(with: RPCError(code: .cancelled, message: "the call was cancelled"))
-                } catch {
-                    await call.finish(with: RPCError(code: .unknown, message: "\(error)"))
-                }
-            }
+            try await serveCall(stream, channel: channel, peer: peer, peerCertificate: peerCertificate, connection: connection)
         } catch {
             logger.trace("gRPC stream ended with an error", metadata: ["error": "\(error)"])
+        }
+    }
+
+    private func serveCall(
+        _ stream: InboundStream, channel: any Channel, peer: String, peerCertificate: NIOSSLCertificate?,
+        connection: Accepted
+    ) async throws {
+        let activity = connection.activity
+        guard case .headers(let headers)? = try await stream.inbox.next() else { return }
+        let head: RequestHead
+        do throws(RequestHead.Rejection) {
+            head = try RequestHead.decode(headers.headers)
+        } catch {
+            try await reject(error, channel: channel)
+            return
+        }
+        guard let route = router.routes[head.path] else {
+            let error = RPCError(code: .unimplemented, message: "method \(head.path) is not implemented")
+            try await channel.writeAndFlush(
+                HTTP2Frame.FramePayload.headers(.init(headers: ResponseTrailers(error: error).encode(trailersOnly: true), endStream: true)))
+            return
+        }
+        let responseEncoding = head.acceptedEncodings.first { configuration.compression.contains($0) && head.encoding == $0 }
+            ?? .identity
+        let callLogger = routeLoggers[head.path] ?? logger
+        let context = ServerContext(
+            service: route.service, method: route.method, requestMetadata: head.metadata,
+            deadline: head.timeout.map { .after($0) }, peer: peer, peerCertificate: peerCertificate,
+            logger: callLogger)
+        let call = ServerCallStream(
+            channel: channel, context: context, inbox: stream.inbox,
+            requestEncoding: head.encoding, responseEncoding: responseEncoding,
+            acceptedEncodings: configuration.compression,
+            maxReceiveMessageSize: configuration.maxReceiveMessageSize,
+            maxSendMessageSize: configuration.maxSendMessageSize, activity: activity,
+            batcher: connection.batcher)
+        if headers.endStream {
+            call.markRequestEnded()
+        }
+        let timer = head.timeout.map { timeout in
+            channel.eventLoop.scheduleTask(in: timeout.timeAmount) { call.expire() }
+        }
+        defer { timer?.cancel() }
+        do {
+            if interceptors.isEmpty {
+                try await route.handle(call)
+            } else {
+                try await intercept(context: context, index: 0) { try await route.handle(call) }
+            }
+        } catch let error as RPCError {
+            await call.finish(with: error)
+        } catch is CancellationError {
+            await call.finish(with: RPCError(code: .cancelled, message: "the call was cancelled"))
+        } catch {
+            await call.finish(with: RPCError(code: .unknown, message: "\(error)"))
         }
     }
 

@@ -2,7 +2,7 @@ import NIOCore
 
 /// The request messages of a client-streaming or bidirectional call, as an `AsyncSequence`.
 /// Iteration ends when the client ends its request stream. Iterate it once.
-public struct RequestStream<Request: Sendable>: AsyncSequence {
+public struct RequestStream<Request: Sendable>: AsyncSequence, Sendable {
     /// The element type.
     public typealias Element = Request
 

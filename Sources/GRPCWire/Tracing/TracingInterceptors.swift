@@ -43,7 +43,7 @@ public struct TracingClientInterceptor: ClientInterceptor {
     }
 
     /// Runs the call in a client span.
-    public func intercept(_ call: ClientCallInfo, next: (ClientCallInfo) async throws -> Void) async throws {
+    public nonisolated(nonsending) func intercept(_ call: ClientCallInfo, next: (ClientCallInfo) async throws -> Void) async throws {
         guard let tracer = GRPCTracing.resolve(tracer) else { return try await next(call) }
         let span = tracer.startSpan("\(call.service)/\(call.method)", context: ServiceContext.current ?? .topLevel, ofKind: .client)
         GRPCTracing.setAttributes(span, service: call.service, method: call.method)
@@ -100,7 +100,7 @@ enum GRPCTracing {
 
     /// Runs `body` with the span as the current context; records the status code
     /// (`rpc.grpc.status_code`, 0 on success) and, for failures, the error.
-    static func run(_ span: any Span, _ body: () async throws -> Void) async throws {
+    nonisolated(nonsending) static func run(_ span: any Span, _ body: () async throws -> Void) async throws {
         do {
             try await ServiceContext.withValue(span.context) { try await body() }
             span.attributes["rpc.grpc.status_code"] = StatusCode.ok.rawValue
