@@ -14,6 +14,7 @@
 # Kafka service of the running server (`halt`) lost nothing in 5 of 5 runs: the fault tests use it.
 # Port: KAFKA_FAULT_PORT (default 19293). Needs WIRESTACK_NOIDA_BIN (from .peers/peers.env) or noida-db on PATH.
 set -euo pipefail
+. "$(dirname "$0")/lib/processes.sh"
 PORT=${KAFKA_FAULT_PORT:-19293}
 STATE=${WIRESTACK_KAFKA_FAULT_DIR:-/tmp/wirestack-kafka-fault-$PORT}
 NOIDA_BIN=${WIRESTACK_NOIDA_BIN:-$(command -v noida-db || true)}
@@ -38,7 +39,7 @@ launch() {
   # The broker must not inherit the caller's other descriptors (a test runner waiting for this
   # script's exit or end-of-output would wait for the broker too): close everything above 2.
   (
-    for fd in /proc/self/fd/*; do n=${fd##*/}; [ "$n" -gt 2 ] 2>/dev/null && eval "exec $n>&-" 2>/dev/null; done
+    close_inherited_fds
     exec setsid "$NOIDA_BIN" start --data-dir "$STATE/data" --only kafka --kafka-port "$PORT" </dev/null >>"$STATE/noida.log" 2>&1
   ) &
   echo $! > "$STATE/pid"
