@@ -83,7 +83,7 @@ struct MessagingGRPCService: GRPCService {
         let identity = try identity(context)
         try requireServed(identity)
         var connectionID = context.requestMetadata.first(MessagingMethods.connectionIDKey) ?? ""
-        if connectionID.isEmpty || connectionID.utf8.count > 64 { connectionID = "grpc-call-" + UUID().uuidString }
+        if connectionID.isEmpty || connectionID.utf8.count > 64 { connectionID = makeConnectionID(prefix: "c") }
         return ClientSession(userID: identity.userID, clientID: identity.clientID, connectionID: connectionID) { _ in true }
     }
 
@@ -105,7 +105,7 @@ struct MessagingGRPCService: GRPCService {
         // One bounded queue per stream, drained in batches (one wake-up of the writer per burst).
         let outbox = BatchQueue<Chatwire_ListenNotification>(capacity: Self.maxQueued)
         let overflowed = Atomic<Bool>(false)
-        let session = ClientSession(userID: identity.userID, clientID: identity.clientID, connectionID: "grpc-" + UUID().uuidString) { frame in
+        let session = ClientSession(userID: identity.userID, clientID: identity.clientID, connectionID: makeConnectionID(prefix: "g")) { frame in
             guard case .notification(let notification) = frame.payload else { return true }
             if outbox.append(notification) { return true }
             overflowed.store(true, ordering: .relaxed)
