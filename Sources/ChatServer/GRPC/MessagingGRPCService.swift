@@ -83,7 +83,7 @@ struct MessagingGRPCService: GRPCService {
         let identity = try identity(context)
         try requireServed(identity)
         var connectionID = context.requestMetadata.first(MessagingMethods.connectionIDKey) ?? ""
-        if connectionID.isEmpty || connectionID.utf8.count > 64 { connectionID = makeConnectionID(prefix: "c") }
+        if connectionID.isEmpty || connectionID.utf8.count > 64 { connectionID = makeConnectionID(prefix: "grpc-call-") }
         return ClientSession(userID: identity.userID, clientID: identity.clientID, connectionID: connectionID) { _ in true }
     }
 
@@ -156,7 +156,7 @@ final class GRPCListener: Sendable {
     init(userID: Int64, clientID: String, services: ChatServices, listeners: GRPCListeners) {
         let outbox = BatchQueue<Chatwire_ListenNotification>(capacity: MessagingGRPCService.maxQueued)
         self.outbox = outbox
-        self.session = ClientSession(userID: userID, clientID: clientID, connectionID: makeConnectionID(prefix: "g")) { frame in
+        self.session = ClientSession(userID: userID, clientID: clientID, connectionID: makeConnectionID(prefix: "grpc-")) { frame in
             guard case .notification(let notification) = frame.payload else { return true }
             if outbox.append(notification) { return true }
             outbox.finish()

@@ -28,8 +28,9 @@ public final class ClientSession: Sendable {
     }
 }
 
-/// A connection ID: `prefix` and 64 random bits in base 36 (at most 14 characters, so the string
-/// is stored inline, with no allocation per connection; unique with overwhelming probability).
+/// A connection ID: `prefix` and 64 random bits in base 36 (unique with overwhelming probability;
+/// with a one-character prefix at most 14 characters, so the string is stored inline, with no
+/// allocation per connection).
 func makeConnectionID(prefix: String) -> String {
     prefix + String(UInt64.random(in: 0...UInt64.max), radix: 36)
 }
