@@ -12,6 +12,7 @@ let nioPosix: Target.Dependency = .product(name: "NIOPosix", package: "swift-nio
 let nioConcurrencyHelpers: Target.Dependency = .product(name: "NIOConcurrencyHelpers", package: "swift-nio")
 let nioTLS: Target.Dependency = .product(name: "NIOTLS", package: "swift-nio")
 let nioHTTP1: Target.Dependency = .product(name: "NIOHTTP1", package: "swift-nio")
+let nioWebSocket: Target.Dependency = .product(name: "NIOWebSocket", package: "swift-nio")
 let nioSSL: Target.Dependency = .product(name: "NIOSSL", package: "swift-nio-ssl")
 let nioHTTP2: Target.Dependency = .product(name: "NIOHTTP2", package: "swift-nio-http2")
 let nioHPACK: Target.Dependency = .product(name: "NIOHPACK", package: "swift-nio-http2")
@@ -138,7 +139,7 @@ let package = Package(
         .target(
             name: "ChatServer",
             // dist (issue 9): PGWire, CQLClient, RedisWire, KafkaWire for the distributed adapters; GRPCWire for the real-time API.
-            dependencies: ["ChatWire", "GRPCWire", "PGWire", "CQLClient", "RedisWire", "KafkaWire", "WireCore", hummingbird, hummingbirdCore, hummingbirdWebSocket, grdb, crypto, cryptoExtras, metrics, lifecycle, protobuf, logging, tracing],
+            dependencies: ["ChatWire", "GRPCWire", "PGWire", "CQLClient", "RedisWire", "KafkaWire", "WireCore", hummingbird, hummingbirdCore, hummingbirdWebSocket, nioCore, nioWebSocket, grdb, crypto, cryptoExtras, metrics, lifecycle, protobuf, logging, tracing],
             swiftSettings: swiftSettings
         ),
         .executableTarget(

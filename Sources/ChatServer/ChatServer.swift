@@ -114,7 +114,9 @@ public enum ChatServer {
         OperationalRoutes(services: services, metrics: metrics, readiness: { try await readiness(); try ports.checkRemotes() }).register(on: router)
         let wsRouter = Router(context: ChatRequestContext.self)
         wsRouter.add(middleware: ProblemMiddleware())
-        if runsMessaging { WebSocketEndpoint(services: services).register(on: wsRouter) }
+        // One task pings every WebSocket connection (the library's per-connection ping task is off).
+        let keepalive = WebSocketKeepalive(logger: logger)
+        if runsMessaging { WebSocketEndpoint(services: services, keepalive: keepalive).register(on: wsRouter) }
 
         var roleServices: [any Service] = []
         if let buffer = ports.idBuffer {
@@ -147,10 +149,10 @@ public enum ChatServer {
 
         return Application(
             router: router,
-            server: .http1WebSocketUpgrade(webSocketRouter: wsRouter, configuration: .init(ws: .init(maxFrameSize: WebSocketEndpoint.maxFrame))),
+            server: .http1WebSocketUpgrade(webSocketRouter: wsRouter, configuration: .init(ws: .init(maxFrameSize: WebSocketEndpoint.maxFrame, autoPing: .disabled))),
             configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "wirestack-chat",
                                  availableConnectionsDelegate: budget.acceptDelegate),
-            services: adapters.services + remoteServices + [backplane as any Service] + membership.services + roleServices,
+            services: adapters.services + remoteServices + [backplane as any Service] + membership.services + roleServices + (runsMessaging ? [keepalive] : []),
             onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? configuration.port) },
             logger: logger
         )

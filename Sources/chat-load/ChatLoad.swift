@@ -200,6 +200,9 @@ struct LoadRunner {
 
         // Run phase.
         let total = count * options.sessions * options.messages
+        let loadAtStart = loadAverage()
+        let ownCPUAtStart = cpuSeconds(getpid())
+        let serverCPUAtStart = options.serverPid.flatMap(cpuSeconds)
         let runStart = ContinuousClock.now
         let progress = Task { [stats] in
             while !Task.isCancelled {
@@ -225,6 +228,9 @@ struct LoadRunner {
             try? await Task.sleep(for: .milliseconds(50))
         }
         let runEnd = ContinuousClock.now
+        let ownCPU = cpuSeconds(getpid()).flatMap { end in ownCPUAtStart.map { end - $0 } }
+        let serverCPU = options.serverPid.flatMap(cpuSeconds).flatMap { end in serverCPUAtStart.map { end - $0 } }
+        let loadAtEnd = loadAverage()
         progress.cancel()
         for realtime in realtimes { await realtime.close() }
         for listener in listeners { listener.cancel() }
@@ -243,6 +249,12 @@ struct LoadRunner {
         log("send phase: \(format(sendDone - runStart)), until drained: \(format1(secs)) s, delivered throughput: \(Int(Double(delivered) / max(secs, 0.001))) msg/s")
         log("end-to-end latency: p50 \(pct(0.50)), p95 \(pct(0.95)), p99 \(pct(0.99)), max \(lat.last.map { format1($0) + " ms" } ?? "-") (\(lat.count) samples)")
         log("http calls: \(stats.httpCalls.load(ordering: .relaxed)), errors: \(stats.errors.load(ordering: .relaxed))\(stats.first.map { " (first: \($0))" } ?? "")")
+        func cores(_ seconds: Double?) -> String {
+            guard let seconds else { return "-" }
+            return "\(format1(seconds)) s (\(String(format1(seconds / max(secs, 0.001)))) cores, \(Int((seconds / Double(max(delivered, 1)) * 1e6).rounded())) µs per delivered message)"
+        }
+        log("cpu during the run: chat-load \(cores(ownCPU)), server \(options.serverPid == nil ? "- (pass --server-pid)" : cores(serverCPU))")
+        log("machine load average (1/5/15 min): \(loadAtStart) at start, \(loadAtEnd) at end")
     }
 
     func session(user: LoadUser, client: ChatClient, realtime: any ChatRealtime) async {
@@ -297,12 +309,37 @@ struct LoadRunner {
         try await Task.sleep(for: .seconds(options.holdSeconds))
         if let pid = options.serverPid, let before, let after = residentKB(pid) {
             let perClient = Double(after - before) * 1024 / Double(max(1, realtimes.count))
-            log("server RSS: \(before / 1024) MiB before, \(after / 1024) MiB with \(realtimes.count) listening clients: \(Int(perClient)) bytes (\(format1(perClient / 1024)) KiB) per client")
+            log("server RSS: \(before / 1024) MiB before, \(after / 1024) MiB with \(realtimes.count) listening clients: \(Int(perClient)) bytes (\(format1(perClient / 1024)) KiB) per client (load average \(loadAverage()))")
         }
         for realtime in realtimes { await realtime.close() }
         for (_, client) in clients { await client.close() }
         log("closed")
     }
+}
+
+/// CPU time (user + system) process `pid` used so far, in seconds (Linux `/proc/<pid>/stat`); nil if unreadable.
+func cpuSeconds(_ pid: Int32) -> Double? {
+    guard let file = fopen("/proc/\(pid)/stat", "r") else { return nil }
+    defer { fclose(file) }
+    var line = [CChar](repeating: 0, count: 2048)
+    guard fgets(&line, Int32(line.count), file) != nil else { return nil }
+    let text = String(decoding: line.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    // Fields after the command name (which is in parentheses and may hold spaces): state is field 3; utime 14, stime 15.
+    guard let close = text.lastIndex(of: ")") else { return nil }
+    let fields = text[text.index(after: close)...].split(separator: " ")
+    guard fields.count > 13, let user = Double(fields[11]), let system = Double(fields[12]) else { return nil }
+    let ticks = Double(sysconf(Int32(_SC_CLK_TCK)))
+    return (user + system) / max(ticks, 1)
+}
+
+/// The 1-minute load average (`/proc/loadavg`).
+func loadAverage() -> String {
+    guard let file = fopen("/proc/loadavg", "r") else { return "?" }
+    defer { fclose(file) }
+    var line = [CChar](repeating: 0, count: 128)
+    guard fgets(&line, Int32(line.count), file) != nil else { return "?" }
+    let text = String(decoding: line.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    return text.split(separator: " ").prefix(3).joined(separator: " ")
 }
 
 /// The resident set size of process `pid` in KiB (Linux `/proc/<pid>/status` VmRSS).

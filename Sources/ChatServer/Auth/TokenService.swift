@@ -1,5 +1,6 @@
 import Crypto
 import Foundation
+import Synchronization
 
 /// The identity carried by a valid access token.
 public struct Identity: Sendable, Hashable {
@@ -32,6 +33,9 @@ public enum TokenError: Error, Sendable, Hashable {
 public struct TokenService: Sendable {
     let secret: [UInt8]
     var key: SymmetricKey { SymmetricKey(data: secret) }
+    /// Tokens that passed the full check, so a client's every call (a gRPC unary call, an API
+    /// request) costs a look-up, not two JSON decodes and an HMAC; lifetime is still checked per use.
+    private let verified = VerifiedTokens()
     /// Issuer claim.
     public var issuer: String
     /// Audience claim.
@@ -72,6 +76,7 @@ public struct TokenService: Sendable {
 
     /// Validates `token` and returns its identity.
     public func verify(_ token: String, now: Int64 = Int64(Date().timeIntervalSince1970)) throws(TokenError) -> Identity {
+        if let identity = verified.identity(of: token, issuer: issuer, audience: audience, now: now, skew: Self.skew) { return identity }
         let parts = token.split(separator: ".", omittingEmptySubsequences: false)
         guard parts.count == 3, token.utf8.count < 4096,
               let headerData = Self.decodeBase64URL(parts[0]), let claimsData = Self.decodeBase64URL(parts[1]),
@@ -82,10 +87,14 @@ public struct TokenService: Sendable {
         guard let claims = try? JSONDecoder().decode(Claims.self, from: claimsData), let userID = Int64(claims.sub), userID > 0,
               claims.role == "user" else { throw .malformed }
         guard claims.iss == issuer, claims.aud == audience else { throw .wrongAudienceOrIssuer }
-        let skew: Int64 = 5
-        guard claims.exp + skew > now, claims.nbf - skew <= now else { throw .expired }
-        return Identity(userID: userID, userName: claims.name, clientID: claims.actor)
+        guard claims.exp + Self.skew > now, claims.nbf - Self.skew <= now else { throw .expired }
+        let identity = Identity(userID: userID, userName: claims.name, clientID: claims.actor)
+        verified.store(token, identity: identity, issuer: issuer, audience: audience, notBefore: claims.nbf, expires: claims.exp)
+        return identity
     }
+
+    /// Clock skew allowed on `nbf` and `exp`, in seconds.
+    static let skew: Int64 = 5
 
     static func base64URL(_ data: Data) -> String {
         data.base64EncodedString().replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_").replacingOccurrences(of: "=", with: "")
@@ -95,5 +104,35 @@ public struct TokenService: Sendable {
         var s = text.replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
         while s.count % 4 != 0 { s += "=" }
         return Data(base64Encoded: s)
+    }
+}
+
+/// Recently verified tokens (bounded: emptied when full), each with its validity window.
+final class VerifiedTokens: Sendable {
+    private struct Entry {
+        var identity: Identity
+        var issuer: String
+        var audience: String
+        var notBefore: Int64
+        var expires: Int64
+    }
+
+    /// Most tokens remembered.
+    static let capacity = 4096
+    private let entries = Mutex<[String: Entry]>([:])
+
+    /// The identity of a token verified before for `issuer` and `audience`, if it is valid at `now`.
+    func identity(of token: String, issuer: String, audience: String, now: Int64, skew: Int64) -> Identity? {
+        guard let entry = entries.withLock({ $0[token] }), entry.issuer == issuer, entry.audience == audience,
+              entry.expires + skew > now, entry.notBefore - skew <= now else { return nil }
+        return entry.identity
+    }
+
+    /// Remembers a token that passed the full check.
+    func store(_ token: String, identity: Identity, issuer: String, audience: String, notBefore: Int64, expires: Int64) {
+        entries.withLock { entries in
+            if entries.count >= Self.capacity { entries.removeAll(keepingCapacity: true) }
+            entries[token] = Entry(identity: identity, issuer: issuer, audience: audience, notBefore: notBefore, expires: expires)
+        }
     }
 }

@@ -83,7 +83,7 @@ struct MessagingGRPCService: GRPCService {
         let identity = try identity(context)
         try requireServed(identity)
         var connectionID = context.requestMetadata.first(MessagingMethods.connectionIDKey) ?? ""
-        if connectionID.isEmpty || connectionID.utf8.count > 64 { connectionID = "grpc-call-" + UUID().uuidString }
+        if connectionID.isEmpty || connectionID.utf8.count > 64 { connectionID = makeConnectionID(prefix: "grpc-call-") }
         return ClientSession(userID: identity.userID, clientID: identity.clientID, connectionID: connectionID) { _ in true }
     }
 
@@ -100,47 +100,81 @@ struct MessagingGRPCService: GRPCService {
     }
 
     func listen(writer: ResponseWriter<Chatwire_ListenNotification>, context: ServerContext) async throws {
-        let identity = try identity(context)
-        try requireServed(identity)
-        // One bounded queue per stream, drained in batches (one wake-up of the writer per burst).
-        let outbox = BatchQueue<Chatwire_ListenNotification>(capacity: Self.maxQueued)
-        let overflowed = Atomic<Bool>(false)
-        let session = ClientSession(userID: identity.userID, clientID: identity.clientID, connectionID: "grpc-" + UUID().uuidString) { frame in
-            guard case .notification(let notification) = frame.payload else { return true }
-            if outbox.append(notification) { return true }
-            overflowed.store(true, ordering: .relaxed)
-            outbox.finish()
-            return false
-        }
-        // A listen stream holds a connection: it counts against the process's connection budget.
-        let budget = services.connectionBudget
-        guard budget.tryOpen() else {
-            throw RPCError(code: .resourceExhausted, message: "the server holds as many connections as it can; retry later or elsewhere")
-        }
-        defer { budget.closed() }
-        guard services.registry.add(session, limit: services.config.values.maxDevicesPerUser) else {
-            throw RPCError(code: .resourceExhausted, message: "too many devices connected for this user")
-        }
-        defer { services.registry.remove(session) }
-        let token = listeners.add(outbox)
-        defer { listeners.remove(token) }
-        var head = context.initialMetadata
-        head.add(MessagingMethods.connectionIDKey, session.connectionID)
-        context.initialMetadata = head
+        // Set-up is a synchronous function kept out of line, so its locals live on the thread's
+        // stack while it runs, not in the call task's frames that a listening client holds.
+        let listener = try openListener(context)
+        defer { listener.end() }
         try await writer.writeInitialMetadata()
         // Ends when the client cancels (the handler task is cancelled), the queue overflows, or
         // the server shuts down (the listeners are finished; the call ends OK and the client
         // reconnects elsewhere).
         try await withTaskCancellationHandler {
-            while let notifications = await outbox.next() {
+            while let notifications = await listener.outbox.next() {
                 try await writer.write(contentsOf: notifications)
             }
         } onCancel: {
-            outbox.finish()
+            listener.outbox.finish()
         }
-        if overflowed.load(ordering: .relaxed) {
+        if listener.overflowed {
             throw RPCError(code: .resourceExhausted, message: "the client fell \(Self.maxQueued) notifications behind; catch up from history")
         }
+    }
+
+    /// Authenticates a listen call, takes a connection from the budget, registers its session and
+    /// queue, and names the connection in the response headers.
+    @inline(never)
+    func openListener(_ context: ServerContext) throws(RPCError) -> GRPCListener {
+        let identity = try identity(context)
+        try requireServed(identity)
+        // A listen stream holds a connection: it counts against the process's connection budget.
+        let budget = services.connectionBudget
+        guard budget.tryOpen() else {
+            throw RPCError(code: .resourceExhausted, message: "the server holds as many connections as it can; retry later or elsewhere")
+        }
+        let listener = GRPCListener(userID: identity.userID, clientID: identity.clientID, services: services, listeners: listeners)
+        guard services.registry.add(listener.session, limit: services.config.values.maxDevicesPerUser) else {
+            listener.end(registered: false)
+            throw RPCError(code: .resourceExhausted, message: "too many devices connected for this user")
+        }
+        var head = context.initialMetadata
+        head.add(MessagingMethods.connectionIDKey, listener.session.connectionID)
+        context.initialMetadata = head
+        return listener
+    }
+}
+
+/// One open listen call: its session in the client registry and its bounded queue, drained in
+/// batches (one wake-up of the writer per burst).
+final class GRPCListener: Sendable {
+    let outbox: BatchQueue<Chatwire_ListenNotification>
+    let session: ClientSession
+    private let token: Int
+    private let services: ChatServices
+    private let listeners: GRPCListeners
+
+    /// A listener for the user's device, registered with `listeners` (not yet with the client registry).
+    init(userID: Int64, clientID: String, services: ChatServices, listeners: GRPCListeners) {
+        let outbox = BatchQueue<Chatwire_ListenNotification>(capacity: MessagingGRPCService.maxQueued)
+        self.outbox = outbox
+        self.session = ClientSession(userID: userID, clientID: clientID, connectionID: makeConnectionID(prefix: "grpc-")) { frame in
+            guard case .notification(let notification) = frame.payload else { return true }
+            if outbox.append(notification) { return true }
+            outbox.finish()
+            return false
+        }
+        self.services = services
+        self.listeners = listeners
+        self.token = listeners.add(outbox)
+    }
+
+    /// Whether the client fell ``MessagingGRPCService/maxQueued`` notifications behind.
+    var overflowed: Bool { outbox.overflowed }
+
+    /// Unregisters the call (`registered`: also from the client registry) and returns its connection to the budget.
+    func end(registered: Bool = true) {
+        listeners.remove(token)
+        if registered { services.registry.remove(session) }
+        services.connectionBudget.closed()
     }
 }
 

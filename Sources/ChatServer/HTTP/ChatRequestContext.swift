@@ -1,6 +1,7 @@
 import Foundation
 import Hummingbird
 import HummingbirdWebSocket
+import NIOCore
 
 /// The request context of the chat API: the caller's identity once authenticated.
 public struct ChatRequestContext: RequestContext, WebSocketRequestContext {
@@ -8,9 +9,13 @@ public struct ChatRequestContext: RequestContext, WebSocketRequestContext {
     public let webSocket: WebSocketHandlerReference<ChatRequestContext>
     /// Set by the authentication middleware.
     public var identity: Identity?
+    /// The connection's channel (after a WebSocket upgrade, the WebSocket's: its frames are
+    /// written straight to it, batched).
+    let channel: any Channel
 
     public init(source: ApplicationRequestContextSource) {
         coreContext = .init(source: source)
+        channel = source.channel
         webSocket = .init()
         identity = nil
     }

@@ -28,6 +28,13 @@ public final class ClientSession: Sendable {
     }
 }
 
+/// A connection ID: `prefix` and 64 random bits in base 36 (unique with overwhelming probability;
+/// with a one-character prefix at most 14 characters, so the string is stored inline, with no
+/// allocation per connection).
+func makeConnectionID(prefix: String) -> String {
+    prefix + String(UInt64.random(in: 0...UInt64.max), radix: 36)
+}
+
 /// The connections of every online user on this server (the reference's per-user SignalR groups).
 public final class ClientRegistry: Sendable {
     private let users = Mutex<[Int64: [ClientSession]]>([:])
@@ -68,9 +75,23 @@ public final class ClientRegistry: Sendable {
         users.withLock { $0[userID] ?? [] }
     }
 
+    /// The connections of each of `userIDs`, in order, looked up under one lock.
+    public func sessions(of userIDs: some Sequence<Int64>) -> [[ClientSession]] {
+        users.withLock { users in userIDs.map { users[$0] ?? [] } }
+    }
+
     /// Pushes to every connection of `userID` except `excluding` (a connection ID).
     public func push(_ notification: Chatwire_ListenNotification, to userID: Int64, excluding: String? = nil) {
-        for session in sessions(of: userID) where session.connectionID != excluding {
+        push(to: userID, excluding: excluding) { notification }
+    }
+
+    /// Pushes the notification `make` builds (only if `userID` has a connection other than
+    /// `excluding`) to those connections.
+    func push(to userID: Int64, excluding: String? = nil, _ make: () -> Chatwire_ListenNotification) {
+        let targets = sessions(of: userID)
+        guard targets.contains(where: { $0.connectionID != excluding }) else { return }
+        let notification = make()
+        for session in targets where session.connectionID != excluding {
             session.push(notification)
         }
     }

@@ -1,23 +1,27 @@
+import NIOCore
 import Synchronization
 
-/// The outbound queue of one real-time connection, written by a task that exists only while there
-/// is something to write.
+/// The outbound queue of one real-time connection, written on the connection's event loop with
+/// one flush per batch.
 ///
-/// Frames are queued from any thread (the backplane's delivery, other connections' requests) and
-/// written in order by one writer task at a time, which takes everything queued per wake-up. An
-/// idle connection has no writer task at all: a listening client costs its socket and its reader,
-/// not a parked task as well. The queue is bounded; a client that falls ``capacity`` frames behind
-/// is refused further frames and its connection is closed once what is queued has been written
-/// (it catches up from history).
+/// Frames are queued from any thread (the backplane's delivery, other connections' requests, the
+/// connection's own reader). The first frame queued while nothing is being written schedules one
+/// drain on the event loop, which takes everything queued, hands it to ``write`` (which writes the
+/// frames to the channel and flushes once) and waits for that flush before the next batch: a
+/// burst costs one event-loop hop and one socket write, not one per frame, and no task exists
+/// for the writing at all (an idle listening client costs its socket and its reader only).
 ///
-/// ``finish()`` stops accepting frames and closes the connection after the queued ones are
-/// written; ``closed()`` waits for that.
+/// The queue is bounded: a client that falls ``capacity`` frames behind (its socket does not take
+/// what was flushed) is refused further frames and its connection is closed once what is queued
+/// has been written (it catches up from history). ``finish()`` stops accepting frames and closes
+/// the connection after the queued ones are written; ``closed()`` waits for that.
 final class ConnectionOutbox<Frame: Sendable>: Sendable {
     private struct State {
         var frames: [Frame] = []
-        /// A writer task is running (or starting).
+        /// A drain is scheduled or a written batch has not completed yet.
         var writing = false
         var finished = false
+        var closing = false
         var done = false
         var waiters: [CheckedContinuation<Void, Never>] = []
     }
@@ -28,12 +32,16 @@ final class ConnectionOutbox<Frame: Sendable>: Sendable {
     /// Most frames queued at once.
     let capacity: Int
     private let state = Mutex(State())
-    private let write: @Sendable ([Frame]) async throws -> Void
+    private let eventLoop: any EventLoop
+    private let write: @Sendable ([Frame]) -> EventLoopFuture<Void>
     private let close: @Sendable () async -> Void
 
-    /// An outbox writing batches through `write` and closing the connection through `close`.
-    init(capacity: Int, write: @escaping @Sendable ([Frame]) async throws -> Void, close: @escaping @Sendable () async -> Void) {
+    /// An outbox whose batches `write` writes on `eventLoop` (called there; the future completes
+    /// once the batch is on the socket or failed) and whose connection `close` closes.
+    init(capacity: Int, eventLoop: any EventLoop, write: @escaping @Sendable ([Frame]) -> EventLoopFuture<Void>,
+         close: @escaping @Sendable () async -> Void) {
         self.capacity = capacity
+        self.eventLoop = eventLoop
         self.write = write
         self.close = close
     }
@@ -54,10 +62,10 @@ final class ConnectionOutbox<Frame: Sendable>: Sendable {
         switch next {
         case .queued: return true
         case .startWriter:
-            startWriter()
+            scheduleDrain()
             return true
         case .refused(let startCloser):
-            if startCloser { startWriter() }
+            if startCloser { scheduleDrain() }
             return false
         }
     }
@@ -69,7 +77,7 @@ final class ConnectionOutbox<Frame: Sendable>: Sendable {
             state.finished = true
             return Self.claimWriter(&state)
         }
-        if start { startWriter() }
+        if start { scheduleDrain() }
     }
 
     /// Waits until the outbox finished and the connection was closed.
@@ -84,54 +92,63 @@ final class ConnectionOutbox<Frame: Sendable>: Sendable {
         }
     }
 
-    /// Marks a writer as running; `true` if the caller must start it.
+    /// Marks a drain as pending; `true` if the caller must schedule it.
     private static func claimWriter(_ state: inout State) -> Bool {
-        if state.writing || state.done { return false }
+        if state.writing || state.closing || state.done { return false }
         state.writing = true
         return true
     }
 
-    private func startWriter() {
-        Task { await self.drain() }
+    private func scheduleDrain() {
+        if eventLoop.inEventLoop {
+            drain()
+        } else {
+            eventLoop.execute { self.drain() }
+        }
     }
 
-    /// The writer: writes batches until the queue is empty, then ends (or, once finished, closes
-    /// the connection).
-    private func drain() async {
-        while true {
-            let step = state.withLock { state -> Step in
-                if !state.frames.isEmpty {
-                    var batch: [Frame] = []
-                    swap(&batch, &state.frames)
-                    return .write(batch)
-                }
-                if state.finished { return .close }
-                state.writing = false
-                return .idle
+    /// On the event loop: writes what is queued as one batch and drains again once it is written;
+    /// with nothing queued, stops (or, once finished, closes the connection).
+    private func drain() {
+        let step = state.withLock { state -> Step in
+            if !state.frames.isEmpty {
+                var batch: [Frame] = []
+                swap(&batch, &state.frames)
+                return .write(batch)
             }
-            switch step {
-            case .write(let batch):
-                do {
-                    try await write(batch)
-                } catch {
+            state.writing = false
+            if state.finished && !state.closing && !state.done {
+                state.closing = true
+                return .close
+            }
+            return .idle
+        }
+        switch step {
+        case .write(let batch):
+            write(batch).hop(to: eventLoop).whenComplete { result in
+                if case .failure = result {
                     // The connection is gone: drop what is queued and close.
-                    state.withLock { state in
+                    self.state.withLock { state in
                         state.finished = true
                         state.frames.removeAll()
                     }
                 }
-            case .idle:
-                return
-            case .close:
-                await close()
-                let waiters = state.withLock { state -> [CheckedContinuation<Void, Never>] in
+                // A fresh event-loop task, so a connection that always has frames queued never
+                // recurses.
+                self.eventLoop.execute { self.drain() }
+            }
+        case .idle:
+            return
+        case .close:
+            // Rare (overflow, shutdown, the reader ended): the closing handshake is async.
+            Task {
+                await self.close()
+                let waiters = self.state.withLock { state -> [CheckedContinuation<Void, Never>] in
                     state.done = true
-                    state.writing = false
                     defer { state.waiters.removeAll() }
                     return state.waiters
                 }
                 for waiter in waiters { waiter.resume() }
-                return
             }
         }
     }

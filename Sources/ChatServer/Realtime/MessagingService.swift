@@ -49,7 +49,7 @@ public final class MessagingService: Sendable {
         delivered = Dictionary(uniqueKeysWithValues: types.map { ($0.0, Counter(label: "chat_messages_delivered_total", dimensions: [("type", $0.1)], factory: metrics)) })
         lost = Counter(label: "chat_messages_lost_total", factory: metrics)
         backplane.subscribeLive("messaging") { [self] messages in
-            for message in messages { deliver(message) }
+            deliver(messages)
         }
     }
 
@@ -92,7 +92,7 @@ public final class MessagingService: Sendable {
         message.sentAtMs = ChatTimestamp.now().microseconds / 1000
         received[type]?.increment()
         // The sender's other devices see the message at once, before the backplane.
-        registry.push(Self.notification(for: message), to: session.userID, excluding: session.connectionID)
+        registry.push(to: session.userID, excluding: session.connectionID) { Self.notification(for: message) }
         publish(message, ackTo: session.userID)
         return id
     }
@@ -131,7 +131,7 @@ public final class MessagingService: Sendable {
         message.messageData = .reaction(payload)
         message.sentAtMs = ChatTimestamp.now().microseconds / 1000
         received[.reaction]?.increment()
-        registry.push(Self.notification(for: message), to: session.userID, excluding: session.connectionID)
+        registry.push(to: session.userID, excluding: session.connectionID) { Self.notification(for: message) }
         publish(message, ackTo: session.userID)
     }
 
@@ -192,20 +192,23 @@ public final class MessagingService: Sendable {
             ack.type = .deliveryStatus
             ack.status = error == nil ? .processed : .lost
             ack.sentAtMs = message.sentAtMs
-            registry.push(ack, to: ackUser)
+            registry.push(to: ackUser) { ack }
         }
     }
 
     // MARK: delivery from the backplane
 
-    func deliver(_ message: Chatwire_BackplaneMessage) {
-        let sessions = registry.sessions(of: message.targetUserID)
-        guard !sessions.isEmpty else { return }
-        let notification = Self.notification(for: message)
-        delivered[message.type]?.increment()
-        for session in sessions where session.connectionID != message.initiatorConnection {
-            if !session.push(notification) {
-                logger.debug("slow client dropped", metadata: ["user": "\(session.userID)"])
+    /// Pushes a batch from the backplane to the target users' connections here (one registry
+    /// look-up per batch; a notification is built only for a user with connections).
+    func deliver(_ messages: [Chatwire_BackplaneMessage]) {
+        let targets = registry.sessions(of: messages.lazy.map(\.targetUserID))
+        for (message, sessions) in zip(messages, targets) where !sessions.isEmpty {
+            let notification = Self.notification(for: message)
+            delivered[message.type]?.increment()
+            for session in sessions where session.connectionID != message.initiatorConnection {
+                if !session.push(notification) {
+                    logger.debug("slow client dropped", metadata: ["user": "\(session.userID)"])
+                }
             }
         }
     }

@@ -5,6 +5,7 @@ import Hummingbird
 import HummingbirdWebSocket
 import Logging
 import NIOCore
+import NIOWebSocket
 import ServiceLifecycle
 import SwiftProtobuf
 
@@ -17,6 +18,8 @@ import SwiftProtobuf
 /// queue; a client that falls that far behind is disconnected (it catches up from history).
 struct WebSocketEndpoint {
     let services: ChatServices
+    /// Pings the connections and sets their TCP keep-alive (the library's per-connection ping task is off).
+    let keepalive: WebSocketKeepalive
     /// Largest accepted inbound frame.
     static let maxFrame = 16 * 1024
     /// Notifications queued for one slow client before it is disconnected.
@@ -33,92 +36,135 @@ struct WebSocketEndpoint {
             }
             return .upgrade([:])
         }, onUpgrade: { inbound, outbound, context in
-            try await handle(inbound: inbound, outbound: outbound, request: context.request, logger: context.logger)
+            try await handle(inbound: inbound, outbound: outbound, request: context.request, channel: context.requestContext.channel, logger: context.logger)
         })
     }
 
-    func handle(inbound: WebSocketInboundStream, outbound: WebSocketOutboundWriter, request: Request, logger: Logger) async throws {
-        guard let identity = authenticate(request, tokens: services.tokens) else {
-            try await outbound.close(.policyViolation, reason: "unauthorized")
+    func handle(inbound: WebSocketInboundStream, outbound: WebSocketOutboundWriter, request: Request, channel: any Channel, logger: Logger) async throws {
+        // Set-up and request handling are synchronous functions kept out of line, so their
+        // locals live on the thread's stack while they run instead of in this connection's task
+        // frames, which a listening client holds for as long as it is connected.
+        let connection: WebSocketConnection
+        switch open(request: request, channel: channel, outbound: outbound, logger: logger) {
+        case .success(let opened): connection = opened
+        case .failure(let refusal):
+            try await outbound.close(.policyViolation, reason: refusal.reason)
             return
         }
+        await read(inbound, connection: connection)
+        connection.end()
+        await connection.outbox.closed()
+    }
+
+    /// Why a connection was refused (closed with "policy violation").
+    struct Refusal: Error {
+        var reason: String
+    }
+
+    /// Authenticates the upgrade, registers the connection (with the client registry and the
+    /// keep-alive) and queues its first frame; or says why not.
+    @inline(never)
+    func open(request: Request, channel: any Channel, outbound: WebSocketOutboundWriter, logger: Logger) -> Result<WebSocketConnection, Refusal> {
+        guard let identity = authenticate(request, tokens: services.tokens) else { return .failure(Refusal(reason: "unauthorized")) }
         // Another instance owns the user's partition (after a reassignment): the client creates a new session, which names it.
         guard services.messaging.serves(identity.userID) else {
-            try await outbound.close(.policyViolation, reason: "served by another instance; create a new session")
-            return
+            return .failure(Refusal(reason: "served by another instance; create a new session"))
         }
         let binary = request.uri.queryParameters.get("format") == "binary"
-        // Frames are written by a task that exists only while some are queued (an idle listening
-        // client has none); a burst costs one wake-up of the writer, not one per frame.
-        let outbox = ConnectionOutbox<Chatwire_ServerFrame>(capacity: Self.maxQueued) { frames in
-            for frame in frames {
-                if binary {
-                    try await outbound.writeBinaryMessage(try Self.encode(frame))
-                } else {
-                    try await outbound.writeTextMessage(try frame.jsonString())
-                }
-            }
+        // Frames are written on the connection's event loop straight to its channel, one flush
+        // per batch (see ConnectionOutbox); no task exists for writing while nothing is queued.
+        let allocator = channel.allocator
+        let outbox = ConnectionOutbox<Chatwire_ServerFrame>(capacity: Self.maxQueued, eventLoop: channel.eventLoop) { frames in
+            Self.write(frames, binary: binary, to: channel, allocator: allocator, logger: logger)
         } close: {
             // The queue overflowed, the reader finished or the server shuts down.
             try? await outbound.close(.goingAway, reason: nil)
         }
-        let session = ClientSession(userID: identity.userID, clientID: identity.clientID, connectionID: UUID().uuidString) { frame in
+        let session = ClientSession(userID: identity.userID, clientID: identity.clientID, connectionID: makeConnectionID(prefix: "w")) { frame in
             outbox.push(frame)
         }
+        guard services.registry.add(session, limit: services.config.values.maxDevicesPerUser) else {
+            return .failure(Refusal(reason: "too many devices"))
+        }
+        // On graceful shutdown the keep-alive finishes the outbox: it closes the socket with
+        // "going away" after writing what is queued, and the client reconnects elsewhere.
+        let token = keepalive.add(channel) { outbox.finish() }
         // The first frame (request ID 0, an empty AckResponse) tells the client that the
         // connection is registered (it is queued only after the registration).
         var ready = Chatwire_ServerFrame()
         ready.payload = .ack(Chatwire_AckResponse())
-        guard services.registry.add(session, limit: services.config.values.maxDevicesPerUser) else {
-            try await outbound.close(.policyViolation, reason: "too many devices")
-            return
-        }
         outbox.push(ready)
-        defer { services.registry.remove(session) }
-        // On graceful shutdown the outbox is finished: it closes the socket with "going away"
-        // after writing what is queued, and the client reconnects elsewhere.
-        await withGracefulShutdownHandler {
-            await read(inbound, outbox: outbox, session: session, logger: logger)
-        } onGracefulShutdown: {
-            outbox.finish()
-        }
-        outbox.finish()
-        await outbox.closed()
+        return .success(WebSocketConnection(session: session, outbox: outbox, keepaliveToken: token, services: services, keepalive: keepalive, logger: logger))
     }
 
     /// Reads requests until the client closes (or the outbox refuses, when the client fell too far
-    /// behind), answering each through the outbox. Fragmented messages are joined here (up to
-    /// ``maxFrame`` bytes), frame by frame, which keeps the reader's task stack small.
-    private func read(_ inbound: WebSocketInboundStream, outbox: ConnectionOutbox<Chatwire_ServerFrame>, session: ClientSession, logger: Logger) async {
+    /// behind), answering each through the outbox.
+    private func read(_ inbound: WebSocketInboundStream, connection: WebSocketConnection) async {
         var iterator = inbound.makeAsyncIterator()
-        var pending: (binary: Bool, bytes: ByteBuffer)?
+        var assembler = MessageAssembler()
         do {
             while let frame = try await iterator.next() {
-                var data = frame.data
-                switch frame.opcode {
-                case .text, .binary:
-                    pending = (frame.opcode == .binary, data)
-                case .continuation:
-                    guard pending != nil, pending!.bytes.readableBytes + data.readableBytes <= Self.maxFrame else {
-                        outbox.finish()
-                        return
-                    }
-                    pending!.bytes.writeBuffer(&data)
-                }
-                guard frame.fin, let (isBinary, bytes) = pending else { continue }
-                pending = nil
-                let message: WebSocketMessage = isBinary ? .binary(bytes) : .text(String(buffer: bytes))
-                guard outbox.push(respond(to: message, session: session)) else { return }
+                guard receive(frame, assembler: &assembler, connection: connection) else { return }
             }
         } catch {
-            logger.debug("websocket read ended", metadata: ["error": "\(error)"])
+            connection.logger.debug("websocket read ended", metadata: ["error": "\(error)"])
         }
     }
 
+    /// Joins fragmented messages (up to ``maxFrame`` bytes).
+    struct MessageAssembler {
+        var pending: (binary: Bool, bytes: ByteBuffer)?
+    }
+
+    /// Takes one frame: once a message is complete, answers it through the outbox. `false` ends
+    /// the connection (an oversized message, or the outbox refused: the client fell too far behind).
+    @inline(never)
+    func receive(_ frame: WebSocketDataFrame, assembler: inout MessageAssembler, connection: WebSocketConnection) -> Bool {
+        var data = frame.data
+        switch frame.opcode {
+        case .text, .binary:
+            assembler.pending = (frame.opcode == .binary, data)
+        case .continuation:
+            guard assembler.pending != nil, assembler.pending!.bytes.readableBytes + data.readableBytes <= Self.maxFrame else {
+                connection.outbox.finish()
+                return false
+            }
+            assembler.pending!.bytes.writeBuffer(&data)
+        }
+        guard frame.fin, let (isBinary, bytes) = assembler.pending else { return true }
+        assembler.pending = nil
+        let message: WebSocketMessage = isBinary ? .binary(bytes) : .text(String(buffer: bytes))
+        return connection.outbox.push(respond(to: message, session: connection.session))
+    }
+
+    /// On the channel's event loop: writes `frames` as WebSocket messages (protobuf binary or
+    /// proto3 JSON text) and flushes once; the future completes when the last one is written.
+    static func write(_ frames: [Chatwire_ServerFrame], binary: Bool, to channel: any Channel, allocator: ByteBufferAllocator,
+                      logger: Logger) -> EventLoopFuture<Void> {
+        let pipeline = channel.pipeline.syncOperations
+        var last: WebSocketFrame?
+        for frame in frames {
+            let message: WebSocketFrame
+            do {
+                message = binary ? WebSocketFrame(fin: true, opcode: .binary, data: try encode(frame, allocator: allocator))
+                    : WebSocketFrame(fin: true, opcode: .text, data: allocator.buffer(string: try frame.jsonString()))
+            } catch {
+                logger.error("realtime frame not encodable", metadata: ["error": "\(error)"])
+                continue
+            }
+            if let previous = last { pipeline.write(NIOAny(previous), promise: nil) }
+            last = message
+        }
+        guard let last else { return channel.eventLoop.makeSucceededVoidFuture() }
+        return pipeline.writeAndFlush(NIOAny(last))
+    }
+
     /// A frame as protobuf binary in a ByteBuffer.
-    static func encode(_ frame: Chatwire_ServerFrame) throws -> ByteBuffer {
+    static func encode(_ frame: Chatwire_ServerFrame, allocator: ByteBufferAllocator = ByteBufferAllocator()) throws -> ByteBuffer {
         let bytes: [UInt8] = try frame.serializedBytes()
-        return ByteBuffer(bytes: bytes)
+        var buffer = allocator.buffer(capacity: bytes.count)
+        buffer.writeBytes(bytes)
+        return buffer
     }
 
     func respond(to message: WebSocketMessage, session: ClientSession) -> Chatwire_ServerFrame {
@@ -178,5 +224,32 @@ struct WebSocketEndpoint {
         case .none:
             throw MessagingError(code: 400, message: "The frame carries no request.", errors: [])
         }
+    }
+}
+
+/// A registered real-time WebSocket connection: its session in the client registry and its outbox.
+final class WebSocketConnection: Sendable {
+    let session: ClientSession
+    let outbox: ConnectionOutbox<Chatwire_ServerFrame>
+    let keepaliveToken: Int
+    let services: ChatServices
+    let keepalive: WebSocketKeepalive
+    let logger: Logger
+
+    init(session: ClientSession, outbox: ConnectionOutbox<Chatwire_ServerFrame>, keepaliveToken: Int, services: ChatServices,
+         keepalive: WebSocketKeepalive, logger: Logger) {
+        self.session = session
+        self.outbox = outbox
+        self.keepaliveToken = keepaliveToken
+        self.services = services
+        self.keepalive = keepalive
+        self.logger = logger
+    }
+
+    /// Unregisters the connection and finishes its outbox (which then closes it).
+    func end() {
+        services.registry.remove(session)
+        keepalive.remove(keepaliveToken)
+        outbox.finish()
     }
 }

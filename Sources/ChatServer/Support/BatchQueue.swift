@@ -11,6 +11,7 @@ final class BatchQueue<Element: Sendable>: Sendable {
         var items: [Element] = []
         var waiter: CheckedContinuation<[Element]?, Never>?
         var finished = false
+        var overflowed = false
     }
 
     private let state = Mutex(State())
@@ -38,11 +39,16 @@ final class BatchQueue<Element: Sendable>: Sendable {
         return accepted
     }
 
-    /// Enqueues one item; `false` after ``finish()`` or when the queue is full.
+    /// Enqueues one item; `false` after ``finish()`` or when the queue is full (which
+    /// ``overflowed`` then records).
     @discardableResult
     func append(_ item: Element) -> Bool {
         let (accepted, waiter): (Bool, CheckedContinuation<[Element]?, Never>?) = state.withLock { state in
-            guard !state.finished, state.items.count < capacity else { return (false, nil) }
+            guard !state.finished else { return (false, nil) }
+            guard state.items.count < capacity else {
+                state.overflowed = true
+                return (false, nil)
+            }
             if let waiter = state.waiter {
                 state.waiter = nil
                 return (true, waiter)
@@ -84,6 +90,9 @@ final class BatchQueue<Element: Sendable>: Sendable {
         if state.finished { return .some(nil) }
         return .none
     }
+
+    /// Whether an item was ever refused because the queue was full.
+    var overflowed: Bool { state.withLock { $0.overflowed } }
 
     /// Whether ``finish()`` was called.
     var isFinished: Bool { state.withLock { $0.finished } }

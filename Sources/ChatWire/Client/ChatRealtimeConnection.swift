@@ -9,9 +9,19 @@ import Synchronization
 /// the stream of ``Chatwire_ListenNotification``s pushed by the server. When `connect` returns, the
 /// server has registered the connection: everything sent to the user from then on reaches it.
 public final class ChatRealtimeConnection: Sendable {
+    /// A request between its write and its response.
+    private enum Slot {
+        /// Written; nobody waits yet.
+        case sent
+        /// The caller waits for the response.
+        case waiting(CheckedContinuation<Chatwire_ServerFrame, any Error>)
+        /// The response came before the caller waited.
+        case answered(Chatwire_ServerFrame)
+    }
+
     private struct State {
         var nextRequestID: UInt64 = 1
-        var pending: [UInt64: CheckedContinuation<Chatwire_ServerFrame, any Error>] = [:]
+        var pending: [UInt64: Slot] = [:]
         var writer: WebSocketOutboundWriter?
         var closed = false
     }
@@ -19,15 +29,11 @@ public final class ChatRealtimeConnection: Sendable {
     /// Every notification the server pushes, in order. Finishes when the connection closes.
     public let notifications: AsyncStream<Chatwire_ListenNotification>
     private let notificationSink: AsyncStream<Chatwire_ListenNotification>.Continuation
-    /// Request frames, written in order by the connection's one writer task (no task per request).
-    private let outgoing: AsyncStream<Chatwire_ClientFrame>
-    private let outgoingSink: AsyncStream<Chatwire_ClientFrame>.Continuation
     private let state = Mutex(State())
     private let task = Mutex<Task<Void, Never>?>(nil)
 
     private init() {
         (notifications, notificationSink) = AsyncStream.makeStream(bufferingPolicy: .unbounded)
-        (outgoing, outgoingSink) = AsyncStream.makeStream(bufferingPolicy: .unbounded)
     }
 
     static func connect(host: String, port: Int, accessToken: String, group: any EventLoopGroup, logger: Logger) async throws -> ChatRealtimeConnection {
@@ -41,8 +47,7 @@ public final class ChatRealtimeConnection: Sendable {
                 do {
                     try await WebSocketClient.connect(url: "ws://\(host):\(port)/api/realtime?format=binary", configuration: configuration, eventLoopGroup: group, logger: logger) { inbound, outbound, _ in
                         connection.state.withLock { $0.writer = outbound }
-                        try await withThrowingTaskGroup(of: Void.self) { group in
-                            group.addTask { await connection.writeRequests(to: outbound) }
+                        do {
                             for try await message in inbound.messages(maxSize: 1 << 20) {
                                 guard case .binary(let buffer) = message,
                                       let frame = try? Chatwire_ServerFrame(serializedBytes: Array(buffer.readableBytesView)) else { continue }
@@ -55,8 +60,6 @@ public final class ChatRealtimeConnection: Sendable {
                                 }
                                 connection.handle(frame)
                             }
-                            connection.outgoingSink.finish()
-                            group.cancelAll()
                         }
                     }
                     readySignal.withLock { $0?.resume(throwing: ChatClientError.connectionClosed); $0 = nil }
@@ -75,7 +78,18 @@ public final class ChatRealtimeConnection: Sendable {
             notificationSink.yield(notification)
             return
         }
-        let waiter = state.withLock { $0.pending.removeValue(forKey: frame.requestID) }
+        let waiter = state.withLock { state -> CheckedContinuation<Chatwire_ServerFrame, any Error>? in
+            switch state.pending[frame.requestID] {
+            case .waiting(let continuation):
+                state.pending[frame.requestID] = nil
+                return continuation
+            case .sent:
+                state.pending[frame.requestID] = .answered(frame)
+                return nil
+            case .answered, nil:
+                return nil
+            }
+        }
         waiter?.resume(returning: frame)
     }
 
@@ -84,47 +98,52 @@ public final class ChatRealtimeConnection: Sendable {
             state.closed = true
             state.writer = nil
             defer { state.pending.removeAll() }
-            return Array(state.pending.values)
+            return state.pending.values.compactMap { slot in
+                if case .waiting(let continuation) = slot { return continuation }
+                return nil
+            }
         }
         for waiter in waiters { waiter.resume(throwing: ChatClientError.connectionClosed) }
         notificationSink.finish()
-        outgoingSink.finish()
     }
 
-    /// The writer task: writes queued request frames in order until the connection ends.
-    private func writeRequests(to writer: WebSocketOutboundWriter) async {
-        for await frame in outgoing {
-            do {
-                let bytes: [UInt8] = try frame.serializedBytes()
-                try await writer.writeBinaryMessage(ByteBuffer(bytes: bytes))
-            } catch {
-                let waiter = state.withLock { $0.pending.removeValue(forKey: frame.requestID) }
-                waiter?.resume(throwing: ChatClientError.transport("write failed: \(error)"))
-            }
-        }
-    }
-
-    /// Sends one request frame and waits for its response frame.
+    /// Sends one request frame and waits for its response frame. The caller writes its frame
+    /// itself (the WebSocket writer takes frames from several tasks at once), so a request costs
+    /// no hop through a writer task.
     public func request(_ request: Chatwire_ClientFrame.OneOf_Request) async throws -> Chatwire_ServerFrame {
+        let registered: (UInt64, WebSocketOutboundWriter)? = state.withLock { state in
+            guard !state.closed, let writer = state.writer else { return nil }
+            let id = state.nextRequestID
+            state.nextRequestID += 1
+            state.pending[id] = .sent
+            return (id, writer)
+        }
+        guard let (id, writer) = registered else { throw ChatClientError.connectionClosed }
+        var out = Chatwire_ClientFrame()
+        out.requestID = id
+        out.request = request
+        do {
+            let bytes: [UInt8] = try out.serializedBytes()
+            try await writer.writeBinaryMessage(ByteBuffer(bytes: bytes))
+        } catch {
+            state.withLock { _ = $0.pending.removeValue(forKey: id) }
+            throw ChatClientError.transport("write failed: \(error)")
+        }
         let frame: Chatwire_ServerFrame = try await withCheckedThrowingContinuation { continuation in
-            let id: UInt64? = state.withLock { state in
-                guard !state.closed, state.writer != nil else { return nil }
-                let id = state.nextRequestID
-                state.nextRequestID += 1
-                state.pending[id] = continuation
-                return id
+            let ready: Result<Chatwire_ServerFrame, any Error>? = state.withLock { state in
+                switch state.pending[id] {
+                case .answered(let frame):
+                    state.pending[id] = nil
+                    return .success(frame)
+                case .sent:
+                    state.pending[id] = .waiting(continuation)
+                    return nil
+                case .waiting, nil:
+                    // The connection closed (and dropped every request) after the write.
+                    return .failure(ChatClientError.connectionClosed)
+                }
             }
-            guard let id else {
-                continuation.resume(throwing: ChatClientError.connectionClosed)
-                return
-            }
-            var out = Chatwire_ClientFrame()
-            out.requestID = id
-            out.request = request
-            if case .terminated = outgoingSink.yield(out) {
-                let waiter = state.withLock { $0.pending.removeValue(forKey: id) }
-                waiter?.resume(throwing: ChatClientError.connectionClosed)
-            }
+            if let ready { continuation.resume(with: ready) }
         }
         if case .error(let error) = frame.payload {
             throw ChatClientError.rejected(code: Int(error.code), message: error.message, errors: error.errors)

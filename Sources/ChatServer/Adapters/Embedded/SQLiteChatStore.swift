@@ -33,18 +33,23 @@ public struct SQLiteChatStore: ChatStore {
                 """)
             let setReaction = try db.cachedStatement(sql: "INSERT OR REPLACE INTO chat_reactions (chat_id, message_id, reactor_id, reaction) VALUES (?, ?, ?, ?)")
             let unsetReaction = try db.cachedStatement(sql: "DELETE FROM chat_reactions WHERE chat_id = ? AND message_id = ? AND reactor_id = ?")
+            // Chat state only ever rises (newest message, delivered, seen are maxima), so a batch
+            // writes each user's chat once, with the batch's maximum, instead of once per message.
+            struct ChatKey: Hashable { var user: Int64; var chat: String; var other: Int64 }
+            var newest: [ChatKey: Int64] = [:]
+            var receipts: [ChatKey: (delivered: Int64, seen: Int64)] = [:]
             for m in messages {
                 let chatID = ChatID(m.senderID, m.receiverID).description
                 switch m.messageData {
                 case .plainText(let text):
                     // Each message reaches the backplane once, on the receiver's partition.
                     try insertMessage.execute(arguments: [chatID, m.messageID, m.senderID, m.receiverID, 0, text.text, nil, nil])
-                    try upsertNewest.execute(arguments: [m.senderID, chatID, m.receiverID, m.messageID])
-                    try upsertNewest.execute(arguments: [m.receiverID, chatID, m.senderID, m.messageID])
+                    newest[ChatKey(user: m.senderID, chat: chatID, other: m.receiverID), default: 0].raise(to: m.messageID)
+                    newest[ChatKey(user: m.receiverID, chat: chatID, other: m.senderID), default: 0].raise(to: m.messageID)
                 case .file(let file):
                     try insertMessage.execute(arguments: [chatID, m.messageID, m.senderID, m.receiverID, 1, file.text, file.bucket, file.path])
-                    try upsertNewest.execute(arguments: [m.senderID, chatID, m.receiverID, m.messageID])
-                    try upsertNewest.execute(arguments: [m.receiverID, chatID, m.senderID, m.messageID])
+                    newest[ChatKey(user: m.senderID, chat: chatID, other: m.receiverID), default: 0].raise(to: m.messageID)
+                    newest[ChatKey(user: m.receiverID, chat: chatID, other: m.senderID), default: 0].raise(to: m.messageID)
                 case .reaction(let reaction):
                     if reaction.reaction.isEmpty {
                         try unsetReaction.execute(arguments: [chatID, m.messageID, reaction.reactorID])
@@ -54,10 +59,18 @@ public struct SQLiteChatStore: ChatStore {
                 case .status(let status):
                     // A receipt from the receiver, targeted at the sender: raise the sender's view.
                     let seen = status == .seen ? m.messageID : 0
-                    try upsertReceipt.execute(arguments: [m.senderID, chatID, m.receiverID, m.messageID, seen])
+                    let key = ChatKey(user: m.senderID, chat: chatID, other: m.receiverID)
+                    let current = receipts[key] ?? (0, 0)
+                    receipts[key] = (max(current.delivered, m.messageID), max(current.seen, seen))
                 case .connection, .none:
                     break
                 }
+            }
+            for (key, messageID) in newest {
+                try upsertNewest.execute(arguments: [key.user, key.chat, key.other, messageID])
+            }
+            for (key, receipt) in receipts {
+                try upsertReceipt.execute(arguments: [key.user, key.chat, key.other, receipt.delivered, receipt.seen])
             }
             try db.execute(sql: "INSERT INTO consumer_offsets (name, committed) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET committed = max(committed, excluded.committed)",
                            arguments: [consumer, offset])
@@ -114,4 +127,9 @@ public struct SQLiteChatStore: ChatStore {
             return Self.message(row, reactions: reactions[messageID] ?? [:])
         }
     }
+}
+
+private extension Int64 {
+    /// Raises the value to `other` if that is larger.
+    mutating func raise(to other: Int64) { self = Swift.max(self, other) }
 }
