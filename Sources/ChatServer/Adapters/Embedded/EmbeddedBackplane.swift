@@ -110,9 +110,15 @@ public final class EmbeddedBackplane: Backplane, Service {
     public func run() async throws {
         let truncation = Task { await self.truncateLoop() }
         defer { truncation.cancel() }
-        await withGracefulShutdownHandler {
-            await writeLoop()
-        } onGracefulShutdown: {
+        // Graceful shutdown drains the queue; cancellation (another service of the group failed,
+        // e.g. the HTTP port was taken) ends it the same way instead of waiting forever.
+        await withTaskCancellationHandler {
+            await withGracefulShutdownHandler {
+                await writeLoop()
+            } onGracefulShutdown: {
+                self.queue.finish()
+            }
+        } onCancel: {
             self.queue.finish()
         }
         for consumer in durable.withLock({ $0 }) { consumer.queue.finish() }
