@@ -20,6 +20,22 @@ struct EpochBumpInteropTests {
         metrics.counters(label: "kafka_producer_epoch_bumps_total").reduce(0) { $0 + $1.totalValue }
     }
 
+    /// A started fault proxy in front of `bootstrap` that moves the base sequence of the first two
+    /// produce requests carrying the record "poison" 7 ahead (CRC fixed up by the proxy), so the
+    /// broker itself answers OUT_OF_ORDER_SEQUENCE_NUMBER to both attempts and appends nothing.
+    static func poisonProxy(_ bootstrap: String) async throws -> KafkaFaultProxy {
+        let proxy = KafkaFaultProxy(upstream: upstream(bootstrap))
+        let once = OnceFlag(times: 2)
+        proxy.rewriteProduceBatch = { _, frame, start in
+            guard frame.readableBytesView.firstRange(of: Array("poison".utf8)) != nil, once.take() else { return false }
+            let at = frame.readerIndex + start + 53
+            frame.setInteger(frame.getInteger(at: at, as: Int32.self)! + 7, at: at)
+            return true
+        }
+        try await proxy.start()
+        return proxy
+    }
+
     @Test("OUT_OF_ORDER_SEQUENCE_NUMBER with nothing unresolved before it: the epoch is bumped and every record lands once, in order",
           arguments: KafkaPeers.brokerNames)
     func outOfOrderBumpsEpoch(_ broker: String) async throws {
@@ -30,15 +46,7 @@ struct EpochBumpInteropTests {
         // appends nothing. Every earlier batch is acknowledged by then (one batch in flight), so once
         // the resend (sent alone) is rejected too, the producer cannot wait for a gap to close: it
         // must bump the epoch and renumber.
-        let proxy = KafkaFaultProxy(upstream: Self.upstream(bootstrap))
-        let once = OnceFlag(times: 2)
-        proxy.rewriteProduceBatch = { _, frame, start in
-            guard frame.readableBytesView.firstRange(of: Array("poison".utf8)) != nil, once.take() else { return false }
-            let at = frame.readerIndex + start + 53
-            frame.setInteger(frame.getInteger(at: at, as: Int32.self)! + 7, at: at)
-            return true
-        }
-        try await proxy.start()
+        let proxy = try await Self.poisonProxy(bootstrap)
         var config = KafkaProducerConfiguration(client: proxy.clientConfiguration())
         config.batchSize = 1  // one record per batch
         config.linger = .milliseconds(1)
@@ -128,15 +136,7 @@ struct EpochBumpInteropTests {
         // As in outOfOrderBumpsEpoch: the broker answers OUT_OF_ORDER_SEQUENCE_NUMBER to both
         // attempts of "poison" with nothing unresolved before it. A transactional producer does not
         // renumber inside a transaction: the batch fails, the transaction can only abort.
-        let proxy = KafkaFaultProxy(upstream: Self.upstream(bootstrap))
-        let once = OnceFlag(times: 2)
-        proxy.rewriteProduceBatch = { _, frame, start in
-            guard frame.readableBytesView.firstRange(of: Array("poison".utf8)) != nil, once.take() else { return false }
-            let at = frame.readerIndex + start + 53
-            frame.setInteger(frame.getInteger(at: at, as: Int32.self)! + 7, at: at)
-            return true
-        }
-        try await proxy.start()
+        let proxy = try await Self.poisonProxy(bootstrap)
         var config = KafkaProducerConfiguration(client: proxy.clientConfiguration())
         config.transactionalID = KafkaPeers.uniqueName("txn-bump")
         config.transactionTimeout = .seconds(10)
