@@ -1,7 +1,6 @@
 import CoreMetrics
 import Metrics
 import NIOCore
-import Synchronization
 import Tracing
 import WireCore
 
@@ -58,44 +57,6 @@ public struct KafkaObservability: Sendable {
 
     func gauge(_ label: String, _ value: Int64, _ dimensions: [(String, String)]) {
         Gauge(label: label, dimensions: dimensions, factory: factory).record(value)
-    }
-}
-
-/// The active tracer for per-record hot paths (``KafkaProducer`` asks once per record): the
-/// process-wide lookup (`InstrumentationSystem.tracer` and the no-op check) costs several dynamic
-/// casts per call, a third of an `enqueue` without it. An explicit tracer is checked once; a real
-/// process-wide tracer, once found, is kept (the system is bootstrapped once per process); "no
-/// tracer" is checked again at most every 100 ms, so a tracer bootstrapped after the client was
-/// created takes effect within that.
-final class KafkaTracerCache: Sendable {
-    private enum Source { case explicit((any Tracer)?), system }
-    private let source: Source
-    private let cached = Mutex<(tracer: (any Tracer)?, checkedAt: ContinuousClock.Instant?)>((nil, nil))
-
-    init(_ observability: KafkaObservability) {
-        if let tracer = observability.tracer {
-            source = .explicit(tracer is NoOpTracer ? nil : tracer)
-        } else {
-            source = .system
-        }
-    }
-
-    /// The tracer, or nil when tracing is off.
-    var tracer: (any Tracer)? {
-        switch source {
-        case .explicit(let tracer): return tracer
-        case .system:
-            let now = ContinuousClock.now
-            let hit = cached.withLock { c -> (any Tracer)?? in
-                if let tracer = c.tracer { return .some(tracer) }
-                if let at = c.checkedAt, now - at < .milliseconds(100) { return .some(nil) }
-                return .none
-            }
-            if let hit { return hit }
-            let tracer = WireTracing.activeTracer
-            cached.withLock { $0 = (tracer, now) }
-            return tracer
-        }
     }
 }
 

@@ -22,8 +22,6 @@ public final class KafkaProducer: Service, Sendable {
     let logger: Logger
     let state: Mutex<State>
     let transactions: KafkaTransactionManager?
-    /// The tracer for per-record spans, looked up cheaply (see ``KafkaTracerCache``).
-    let tracerCache: KafkaTracerCache
 
     struct State: ~Copyable {
         var queues: [KafkaTopicPartition: PartitionQueue] = [:]
@@ -63,7 +61,6 @@ public final class KafkaProducer: Service, Sendable {
         self.logger = logger
         self.state = Mutex(State())
         self.transactions = configuration.transactionalID.map { KafkaTransactionManager(transactionalID: $0) }
-        self.tracerCache = KafkaTracerCache(configuration.client.observability)
     }
 
     /// Waits for graceful shutdown, then flushes and closes.
@@ -94,7 +91,7 @@ public final class KafkaProducer: Service, Sendable {
 
     /// Starts the producer span of `record` (when tracing is on) and injects its context into the headers.
     func startSpan(_ record: KafkaProducerRecord, _ tp: KafkaTopicPartition) -> (KafkaProducerRecord, (any Span)?) {
-        guard let tracer = tracerCache.tracer else { return (record, nil) }
+        guard let tracer = observability.activeTracer else { return (record, nil) }
         var record = record
         let span = tracer.startSpan("send \(record.topic)", context: ServiceContext.current ?? .topLevel, ofKind: .producer)
         span.attributes["messaging.system"] = "kafka"
