@@ -15,7 +15,7 @@ public final class ChatGRPCServer: Service, Sendable {
 
     /// A gRPC server for `services` on `host:port` (0 picks a free port); `onRunning` gets the bound port.
     public init(services: ChatServices, host: String, port: Int, logger: Logger, onRunning: (@Sendable (Int) async -> Void)? = nil) {
-        let listeners = GRPCListeners()
+        let listeners = GRPCListeners { $0.finish() }
         var configuration = GRPCServer.Configuration(host: host, port: port)
         configuration.maxReceiveMessageSize = 64 * 1024
         configuration.maxGraceTime = .seconds(5)

@@ -2,7 +2,6 @@ import ChatWire
 import Foundation
 import GRPCWire
 import Logging
-import Synchronization
 
 /// The real-time API over gRPC: service `chatwire.Messaging` (see ``MessagingMethods``).
 ///
@@ -178,31 +177,5 @@ final class GRPCListener: Sendable {
     }
 }
 
-/// The open listen calls, so a graceful shutdown can end them.
-final class GRPCListeners: Sendable {
-    private let sinks = Mutex<(next: Int, open: [Int: BatchQueue<Chatwire_ListenNotification>], closed: Bool)>((0, [:], false))
-
-    func add(_ sink: BatchQueue<Chatwire_ListenNotification>) -> Int {
-        let (token, closed) = sinks.withLock { state -> (Int, Bool) in
-            state.next += 1
-            if !state.closed { state.open[state.next] = sink }
-            return (state.next, state.closed)
-        }
-        if closed { sink.finish() }
-        return token
-    }
-
-    func remove(_ token: Int) {
-        _ = sinks.withLock { $0.open.removeValue(forKey: token) }
-    }
-
-    /// Ends every open listen call, and any opened later.
-    func finishAll() {
-        let open = sinks.withLock { state -> [BatchQueue<Chatwire_ListenNotification>] in
-            state.closed = true
-            defer { state.open.removeAll() }
-            return Array(state.open.values)
-        }
-        for sink in open { sink.finish() }
-    }
-}
+/// The open listen calls, so a graceful shutdown can end them (their outboxes finish).
+typealias GRPCListeners = ShutdownRegistry<BatchQueue<Chatwire_ListenNotification>>

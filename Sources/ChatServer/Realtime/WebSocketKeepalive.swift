@@ -2,7 +2,6 @@ import Logging
 import NIOCore
 import NIOWebSocket
 import ServiceLifecycle
-import Synchronization
 
 #if canImport(Glibc)
 import Glibc
@@ -30,7 +29,7 @@ public final class WebSocketKeepalive: Service, Sendable {
         var finish: @Sendable () -> Void
     }
 
-    private let channels = Mutex<(next: Int, open: [Int: Entry], shuttingDown: Bool)>((0, [:], false))
+    private let connections = ShutdownRegistry<Entry> { $0.finish() }
     private let logger: Logger
 
     /// Pings every `interval` (30 s by default).
@@ -40,7 +39,7 @@ public final class WebSocketKeepalive: Service, Sendable {
     }
 
     /// Number of registered connections.
-    var count: Int { channels.withLock { $0.open.count } }
+    var count: Int { connections.count }
 
     /// Registers a WebSocket connection's channel and sets its TCP keep-alive; `finish` ends the
     /// connection on graceful shutdown (at once if the server is already shutting down). Returns a
@@ -58,24 +57,17 @@ public final class WebSocketKeepalive: Service, Sendable {
             try? options.setOption(.tcpOption(.init(rawValue: TCP_USER_TIMEOUT)), value: seconds * 2000)
             #endif
         }
-        let (token, shuttingDown) = channels.withLock { state in
-            state.next += 1
-            if !state.shuttingDown { state.open[state.next] = Entry(channel: channel, finish: finish) }
-            return (state.next, state.shuttingDown)
-        }
-        if shuttingDown { finish() }
-        return token
+        return connections.add(Entry(channel: channel, finish: finish))
     }
 
     /// Unregisters a connection.
     func remove(_ token: Int) {
-        _ = channels.withLock { $0.open.removeValue(forKey: token) }
+        connections.remove(token)
     }
 
     /// Pings every registered connection once.
     func pingAll() {
-        let open = channels.withLock { $0.open.values.map(\.channel) }
-        for channel in open {
+        for channel in connections.entries.map(\.channel) {
             channel.eventLoop.execute {
                 let ping = WebSocketFrame(fin: true, opcode: .ping, data: ByteBuffer())
                 channel.pipeline.syncOperations.writeAndFlush(NIOAny(ping), promise: nil)
@@ -84,14 +76,7 @@ public final class WebSocketKeepalive: Service, Sendable {
     }
 
     /// Ends every registered connection (and any registered later).
-    func finishAll() {
-        let open = channels.withLock { state -> [Entry] in
-            state.shuttingDown = true
-            defer { state.open.removeAll() }
-            return Array(state.open.values)
-        }
-        for entry in open { entry.finish() }
-    }
+    func finishAll() { connections.finishAll() }
 
     /// Pings every ``interval`` until graceful shutdown, then ends every connection.
     public func run() async throws {
