@@ -71,6 +71,38 @@ import Testing
         #expect(sum == 199 * 200 + 5000 * 5001 / 2 + 3)
     }
 
+    /// `execute` hands the task its result set directly (no array of results): rows, a command
+    /// without rows, a prepared statement returning nothing (its columns kept), an error, and
+    /// interpolated bindings larger than the space reserved for them.
+    @Test(.timeLimit(.minutes(2))) func executeReturnsItsResultSetDirectly() async throws {
+        guard PeerEnvironment.hasPostgres else { return }
+        let conn = try await PeerEnvironment.connect()
+        defer { Task { await conn.close() } }
+        let table = PeerEnvironment.uniqueName("exec")
+        _ = try await conn.simpleQuery("CREATE TABLE \(table) (id int8, name text)")
+        defer { Task { _ = try? await conn.simpleQuery("DROP TABLE \(table)") } }
+        let inserted = try await conn.execute("INSERT INTO \(unescaped: table) SELECT g, 'n' || g FROM generate_series(1, \(Int64(3))) g")
+        #expect(inserted.commandTag == "INSERT 0 3" && inserted.rowCount == 3 && inserted.rows.isEmpty && inserted.columns.count == 0)
+        let rows = try await conn.execute("SELECT id, name FROM \(unescaped: table) WHERE id >= \(Int64(2)) ORDER BY id")
+        #expect(rows.commandTag == "SELECT 2" && rows.columns.columns.map(\.name) == ["id", "name"])
+        #expect(try rows.rows.map { try $0.decode((Int64, String).self) }.map { "\($0.0):\($0.1)" } == ["2:n2", "3:n3"])
+        let none = try await conn.execute("SELECT id, name FROM \(unescaped: table) WHERE id > \(Int64(99))")
+        #expect(none.rows.isEmpty && none.commandTag == "SELECT 0" && none.columns.count == 2)
+        let stmt = try await conn.prepare("SELECT id, name FROM \(table) WHERE id = $1")
+        var b = PostgresBindings()
+        b.append(Int64(42))
+        let empty = try await conn.execute(stmt, b)
+        #expect(empty.rows.isEmpty && empty.columns.columns.map(\.name) == ["id", "name"] && empty.commandTag == "SELECT 0")
+        await #expect(throws: PostgresError.self) { try await conn.execute("SELECT id FROM \(unescaped: table) WHERE id = 1 / \(Int64(0))") }
+        // Twelve parameters, some far longer than the reserved 12 bytes each.
+        let long = String(repeating: "x", count: 300)
+        let (a, c, d, e, f, g, h, i, j, k, l) = (Int64(1), Int32(2), Int16(3), "short", long, true, 1.5, Int64(-7), "é€", long + "y", Int64.max)
+        let wide = try await conn.execute("SELECT \(a)::int8 + \(c)::int4 + \(d)::int2, \(e)::text, length(\(f)::text), \(g)::bool, \(h)::float8, \(i)::int8, \(j)::text, length(\(k)::text), \(l)::int8, \(Int64(12))::int8")
+        let row = try wide.rows[0].decode((Int64, String, Int32, Bool, Double, Int64, String, Int32, Int64, Int64).self)
+        #expect(row.0 == 6 && row.1 == "short" && row.2 == 300 && row.3 && row.4 == 1.5 && row.5 == -7 && row.6 == "é€" && row.7 == 301 && row.8 == Int64.max && row.9 == 12)
+        #expect(try await conn.execute("SELECT count(*) FROM \(unescaped: table)").rows[0].decode(column: 0, as: Int64.self) == 3)
+    }
+
     @Test func decodesDecodableStructsByColumnName() async throws {
         guard PeerEnvironment.hasPostgres else { return }
         let conn = try await PeerEnvironment.connect()

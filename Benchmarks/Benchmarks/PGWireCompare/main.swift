@@ -328,16 +328,28 @@ struct PGWireCompare {
                 _ = try await nio1.query("DROP TABLE IF EXISTS bench_ins_nio", logger: logger)
                 _ = try await nio1.query("CREATE UNLOGGED TABLE bench_ins_nio (id int8, name text)", logger: logger)
                 var steps: [(String, () async throws -> Sample)] = [
+                    // Batches of 1,000 inserts, repeated for `--seconds` (at least one batch), so
+                    // one scheduling hiccup on the loaded machine does not decide a round.
                     ("PGWire 1000 inserts pipelined", { try await measure { try await Task.detached {
-                        let queries: [PGWire.PostgresQuery] = (0..<1000).map { i in "INSERT INTO bench_ins_pgwire VALUES (\(Int64(i)), \("n\(i)"))" }
-                        for r in await pg1.pipeline(queries) { _ = try r.get() }
-                        return 1000
+                        let deadline = now() + S
+                        var n = 0
+                        repeat {
+                            let queries: [PGWire.PostgresQuery] = (0..<1000).map { i in "INSERT INTO bench_ins_pgwire VALUES (\(Int64(n + i)), \("n\(i)"))" }
+                            for r in await pg1.pipeline(queries) { _ = try r.get() }
+                            n += 1000
+                        } while now() < deadline
+                        return n
                     }.value } }),
                     ("postgres-nio 1000 inserts sequential", { try await measure { try await Task.detached {
-                        for i in 0..<1000 {
-                            try await nio1.query("INSERT INTO bench_ins_nio VALUES (\(Int64(i)), \("n\(i)"))", logger: logger)
-                        }
-                        return 1000
+                        let deadline = now() + S
+                        var n = 0
+                        repeat {
+                            for i in 0..<1000 {
+                                try await nio1.query("INSERT INTO bench_ins_nio VALUES (\(Int64(n + i)), \("n\(i)"))", logger: logger)
+                            }
+                            n += 1000
+                        } while now() < deadline
+                        return n
                     }.value } }),
                 ]
                 steps = rotated(steps, r)

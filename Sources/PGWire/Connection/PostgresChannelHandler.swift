@@ -47,7 +47,9 @@ final class PostgresChannelHandler: ChannelInboundHandler {
     private var isClosedFlag = false
     /// The last CommandComplete tag, reused while the server sends the same bytes (a prepared
     /// statement run again and again): no String is built per query.
-    private var lastTag: (bytes: ByteBuffer, tag: String)?
+    private var lastTagBytes: ByteBuffer?
+    /// The String of ``lastTagBytes``.
+    private var lastTag = ""
     private var lastStatus = TransactionStatus.idle
     private var flushScheduled = false
     private var readingPaused = false
@@ -317,9 +319,9 @@ final class PostgresChannelHandler: ChannelInboundHandler {
               buffer.readableBytes >= Int(length) + 1,
               let body = buffer.getSlice(at: r + 5, length: Int(length) - 4)
         else { return nil }
-        if let last = lastTag, last.bytes == body {
+        if lastTagBytes == body {
             buffer.moveReaderIndex(forwardBy: Int(length) + 1)
-            return last.tag
+            return lastTag
         }
         // A copy: a slice would keep the whole read buffer alive.
         var own = ByteBufferAllocator().buffer(capacity: body.readableBytes)
@@ -335,7 +337,8 @@ final class PostgresChannelHandler: ChannelInboundHandler {
     private func rememberTag(_ tag: String) {
         guard let bytes = tagCandidate else { return }
         tagCandidate = nil
-        lastTag = (bytes, tag)
+        lastTagBytes = bytes
+        lastTag = tag
     }
 
     func channelReadComplete(context: ChannelHandlerContext) {

@@ -182,10 +182,12 @@ public final class PostgresConnection: Sendable {
 
     func submit(_ request: any PostgresRequest & Sendable) {
         let h = handler
-        if channel.eventLoop.inEventLoop {
+        // The loop as stored by the executor: no existential `channel.eventLoop` getter per query.
+        let loop = executor.eventLoop
+        if loop.inEventLoop {
             h.value.send(request)
         } else {
-            channel.eventLoop.execute { h.value.send(request) }
+            loop.execute { h.value.send(request) }
         }
     }
 
@@ -193,7 +195,7 @@ public final class PostgresConnection: Sendable {
     /// CancelRequest for it on a side connection.
     func withCancellation<T: Sendable>(_ request: any PostgresRequest & Sendable, _ operation: () async throws -> T) async throws -> T {
         let h = handler
-        let loop = channel.eventLoop
+        let loop = executor.eventLoop
         return try await withTaskCancellationHandler {
             try await operation()
         } onCancel: {
@@ -240,8 +242,7 @@ public final class PostgresConnection: Sendable {
     /// Runs an extended query and collects all rows.
     public func execute(_ query: PostgresQuery) async throws -> PostgresResult {
         if let op = traced(query.sql) { return try await op.run { try await self.execute(query) } }
-        let results = try await runCollect(.extended(query, .automatic, maxRows: 0))
-        return results.first ?? PostgresResult(columns: PostgresColumns([]), rows: [], commandTag: "")
+        return try await runCollectFirst(.extended(query, .automatic, maxRows: 0))
     }
 
     /// Runs several extended queries pipelined (all written at once, each with its own `Sync`).
@@ -278,6 +279,17 @@ public final class PostgresConnection: Sendable {
         return try await withCancellation(request) {
             try await withUnsafeThrowingContinuation { continuation in
                 request.continuation = continuation
+                submit(request)
+            }
+        }
+    }
+
+    /// ``runCollect(_:)`` for one statement: resumes the task with its first result set directly.
+    func runCollectFirst(_ kind: QueryKind) async throws -> PostgresResult {
+        let request = QueryRequest(kind: kind, mode: .collectFirst, context: configuration.codingContext)
+        return try await withCancellation(request) {
+            try await withUnsafeThrowingContinuation { continuation in
+                request.firstContinuation = continuation
                 submit(request)
             }
         }
@@ -322,9 +334,8 @@ public final class PostgresConnection: Sendable {
     /// Executes a prepared statement with `bindings`, collecting the rows.
     public func execute(_ statement: PostgresPreparedStatement, _ bindings: PostgresBindings = PostgresBindings()) async throws -> PostgresResult {
         if let op = traced(statement.sql) { return try await op.run { try await self.execute(statement, bindings) } }
-        let r = try await runCollect(.extended(PostgresQuery(unsafeSQL: statement.sql, binds: bindings),
-                                               .named(statement.name, statement.columns), maxRows: 0))
-        return r.first ?? PostgresResult(columns: statement.columns, rows: [], commandTag: "")
+        return try await runCollectFirst(.extended(PostgresQuery(unsafeSQL: statement.sql, binds: bindings),
+                                                   .named(statement.name, statement.columns), maxRows: 0))
     }
 
     /// Closes (deallocates) a prepared statement.

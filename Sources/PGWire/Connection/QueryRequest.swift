@@ -59,11 +59,17 @@ final class QueryRequest: PostgresRequest, @unchecked Sendable {
         /// Collect, resuming the awaiting task directly (no promise and future callback per query);
         /// the continuation is set by ``PostgresConnection/runCollect(_:)`` before the request is sent.
         case collectDirect
+        /// Like `.collectDirect` for a single statement (``PostgresConnection/execute(_:)``): the task
+        /// gets the first result set itself, no array of results is built;
+        /// ``firstContinuation`` is set before the request is sent.
+        case collectFirst
         case stream(EventLoopPromise<PostgresRowSequence>)
     }
 
     /// The awaiting task of a `.collectDirect` request; resumed exactly once, then cleared.
     var continuation: UnsafeContinuation<[PostgresResult], any Error>?
+    /// The awaiting task of a `.collectFirst` request; resumed exactly once, then cleared.
+    var firstContinuation: UnsafeContinuation<PostgresResult, any Error>?
 
     private func finishCollect(_ result: Result<[PostgresResult], any Error>) {
         switch mode {
@@ -72,8 +78,37 @@ final class QueryRequest: PostgresRequest, @unchecked Sendable {
             let c = continuation
             continuation = nil
             c?.resume(with: result)
+        case .collectFirst:
+            let c = firstContinuation
+            firstContinuation = nil
+            c?.resume(with: result.map { $0.first ?? PostgresResult(columns: PostgresColumns([]), rows: [], commandTag: "") })
         case .stream: break
         }
+    }
+
+    /// Completes a `.collectFirst` request with its first result set (no array).
+    private func finishFirst(_ result: PostgresResult) {
+        let c = firstContinuation
+        firstContinuation = nil
+        c?.resume(returning: result)
+    }
+
+    /// Records a finished result set: the first is kept apart, so a single-statement query
+    /// builds no array of results.
+    private func appendResult(_ r: PostgresResult) {
+        if firstResult == nil { firstResult = r } else { results.append(r) }
+    }
+
+    /// All result sets in order.
+    private func takeResults() -> [PostgresResult] {
+        guard let first = firstResult else { return [] }
+        firstResult = nil
+        var all: [PostgresResult] = []
+        all.reserveCapacity(1 + results.count)
+        all.append(first)
+        all.append(contentsOf: results)
+        results = []
+        return all
     }
 
     let kind: QueryKind
@@ -83,6 +118,7 @@ final class QueryRequest: PostgresRequest, @unchecked Sendable {
     let isExclusive: Bool
 
     // response state
+    private var firstResult: PostgresResult?
     private var results: [PostgresResult] = []
     private var current: PostgresResult?
     private var columns: PostgresColumns?
@@ -192,7 +228,7 @@ final class QueryRequest: PostgresRequest, @unchecked Sendable {
             if consumerGone { return [] }
             let r = PostgresRow(columns: columns, data: row, context: context)
             switch mode {
-            case .collect, .collectDirect:
+            case .collect, .collectDirect, .collectFirst:
                 if current == nil { current = PostgresResult(columns: columns, rows: [], commandTag: "") }
                 current!.rows.append(r)
             case .stream:
@@ -227,13 +263,13 @@ final class QueryRequest: PostgresRequest, @unchecked Sendable {
             if isCollecting {
                 var r = current ?? PostgresResult(columns: columns ?? PostgresColumns([]), rows: [], commandTag: "")
                 r.commandTag = tag
-                results.append(r)
+                appendResult(r)
                 current = nil
             }
             if case .extended(_, _, let maxRows) = kind, maxRows > 0 { return [.sync] }
             return []
         case .emptyQuery:
-            if isCollecting { results.append(PostgresResult(columns: PostgresColumns([]), rows: [], commandTag: "")) }
+            if isCollecting { appendResult(PostgresResult(columns: PostgresColumns([]), rows: [], commandTag: "")) }
             return []
         case .portalSuspended:
             flushRows()
@@ -294,22 +330,27 @@ final class QueryRequest: PostgresRequest, @unchecked Sendable {
         if let error {
             let err = PostgresError.server(error)
             switch mode {
-            case .collect, .collectDirect: finishCollect(.failure(err))
+            case .collect, .collectDirect, .collectFirst: finishCollect(.failure(err))
             case .stream(let p):
                 if streamPromiseDone { source?.finish(err) } else { streamPromiseDone = true; p.fail(err) }
             }
             return
         }
         switch mode {
-        case .collect, .collectDirect:
-            if let current { results.append(current); self.current = nil }
-            if results.isEmpty, !parameterTypes.isEmpty || columns != nil {
-                results.append(PostgresResult(columns: columns ?? PostgresColumns([]), rows: [], commandTag: ""))
+        case .collect, .collectDirect, .collectFirst:
+            if let current { appendResult(current); self.current = nil }
+            if firstResult == nil, !parameterTypes.isEmpty || columns != nil {
+                appendResult(PostgresResult(columns: columns ?? PostgresColumns([]), rows: [], commandTag: ""))
             }
-            if !results.isEmpty, !parameterTypes.isEmpty { results[0].parameterTypes = parameterTypes }
-            let done = results
-            results = []
-            finishCollect(.success(done))
+            if firstResult != nil, !parameterTypes.isEmpty { firstResult!.parameterTypes = parameterTypes }
+            if case .collectFirst = mode {
+                let first = firstResult ?? PostgresResult(columns: PostgresColumns([]), rows: [], commandTag: "")
+                firstResult = nil
+                results = []
+                finishFirst(first)
+            } else {
+                finishCollect(.success(takeResults()))
+            }
         case .stream(let p):
             if !streamPromiseDone {
                 streamPromiseDone = true
@@ -327,7 +368,7 @@ final class QueryRequest: PostgresRequest, @unchecked Sendable {
         isDone = true
         pendingRows.removeAll()
         switch mode {
-        case .collect, .collectDirect: finishCollect(.failure(error))
+        case .collect, .collectDirect, .collectFirst: finishCollect(.failure(error))
         case .stream(let p):
             if streamPromiseDone { source?.finish(error) } else { streamPromiseDone = true; p.fail(error) }
         }

@@ -19,6 +19,14 @@ public struct PostgresBindings: Sendable, Hashable {
     /// Number of parameters.
     public var count: Int { types.count }
 
+    /// Reserves room for `count` more parameters of about `bytesEach` encoded bytes (length
+    /// prefix included), so building a query's bindings allocates each buffer once.
+    mutating func reserveCapacity(parameters count: Int, bytesEach: Int = 12) {
+        guard count > 0 else { return }
+        types.reserveCapacity(types.count + count)
+        bytes.reserveCapacity(bytes.writerIndex + count * bytesEach)
+    }
+
     /// Appends a parameter.
     public mutating func append<T: PostgresEncodable>(_ value: T, context: PostgresCodingContext = .default) {
         let mark = bytes.writerIndex
@@ -115,6 +123,7 @@ public struct PostgresQuery: Sendable, Hashable, ExpressibleByStringInterpolatio
             sql = ""
             sql.reserveCapacity(literalCapacity + interpolationCount * 3)
             binds = PostgresBindings()
+            binds.reserveCapacity(parameters: interpolationCount)
         }
 
         /// Appends SQL text.
