@@ -173,6 +173,47 @@ import Testing
         }
     }
 
+    /// A pipeline goes out as one buffer with one flush and resumes the task once: an empty one,
+    /// a large one with a query that cannot be encoded and one the server rejects (each fails
+    /// alone), one overlapping a concurrent query, and one queued behind a cursor.
+    @Test(.timeLimit(.minutes(2))) func pipelineBatchesShareOneWriteAndOneResume() async throws {
+        guard PeerEnvironment.hasPostgres else { return }
+        let conn = try await PeerEnvironment.connect()
+        defer { Task { await conn.close() } }
+        #expect(await conn.pipeline([]).isEmpty)
+        let table = PeerEnvironment.uniqueName("pipe")
+        _ = try await conn.simpleQuery("CREATE TABLE \(table) (id int8)")
+        defer { Task { _ = try? await conn.simpleQuery("DROP TABLE \(table)") } }
+        var queries: [PostgresQuery] = (0..<1500).map { "INSERT INTO \(unescaped: table) VALUES (\(Int64($0)))" }
+        queries[700] = PostgresQuery(unsafeSQL: "SELECT 1\u{0}")
+        queries[900] = "INSERT INTO \(unescaped: table) VALUES (1 / \(Int64(0)))"
+        async let concurrent = conn.execute("SELECT \(Int64(7))::int8 * 6")
+        let results = await conn.pipeline(queries)
+        #expect(try await concurrent.rows[0].decode(column: 0, as: Int64.self) == 42)
+        #expect(results.count == 1500)
+        for (i, r) in results.enumerated() {
+            switch r {
+            case .success(let res): #expect(i != 700 && i != 900 && res.commandTag == "INSERT 0 1")
+            case .failure(let e):
+                #expect(i == 700 || i == 900)
+                if i == 900 { #expect((e as? PostgresError)?.sqlState == .divisionByZero) }
+            }
+        }
+        let (count, sum) = try await conn.execute("SELECT count(*), sum(id)::int8 FROM \(unescaped: table)").rows[0].decode((Int64, Int64).self)
+        let expectedSum: Int64 = 1499 * 1500 / 2 - 700 - 900
+        #expect(count == 1498 && sum == expectedSum)
+        // Behind a cursor (which holds the connection), the batch waits and then runs.
+        let cursor = try await conn.query("SELECT generate_series(1, 300)::int8", batchSize: 50)
+        let queued = Task { await conn.pipeline(["SELECT 1::int8", "SELECT 1 / \(Int64(0))", "SELECT 3::int8"]) }
+        var total: Int64 = 0
+        for try await v in cursor.decode(Int64.self) { total += v }
+        #expect(total == 300 * 301 / 2)
+        let after = await queued.value
+        #expect(try after[0].get().rows[0].decode(column: 0, as: Int64.self) == 1)
+        #expect((try? after[1].get()) == nil)
+        #expect(try after[2].get().rows[0].decode(column: 0, as: Int64.self) == 3)
+    }
+
     @Test func preparedStatementsExplicitCachedAndUnnamed() async throws {
         guard PeerEnvironment.hasPostgres else { return }
         let conn = try await PeerEnvironment.connect()

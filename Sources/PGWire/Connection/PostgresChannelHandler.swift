@@ -177,14 +177,41 @@ final class PostgresChannelHandler: ChannelInboundHandler {
     /// True while ``sendBatch(_:)`` writes: its requests share one flush.
     private var batching = false
 
+    /// The messages of the requests ``sendBatch(_:)`` writes: one buffer, one write, one flush.
+    private var batchBuffer: ByteBuffer?
+
     /// Queues or writes several requests, flushed together.
     func sendBatch(_ requests: [any PostgresRequest]) {
+        guard let context else {
+            for r in requests { send(r) }
+            return
+        }
         batching = true
+        batchBuffer = context.channel.allocator.buffer(capacity: min(requests.count, 4096) * 64)
         for r in requests { send(r) }
         batching = false
+        if let buffer = batchBuffer, buffer.readableBytes > 0 {
+            batchBuffer = nil
+            context.writeAndFlush(NIOAny(buffer), promise: nil)
+        }
+        batchBuffer = nil
     }
 
     private func write(_ request: any PostgresRequest, context: ChannelHandlerContext, flushNow: Bool = false) {
+        if batching, batchBuffer != nil {
+            // Appended to the batch's buffer (written and flushed once by sendBatch).
+            let mark = batchBuffer!.writerIndex
+            do {
+                try request.encode(into: &batchBuffer!, cache: &cache)
+            } catch {
+                batchBuffer!.moveWriterIndex(to: mark)
+                request.fail(error)
+                return
+            }
+            if request.isExclusive { exclusiveInFlight = true }
+            machine.enqueue(request)
+            return
+        }
         outBuffer.clear()
         do {
             try request.encode(into: &outBuffer, cache: &cache)

@@ -249,18 +249,26 @@ public final class PostgresConnection: Sendable {
     /// One failing query does not affect the others; results are in order.
     public func pipeline(_ queries: [PostgresQuery]) async -> [Result<PostgresResult, any Error>] {
         if let op = PGTracing.pipeline(queries, configuration) { return await op.run { await self.pipeline(queries) } }
-        let loop = channel.eventLoop
-        let promises = queries.map { _ in loop.makePromise(of: [PostgresResult].self) }
-        let requests = zip(queries, promises).map { q, p in
-            QueryRequest(kind: .extended(q, .automatic, maxRows: 0), mode: .collect(p), context: configuration.codingContext)
+        if queries.isEmpty { return [] }
+        // One collector for the batch: each request stores its result set in its slot on the
+        // event loop, and the last one resumes the task once (no promise or future per query).
+        let collector = PipelineCollector(count: queries.count)
+        let context = configuration.codingContext
+        var requests: [any PostgresRequest] = []
+        requests.reserveCapacity(queries.count)
+        for (i, q) in queries.enumerated() {
+            requests.append(QueryRequest(kind: .extended(q, .automatic, maxRows: 0), mode: .pipelined(collector, i), context: context))
         }
+        let batch = PipelineBatch(requests: requests)
         let h = handler
-        loop.execute { h.value.sendBatch(requests) }
-        // One wake-up for the whole batch: the per-request futures complete on the event loop.
-        let all = EventLoopFuture.whenAllComplete(promises.map(\.futureResult), on: loop)
-        let results = (try? await all.get()) ?? []
-        return results.map { r in
-            r.map { $0.first ?? PostgresResult(columns: PostgresColumns([]), rows: [], commandTag: "") }
+        let loop = executor.eventLoop
+        return await withUnsafeContinuation { continuation in
+            collector.continuation = continuation
+            if loop.inEventLoop {
+                h.value.sendBatch(batch.requests)
+            } else {
+                loop.execute { h.value.sendBatch(batch.requests) }
+            }
         }
     }
 

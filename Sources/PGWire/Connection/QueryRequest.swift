@@ -52,10 +52,44 @@ struct RowStreamDelegate: NIOAsyncSequenceProducerDelegate {
 typealias RowProducer = NIOThrowingAsyncSequenceProducer<
     [PostgresRow], any Error, NIOAsyncSequenceProducerBackPressureStrategies.HighLowWatermark, RowStreamDelegate>
 
+/// The results of one ``PostgresConnection/pipeline(_:)`` batch, filled in on the event loop;
+/// the last result resumes the awaiting task (once, with all results in order).
+final class PipelineCollector: @unchecked Sendable {
+    private var results: [Result<PostgresResult, any Error>?]
+    private var remaining: Int
+    /// Set before the batch is sent.
+    var continuation: UnsafeContinuation<[Result<PostgresResult, any Error>], Never>?
+
+    init(count: Int) {
+        results = Array(repeating: nil, count: count)
+        remaining = count
+    }
+
+    /// Stores the result of query `index` (the first one counts); resumes the task after the last.
+    func set(_ index: Int, _ result: Result<PostgresResult, any Error>) {
+        guard results[index] == nil else { return }
+        results[index] = result
+        remaining -= 1
+        if remaining == 0, let c = continuation {
+            continuation = nil
+            let all = results.map { $0! }
+            results = []
+            c.resume(returning: all)
+        }
+    }
+}
+
+/// The requests of a pipeline handed to the event loop (each is used only there).
+struct PipelineBatch: @unchecked Sendable {
+    let requests: [any PostgresRequest]
+}
+
 /// A simple or extended query, collecting all results or streaming rows.
 final class QueryRequest: PostgresRequest, @unchecked Sendable {
     enum Mode {
-        case collect(EventLoopPromise<[PostgresResult]>)
+        /// One query of ``PostgresConnection/pipeline(_:)``: its first result set goes to slot
+        /// `index` of the batch's collector.
+        case pipelined(PipelineCollector, Int)
         /// Collect, resuming the awaiting task directly (no promise and future callback per query);
         /// the continuation is set by ``PostgresConnection/runCollect(_:)`` before the request is sent.
         case collectDirect
@@ -73,7 +107,8 @@ final class QueryRequest: PostgresRequest, @unchecked Sendable {
 
     private func finishCollect(_ result: Result<[PostgresResult], any Error>) {
         switch mode {
-        case .collect(let p): p.completeWith(result)
+        case .pipelined(let collector, let index):
+            collector.set(index, result.map { $0.first ?? PostgresResult(columns: PostgresColumns([]), rows: [], commandTag: "") })
         case .collectDirect:
             let c = continuation
             continuation = nil
@@ -228,7 +263,7 @@ final class QueryRequest: PostgresRequest, @unchecked Sendable {
             if consumerGone { return [] }
             let r = PostgresRow(columns: columns, data: row, context: context)
             switch mode {
-            case .collect, .collectDirect, .collectFirst:
+            case .pipelined, .collectDirect, .collectFirst:
                 if current == nil { current = PostgresResult(columns: columns, rows: [], commandTag: "") }
                 current!.rows.append(r)
             case .stream:
@@ -330,14 +365,14 @@ final class QueryRequest: PostgresRequest, @unchecked Sendable {
         if let error {
             let err = PostgresError.server(error)
             switch mode {
-            case .collect, .collectDirect, .collectFirst: finishCollect(.failure(err))
+            case .pipelined, .collectDirect, .collectFirst: finishCollect(.failure(err))
             case .stream(let p):
                 if streamPromiseDone { source?.finish(err) } else { streamPromiseDone = true; p.fail(err) }
             }
             return
         }
         switch mode {
-        case .collect, .collectDirect, .collectFirst:
+        case .pipelined, .collectDirect, .collectFirst:
             if let current { appendResult(current); self.current = nil }
             if firstResult == nil, !parameterTypes.isEmpty || columns != nil {
                 appendResult(PostgresResult(columns: columns ?? PostgresColumns([]), rows: [], commandTag: ""))
@@ -368,7 +403,7 @@ final class QueryRequest: PostgresRequest, @unchecked Sendable {
         isDone = true
         pendingRows.removeAll()
         switch mode {
-        case .collect, .collectDirect, .collectFirst: finishCollect(.failure(error))
+        case .pipelined, .collectDirect, .collectFirst: finishCollect(.failure(error))
         case .stream(let p):
             if streamPromiseDone { source?.finish(error) } else { streamPromiseDone = true; p.fail(error) }
         }
