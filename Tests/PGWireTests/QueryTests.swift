@@ -103,6 +103,35 @@ import Testing
         #expect(try await conn.execute("SELECT count(*) FROM \(unescaped: table)").rows[0].decode(column: 0, as: Int64.self) == 3)
     }
 
+    /// An actor whose executor is the connection's event loop: the query methods run on the
+    /// caller's executor (`nonisolated(nonsending)`), so each query is written from the loop and
+    /// the actor resumes there; results, errors and streams work as anywhere else.
+    actor OnConnectionLoop {
+        let conn: PostgresConnection
+        init(_ conn: PostgresConnection) { self.conn = conn }
+        nonisolated var unownedExecutor: UnownedSerialExecutor { conn.taskExecutor.eventLoop.executor.asUnownedSerialExecutor() }
+
+        func run(_ n: Int) async throws -> Int64 {
+            var sum: Int64 = 0
+            for i in 0..<n {
+                sum += try await conn.execute("SELECT \(Int64(i))::int8 * 2").rows[0].decode(column: 0, as: Int64.self)
+                #expect(conn.taskExecutor.eventLoop.inEventLoop)
+            }
+            await #expect(throws: PostgresError.self) { try await self.conn.execute("SELECT 1 / \(Int64(0))") }
+            for try await v in try await conn.query("SELECT generate_series(1, 1000)::int8").decode(Int64.self) { sum += v }
+            for r in await conn.pipeline(["SELECT 1::int8", "SELECT 2::int8"]) { sum += try r.get().rows[0].decode(column: 0, as: Int64.self) }
+            return sum
+        }
+    }
+
+    @Test(.timeLimit(.minutes(2))) func queriesFromAnActorOnTheConnectionsEventLoop() async throws {
+        guard PeerEnvironment.hasPostgres else { return }
+        let conn = try await PeerEnvironment.connect()
+        defer { Task { await conn.close() } }
+        let sum = try await OnConnectionLoop(conn).run(300)
+        #expect(sum == 299 * 300 + 1000 * 1001 / 2 + 3)
+    }
+
     @Test func decodesDecodableStructsByColumnName() async throws {
         guard PeerEnvironment.hasPostgres else { return }
         let conn = try await PeerEnvironment.connect()

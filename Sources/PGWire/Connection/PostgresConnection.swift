@@ -11,6 +11,12 @@ import WireCore
 /// Requests from concurrent tasks are pipelined: each is written immediately (extended queries
 /// each carry their own `Sync`, so an error in one does not affect the others) and responses are
 /// matched in order. COPY and cursor reads take the connection exclusively while they run.
+///
+/// The query methods are `nonisolated(nonsending)`: they run on the caller's executor instead of
+/// hopping to Swift's global pool and back. Called from an actor, a query is written from the
+/// actor and the actor resumes with the result; from an actor whose executor is this connection's
+/// event loop (`taskExecutor.eventLoop.executor`), or inside ``withEventLoopAffinity(_:)``, a
+/// query round trip crosses no thread at all.
 public final class PostgresConnection: Sendable {
     /// The configuration the connection was opened with.
     public let configuration: PostgresConfiguration
@@ -193,7 +199,8 @@ public final class PostgresConnection: Sendable {
 
     /// Runs `operation`, and if the task is cancelled while the request is in flight, sends a
     /// CancelRequest for it on a side connection.
-    func withCancellation<T: Sendable>(_ request: any PostgresRequest & Sendable, _ operation: () async throws -> T) async throws -> T {
+    nonisolated(nonsending) func withCancellation<T: Sendable>(_ request: any PostgresRequest & Sendable,
+                                                         _ operation: nonisolated(nonsending) () async throws -> T) async throws -> T {
         let h = handler
         let loop = executor.eventLoop
         return try await withTaskCancellationHandler {
@@ -226,28 +233,28 @@ public final class PostgresConnection: Sendable {
     /// Runs an extended query (binary results) and streams its rows.
     ///
     /// Cancelling the calling task cancels the query on the server.
-    public func query(_ query: PostgresQuery) async throws -> PostgresRowSequence {
+    nonisolated(nonsending) public func query(_ query: PostgresQuery) async throws -> PostgresRowSequence {
         if let op = traced(query.sql) { return try await op.run { try await self.query(query) } }
         return try await runStream(.extended(query, .automatic, maxRows: 0))
     }
 
     /// Runs an extended query fetching `batchSize` rows per round trip (a portal-based cursor),
     /// streaming them. Uses the connection exclusively while it runs.
-    public func query(_ query: PostgresQuery, batchSize: Int32) async throws -> PostgresRowSequence {
+    nonisolated(nonsending) public func query(_ query: PostgresQuery, batchSize: Int32) async throws -> PostgresRowSequence {
         if let op = traced(query.sql) { return try await op.run { try await self.query(query, batchSize: batchSize) } }
         precondition(batchSize > 0, "batchSize must be positive")
         return try await runStream(.extended(query, .unnamed, maxRows: batchSize))
     }
 
     /// Runs an extended query and collects all rows.
-    public func execute(_ query: PostgresQuery) async throws -> PostgresResult {
+    nonisolated(nonsending) public func execute(_ query: PostgresQuery) async throws -> PostgresResult {
         if let op = traced(query.sql) { return try await op.run { try await self.execute(query) } }
         return try await runCollectFirst(.extended(query, .automatic, maxRows: 0))
     }
 
     /// Runs several extended queries pipelined (all written at once, each with its own `Sync`).
     /// One failing query does not affect the others; results are in order.
-    public func pipeline(_ queries: [PostgresQuery]) async -> [Result<PostgresResult, any Error>] {
+    nonisolated(nonsending) public func pipeline(_ queries: [PostgresQuery]) async -> [Result<PostgresResult, any Error>] {
         if let op = PGTracing.pipeline(queries, configuration) { return await op.run { await self.pipeline(queries) } }
         if queries.isEmpty { return [] }
         // One collector for the batch: each request stores its result set in its slot on the
@@ -274,12 +281,12 @@ public final class PostgresConnection: Sendable {
 
     /// Runs SQL with the simple query protocol (text results); several statements return
     /// several results.
-    public func simpleQuery(_ sql: String) async throws -> [PostgresResult] {
+    nonisolated(nonsending) public func simpleQuery(_ sql: String) async throws -> [PostgresResult] {
         if let op = traced(sql) { return try await op.run { try await self.simpleQuery(sql) } }
         return try await runCollect(.simple(sql))
     }
 
-    func runCollect(_ kind: QueryKind) async throws -> [PostgresResult] {
+    nonisolated(nonsending) func runCollect(_ kind: QueryKind) async throws -> [PostgresResult] {
         // The request resumes the awaiting task itself when it completes (on the event loop): no
         // promise, no future callback. On the connection's event loop (withEventLoopAffinity) the
         // request is written inline and the task resumes inline: no thread hop at all.
@@ -293,7 +300,7 @@ public final class PostgresConnection: Sendable {
     }
 
     /// ``runCollect(_:)`` for one statement: resumes the task with its first result set directly.
-    func runCollectFirst(_ kind: QueryKind) async throws -> PostgresResult {
+    nonisolated(nonsending) func runCollectFirst(_ kind: QueryKind) async throws -> PostgresResult {
         let request = QueryRequest(kind: kind, mode: .collectFirst, context: configuration.codingContext)
         return try await withCancellation(request) {
             try await withUnsafeThrowingContinuation { continuation in
@@ -303,7 +310,7 @@ public final class PostgresConnection: Sendable {
         }
     }
 
-    func runStream(_ kind: QueryKind) async throws -> PostgresRowSequence {
+    nonisolated(nonsending) func runStream(_ kind: QueryKind) async throws -> PostgresRowSequence {
         let promise = channel.eventLoop.makePromise(of: PostgresRowSequence.self)
         let request = QueryRequest(kind: kind, mode: .stream(promise), context: configuration.codingContext)
         let h = handler
@@ -322,7 +329,7 @@ public final class PostgresConnection: Sendable {
     // MARK: prepared statements
 
     /// Prepares a named statement explicitly.
-    public func prepare(_ sql: String, name: String? = nil, parameterTypes: [PostgresDataType] = []) async throws -> PostgresPreparedStatement {
+    nonisolated(nonsending) public func prepare(_ sql: String, name: String? = nil, parameterTypes: [PostgresDataType] = []) async throws -> PostgresPreparedStatement {
         let statementName = name ?? "pgwire_p\(UInt32.random(in: 0...UInt32.max))"
         let results = try await runCollect(.prepare(name: statementName, sql: sql, types: parameterTypes))
         let first = results.first
@@ -333,21 +340,21 @@ public final class PostgresConnection: Sendable {
     }
 
     /// Executes a prepared statement with `bindings`, streaming the rows.
-    public func query(_ statement: PostgresPreparedStatement, _ bindings: PostgresBindings = PostgresBindings()) async throws -> PostgresRowSequence {
+    nonisolated(nonsending) public func query(_ statement: PostgresPreparedStatement, _ bindings: PostgresBindings = PostgresBindings()) async throws -> PostgresRowSequence {
         if let op = traced(statement.sql) { return try await op.run { try await self.query(statement, bindings) } }
         return try await runStream(.extended(PostgresQuery(unsafeSQL: statement.sql, binds: bindings),
                                       .named(statement.name, statement.columns), maxRows: 0))
     }
 
     /// Executes a prepared statement with `bindings`, collecting the rows.
-    public func execute(_ statement: PostgresPreparedStatement, _ bindings: PostgresBindings = PostgresBindings()) async throws -> PostgresResult {
+    nonisolated(nonsending) public func execute(_ statement: PostgresPreparedStatement, _ bindings: PostgresBindings = PostgresBindings()) async throws -> PostgresResult {
         if let op = traced(statement.sql) { return try await op.run { try await self.execute(statement, bindings) } }
         return try await runCollectFirst(.extended(PostgresQuery(unsafeSQL: statement.sql, binds: bindings),
                                                    .named(statement.name, statement.columns), maxRows: 0))
     }
 
     /// Closes (deallocates) a prepared statement.
-    public func deallocate(_ statement: PostgresPreparedStatement) async throws {
+    nonisolated(nonsending) public func deallocate(_ statement: PostgresPreparedStatement) async throws {
         _ = try await runCollect(.closeStatement(statement.name))
     }
 
