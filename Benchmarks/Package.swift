@@ -88,6 +88,7 @@ let package = Package(
             name: "KafkaThroughput",
             dependencies: [
                 .product(name: "KafkaWire", package: "Wirestack"),
+                .product(name: "WireCore", package: "Wirestack"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ],

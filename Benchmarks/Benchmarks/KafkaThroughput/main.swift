@@ -3,7 +3,7 @@
 // fresh one-partition topic with acks=all (idempotent, as both clients default to), then consume
 // them from the beginning. Prints per-round msgs/s, medians, spread and the ratios ours/anchor.
 //
-//   swift run -c release KafkaThroughput [--bootstrap host:port] [--messages 1000000] [--rounds 3] [--codecs none,lz4] [--codec-rounds 7]
+//   swift run -c release KafkaThroughput [--bootstrap host:port] [--messages 1000000] [--rounds 3] [--codecs none,lz4] [--codec-rounds 7] [--codec-only]
 // Anchor: scripts/oracles/kafka/bench_librdkafka.py under WIRESTACK_PY. scripts/kafka-bench.sh
 // starts a private Tansu broker for it and runs this.
 import Foundation
@@ -13,6 +13,7 @@ import Glibc
 import KafkaWire
 import Logging
 import NIOCore
+import WireCore
 
 struct Options {
     var bootstrap = ProcessInfo.processInfo.environment["WIRESTACK_KAFKA_BENCH"] ?? ProcessInfo.processInfo.environment["WIRESTACK_KAFKA_TANSU"] ?? "127.0.0.1:19092"
@@ -22,6 +23,8 @@ struct Options {
     var codecs = ["none", "lz4"]
     /// Rounds of the record batch encode/decode measurement (0: skip it).
     var codecRounds = 7
+    /// Only the record batch encode/decode measurement (no broker).
+    var codecOnly = false
 
     init() {
         var args = CommandLine.arguments.dropFirst()
@@ -32,6 +35,7 @@ struct Options {
             case "--rounds": rounds = Int(args.popFirst() ?? "") ?? rounds
             case "--codecs": codecs = (args.popFirst() ?? "none,lz4").split(separator: ",").map(String.init)
             case "--codec-rounds": codecRounds = Int(args.popFirst() ?? "") ?? codecRounds
+            case "--codec-only": codecOnly = true
             default: break
             }
         }
@@ -194,6 +198,10 @@ func median(_ xs: [Double]) -> Double {
 
 func fmt(_ x: Double) -> String { String(format: "%.0f", x) }
 
+if options.codecOnly {
+    measureCodec(rounds: max(options.codecRounds, 1))
+    exit(0)
+}
 print("KafkaWire vs librdkafka: \(options.messages) x 100 B, acks=all, broker \(options.bootstrap), \(options.rounds) interleaved rounds")
 var rows: [String: (ours: [Double], anchor: [Double])] = [:]
 var cpuRows: [String: (ours: [Double], anchor: [Double])] = [:]
@@ -228,8 +236,9 @@ if options.codecRounds > 0 { measureCodec(rounds: options.codecRounds) }
 // MARK: record batch codec speed (no broker)
 
 /// Encode and decode of one ~1 MB uncompressed batch of 100-byte records, interleaved with a memcpy
-/// of the same size (the anchor: one read and one write of the bytes). GB/s of batch bytes per
-/// CPU-second of the measuring thread.
+/// and a CRC32C of the same size (the anchors: one read and one write of the bytes; one read of them,
+/// which decode must do to verify the batch). GB/s of batch bytes per CPU-second of the measuring
+/// thread, and per wall-second.
 func measureCodec(rounds: Int) {
     var writer = KafkaRecordBatchWriter(capacity: 1 << 21)
     while writer.sizeInBytes < 1_000_000 { writer.append(key: nil, value: payload, headers: [], timestamp: 1_700_000_000_000) }
@@ -239,40 +248,60 @@ func measureCodec(rounds: Int) {
     let source = [UInt8](repeating: 0x5A, count: encoded.readableBytes)
     var target = [UInt8](repeating: 0, count: source.count)
     // CPU time of this thread, not wall time: on the shared, loaded machine a thread is descheduled
-    // most of the time, which wall time would count against whichever loop it happens in.
-    func threadCPU() -> Double {
+    // much of the time, which wall time counts against whichever loop it happens in. Both are printed.
+    func clock(_ id: clockid_t) -> Double {
         var t = timespec()
-        clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t)
+        clock_gettime(id, &t)
         return Double(t.tv_sec) + Double(t.tv_nsec) / 1e9
     }
-    func timed(_ iterations: Int, _ body: () -> Void) -> Double {
-        let start = threadCPU()
+    struct Sample { var cpu: [Double] = []; var wall: [Double] = [] }
+    func timed(_ iterations: Int, into sample: inout Sample, _ body: () -> Void) {
+        let cpu = clock(CLOCK_THREAD_CPUTIME_ID), wall = clock(CLOCK_MONOTONIC)
         for _ in 0..<iterations { body() }
-        return bytes * Double(iterations) / (threadCPU() - start) / 1e9
+        let total = bytes * Double(iterations) / 1e9
+        sample.cpu.append(total / (clock(CLOCK_THREAD_CPUTIME_ID) - cpu))
+        sample.wall.append(total / (clock(CLOCK_MONOTONIC) - wall))
     }
-    var enc: [Double] = [], dec: [Double] = [], copy: [Double] = []
+    var enc = Sample(), dec = Sample(), decRead = Sample(), decSlice = Sample(), copy = Sample(), crc = Sample()
     var sink = 0
     for _ in 0..<rounds {
-        copy.append(timed(200) {
+        timed(200, into: &copy) {
             source.withUnsafeBytes { src in target.withUnsafeMutableBytes { dst in dst.baseAddress!.copyMemory(from: src.baseAddress!, byteCount: src.count) } }
             sink &+= Int(target[sink & 1023])
-        })
-        enc.append(timed(50) {
+        }
+        timed(200, into: &crc) {
+            sink &+= Int(encoded.withUnsafeReadableBytes { CRC32C.checksum($0) } & 1)
+        }
+        timed(50, into: &enc) {
             var w = KafkaRecordBatchWriter(capacity: 1 << 21)
             for _ in 0..<count { w.append(key: nil, value: payload, headers: [], timestamp: 1_700_000_000_000) }
             sink &+= w.finishInPlace().readableBytes
-        })
-        dec.append(timed(50) {
+        }
+        timed(50, into: &dec) {
             sink &+= (try? KafkaRecordBatchDecoder.decode(encoded))?.first?.records.count ?? 0
-        })
+        }
+        timed(50, into: &decRead) {
+            for batch in (try? KafkaRecordBatchDecoder.decode(encoded)) ?? [] {
+                for record in batch.records { sink &+= Int(record.offset) &+ Int(record.timestamp) &+ (record.valueCount ?? 0) }
+            }
+        }
+        timed(50, into: &decSlice) {
+            for batch in (try? KafkaRecordBatchDecoder.decode(encoded)) ?? [] {
+                for record in batch.records { sink &+= Int(record.offset) &+ (record.value?.readableBytes ?? 0) }
+            }
+        }
     }
-    func row(_ name: String, _ xs: [Double]) -> String {
-        String(format: "| %@ | %.2f (%.2f-%.2f) | %.2fx |", name, median(xs), xs.min()!, xs.max()!, median(xs) / median(copy))
+    func row(_ name: String, _ s: Sample) -> String {
+        String(format: "| %@ | %.2f (%.2f-%.2f) | %.2f (%.2f-%.2f) | %.3f | %.3f |", name, median(s.cpu), s.cpu.min()!, s.cpu.max()!,
+               median(s.wall), s.wall.min()!, s.wall.max()!, median(s.cpu) / median(copy.cpu), median(s.cpu) / median(crc.cpu))
     }
     print("\nrecord batch codec, \(count) x 100 B records, \(Int(bytes)) bytes, \(rounds) interleaved rounds (sink \(sink & 1))")
-    print("| operation | GB/s per CPU-second (median, min-max) | ratio to memcpy |")
-    print("|---|---|---|")
+    print("| operation | GB/s per CPU-second (median, min-max) | GB/s per wall-second (median, min-max) | fraction of memcpy | fraction of CRC32C |")
+    print("|---|---|---|---|---|")
     print(row("encode (append + finishInPlace, CRC32C)", enc))
-    print(row("decode (CRC32C + records)", dec))
+    print(row("decode (CRC32C + validate and index every record)", dec))
+    print(row("decode + read every record (offset, timestamp, value size)", decRead))
+    print(row("decode + slice every value (a ByteBuffer per record)", decSlice))
     print(row("anchor: memcpy", copy))
+    print(row("anchor: CRC32C", crc))
 }

@@ -518,6 +518,7 @@ public final class KafkaConsumer: Service, Sendable {
         var abortedList = aborted.map { ($0.int64("ProducerId"), $0.int64("FirstOffset")) }.sorted { $0.1 < $1.1 }
         var active = Set<Int64>()
         var out: [KafkaConsumerRecord] = []
+        out.reserveCapacity(batches.reduce(0) { $0 + $1.records.count })
         var next = position
         for batch in batches {
             next = max(next, batch.lastOffset + 1)
@@ -530,9 +531,9 @@ public final class KafkaConsumer: Service, Sendable {
                 if batch.isTransactional && active.contains(batch.producerID) { continue }
             }
             if batch.isControl { continue }
-            for r in batch.records where r.offset >= position {
-                out.append(KafkaConsumerRecord(topic: tp.topic, partition: tp.partition, offset: r.offset, timestamp: r.timestamp,
-                                               timestampType: r.timestampType, key: r.key, value: r.value, headers: r.headers))
+            let records = batch.records
+            for index in records.indices where records.offset(at: index) >= position {
+                out.append(KafkaConsumerRecord(topic: tp.topic, partition: tp.partition, record: records[index]))
             }
         }
         return Chunk(tp: tp, epoch: epoch, records: out, bytes: size, nextOffset: next)

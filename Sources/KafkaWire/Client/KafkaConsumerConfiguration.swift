@@ -78,6 +78,10 @@ public struct KafkaConsumerConfiguration: Sendable {
 }
 
 /// A record delivered to the application, with its topic and partition.
+///
+/// A view over the fetched batch's buffer: ``key``, ``value`` and ``headers`` are sliced (no copy)
+/// or parsed from it when read, so handing records over costs no per-field work the application
+/// does not ask for. Setting a field gives the record bytes of its own.
 public struct KafkaConsumerRecord: Sendable, Hashable {
     /// Topic.
     public var topic: String
@@ -89,12 +93,28 @@ public struct KafkaConsumerRecord: Sendable, Hashable {
     public var timestamp: Int64
     /// Timestamp type.
     public var timestampType: KafkaTimestampType
-    /// Key.
-    public var key: ByteBuffer?
-    /// Value.
-    public var value: ByteBuffer?
+    /// Key, value and headers as positions in the batch's buffer.
+    var fields: KafkaRecordFields
+
+    /// Key (a slice of the fetched batch; nil = null).
+    public var key: ByteBuffer? {
+        get { fields.key }
+        set { fields = KafkaRecordFields(key: newValue, value: fields.value, headers: fields.headers) }
+    }
+    /// Value (a slice of the fetched batch; nil = null, a tombstone).
+    public var value: ByteBuffer? {
+        get { fields.value }
+        set { fields = KafkaRecordFields(key: fields.key, value: newValue, headers: fields.headers) }
+    }
     /// Headers.
-    public var headers: [KafkaHeader]
+    public var headers: [KafkaHeader] {
+        get { fields.headers }
+        set { fields = KafkaRecordFields(key: fields.key, value: fields.value, headers: newValue) }
+    }
+    /// The key's size in bytes (nil = null), without slicing it.
+    public var keyCount: Int? { fields.keyCount }
+    /// The value's size in bytes (nil = null), without slicing it.
+    public var valueCount: Int? { fields.valueCount }
 
     /// The key as UTF-8.
     public var keyString: String? { key.map { String(buffer: $0) } }
@@ -102,6 +122,43 @@ public struct KafkaConsumerRecord: Sendable, Hashable {
     public var valueString: String? { value.map { String(buffer: $0) } }
     /// Topic and partition.
     public var topicPartition: KafkaTopicPartition { KafkaTopicPartition(topic, partition) }
+
+    /// A record of `topic`/`partition` sharing `record`'s fields (no slicing).
+    init(topic: String, partition: Int32, record: KafkaRecord) {
+        self.topic = topic
+        self.partition = partition
+        self.offset = record.offset
+        self.timestamp = record.timestamp
+        self.timestampType = record.timestampType
+        self.fields = record.fields
+    }
+
+    /// A record from parts.
+    init(topic: String, partition: Int32, offset: Int64, timestamp: Int64, timestampType: KafkaTimestampType,
+         key: ByteBuffer?, value: ByteBuffer?, headers: [KafkaHeader]) {
+        self.topic = topic
+        self.partition = partition
+        self.offset = offset
+        self.timestamp = timestamp
+        self.timestampType = timestampType
+        self.fields = KafkaRecordFields(key: key, value: value, headers: headers)
+    }
+
+    /// Equal when topic, partition, offset, timestamp, timestamp type, key, value and headers are.
+    public static func == (lhs: KafkaConsumerRecord, rhs: KafkaConsumerRecord) -> Bool {
+        lhs.topic == rhs.topic && lhs.partition == rhs.partition && lhs.offset == rhs.offset && lhs.timestamp == rhs.timestamp
+            && lhs.timestampType == rhs.timestampType && lhs.fields.sameContent(as: rhs.fields)
+    }
+
+    /// Hashes the same fields ``==`` compares.
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(topic)
+        hasher.combine(partition)
+        hasher.combine(offset)
+        hasher.combine(timestamp)
+        hasher.combine(timestampType)
+        fields.hashContent(into: &hasher)
+    }
 }
 
 /// Consumer failures.

@@ -26,6 +26,10 @@ public enum KafkaCompression: Int8, Sendable, Hashable, CaseIterable {
 }
 
 /// One record as read from a partition.
+///
+/// Decoded records are views over their batch's one buffer: ``key``, ``value`` and ``headers`` are
+/// sliced or parsed from it when read (each read of ``key``/``value`` returns a slice sharing the
+/// batch's storage, no copy). Setting a field gives the record bytes of its own.
 public struct KafkaRecord: Sendable, Hashable {
     /// The record's offset in its partition.
     public var offset: Int64
@@ -33,21 +37,58 @@ public struct KafkaRecord: Sendable, Hashable {
     public var timestamp: Int64
     /// How ``timestamp`` was set.
     public var timestampType: KafkaTimestampType
+    /// Key, value and headers as positions in a shared buffer.
+    @usableFromInline var fields: KafkaRecordFields
+
     /// The key (nil = null).
-    public var key: ByteBuffer?
+    public var key: ByteBuffer? {
+        @inlinable get { fields.key }
+        set { fields = KafkaRecordFields(key: newValue, value: fields.value, headers: fields.headers) }
+    }
     /// The value (nil = null, a tombstone).
-    public var value: ByteBuffer?
+    public var value: ByteBuffer? {
+        @inlinable get { fields.value }
+        set { fields = KafkaRecordFields(key: fields.key, value: newValue, headers: fields.headers) }
+    }
     /// The headers in order.
-    public var headers: [KafkaHeader]
+    public var headers: [KafkaHeader] {
+        @inlinable get { fields.headers }
+        set { fields = KafkaRecordFields(key: fields.key, value: fields.value, headers: newValue) }
+    }
+    /// The key's size in bytes (nil = null), without slicing it.
+    @inlinable public var keyCount: Int? { fields.keyCount }
+    /// The value's size in bytes (nil = null), without slicing it.
+    @inlinable public var valueCount: Int? { fields.valueCount }
 
     /// Creates a record.
     public init(offset: Int64, timestamp: Int64, timestampType: KafkaTimestampType = .createTime, key: ByteBuffer?, value: ByteBuffer?, headers: [KafkaHeader] = []) {
         self.offset = offset
         self.timestamp = timestamp
         self.timestampType = timestampType
-        self.key = key
-        self.value = value
-        self.headers = headers
+        self.fields = KafkaRecordFields(key: key, value: value, headers: headers)
+    }
+
+    /// A record whose fields are a view over a decoded batch.
+    @inlinable
+    init(offset: Int64, timestamp: Int64, timestampType: KafkaTimestampType, fields: KafkaRecordFields) {
+        self.offset = offset
+        self.timestamp = timestamp
+        self.timestampType = timestampType
+        self.fields = fields
+    }
+
+    /// Equal when offset, timestamp, timestamp type, key, value and headers are.
+    public static func == (lhs: KafkaRecord, rhs: KafkaRecord) -> Bool {
+        lhs.offset == rhs.offset && lhs.timestamp == rhs.timestamp && lhs.timestampType == rhs.timestampType
+            && lhs.fields.sameContent(as: rhs.fields)
+    }
+
+    /// Hashes the same fields ``==`` compares.
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(offset)
+        hasher.combine(timestamp)
+        hasher.combine(timestampType)
+        fields.hashContent(into: &hasher)
     }
 }
 

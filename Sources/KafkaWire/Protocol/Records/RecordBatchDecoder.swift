@@ -35,8 +35,9 @@ public struct KafkaRecordBatch: Sendable, Hashable {
     public var baseSequence: Int32
     /// The timestamp type of the records.
     public var timestampType: KafkaTimestampType
-    /// The data records (empty for control batches).
-    public var records: [KafkaRecord]
+    /// The data records (empty for control batches). For v2 batches a view over the batch's buffer:
+    /// every record was validated when the batch was decoded; fields are sliced when read.
+    public var records: KafkaRecords
 }
 
 /// Decodes the `Records` field of a Fetch response: v2 record batches and legacy v0/v1 message sets.
@@ -108,8 +109,8 @@ public enum KafkaRecordBatchDecoder {
                 throw .compression(compression, String(describing: error))
             }
         }
-        // Every record takes at least 7 bytes; reject impossible counts before allocating.
-        guard Int(count) <= body.readableBytes else { throw .malformed("record count \(count) exceeds \(body.readableBytes) bytes") }
+        // Every record takes at least 7 bytes; reject impossible counts before allocating the index.
+        guard Int(count) <= body.readableBytes / 7 else { throw .malformed("record count \(count) exceeds \(body.readableBytes) bytes") }
         let (records, controlType) = try decodeRecords(body, count: Int(count), baseOffset: baseOffset, baseTimestamp: baseTimestamp,
                                                        maxTimestamp: maxTimestamp, timestampType: timestampType, isControl: isControl)
         return KafkaRecordBatch(
@@ -119,71 +120,75 @@ public enum KafkaRecordBatchDecoder {
             timestampType: timestampType, records: records)
     }
 
-    /// Parses `count` v2 records from `body` in one pass over its raw bytes; keys, values and header
-    /// values are slices of `body` (no copies, no per-record allocation besides header arrays).
+    /// Validates `count` v2 records in `body` in one pass over its raw bytes and indexes them: the
+    /// result is a view over `body` (one index allocation, no per-record slices or reference counts;
+    /// keys, values and headers are sliced when a caller reads them).
     static func decodeRecords(
         _ body: ByteBuffer, count: Int, baseOffset: Int64, baseTimestamp: Int64, maxTimestamp: Int64,
         timestampType: KafkaTimestampType, isControl: Bool
-    ) throws(KafkaRecordError) -> ([KafkaRecord], KafkaControlType?) {
-        var records: [KafkaRecord] = []
-        if !isControl { records.reserveCapacity(count) }
+    ) throws(KafkaRecordError) -> (KafkaRecords, KafkaControlType?) {
         var controlType: KafkaControlType?
+        var failure: String?
         let bodyStart = body.readerIndex
-        let failure: String? = body.withUnsafeReadableBytes { raw -> String? in
-            let total = raw.count
-            var i = 0
-            @inline(__always) func slice(_ length: Int32, _ end: Int, _ i: inout Int) -> ByteBuffer?? {
-                if length < 0 { return .some(nil) }
-                let n = Int(length)
-                guard n <= end - i else { return nil }
-                let s = body.getSlice(at: bodyStart + i, length: n)
-                i += n
-                return .some(s)
-            }
-            for index in 0..<count {
-                guard let length = RawVarint.readZigZag32(raw, at: &i, end: total), length >= 0, Int(length) <= total - i else {
-                    return "record \(index): bad length"
-                }
-                let end = i + Int(length)
-                guard i < end else { return "record \(index): empty" }
-                i += 1  // attributes
-                guard let tsDelta = RawVarint.readZigZag64(raw, at: &i, end: end),
-                      let offsetDelta = RawVarint.readZigZag32(raw, at: &i, end: end),
-                      let keyLength = RawVarint.readZigZag32(raw, at: &i, end: end),
-                      let key = slice(keyLength, end, &i),
-                      let valueLength = RawVarint.readZigZag32(raw, at: &i, end: end),
-                      let value = slice(valueLength, end, &i),
-                      let headerCount = RawVarint.readZigZag32(raw, at: &i, end: end), headerCount >= 0, Int(headerCount) <= end - i
-                else { return "record \(index): truncated or bad field" }
-                var headers: [KafkaHeader] = []
-                if headerCount > 0 {
-                    headers.reserveCapacity(Int(headerCount))
-                    for _ in 0..<headerCount {
-                        guard let nameLength = RawVarint.readZigZag32(raw, at: &i, end: end), nameLength >= 0, Int(nameLength) <= end - i else {
-                            return "record \(index): bad header key"
-                        }
-                        let name = String(decoding: UnsafeRawBufferPointer(rebasing: raw[i..<(i + Int(nameLength))]), as: UTF8.self)
-                        i += Int(nameLength)
-                        guard let valueLength = RawVarint.readZigZag32(raw, at: &i, end: end), let headerValue = slice(valueLength, end, &i) else {
-                            return "record \(index): bad header value"
-                        }
-                        headers.append(KafkaHeader(key: name, value: headerValue))
+        // Every record takes at least 7 bytes and the caller checked count <= bytes; absolute indices fit UInt32.
+        let slots = [KafkaRecordSlot](unsafeUninitializedCapacity: isControl ? 0 : count) { slots, initialized in
+            failure = body.withUnsafeReadableBytes { raw -> String? in
+                let total = raw.count
+                var i = 0
+                for index in 0..<count {
+                    guard let length = RawVarint.readShortZigZag32(raw, at: &i, end: total), length >= 0, Int(length) <= total - i else {
+                        return "record \(index): bad length"
                     }
-                }
-                i = end
-                if isControl {
-                    if let key, key.readableBytes >= 4, let type = key.getInteger(at: key.readerIndex + 2, as: Int16.self) {
-                        controlType = KafkaControlType(rawValue: type)
+                    let end = i + Int(length)
+                    guard i < end else { return "record \(index): empty" }
+                    i += 1  // attributes
+                    guard let tsDelta = RawVarint.readShortZigZag64(raw, at: &i, end: end),
+                          let offsetDelta = RawVarint.readShortZigZag32(raw, at: &i, end: end),
+                          let keyLength = RawVarint.readShortZigZag32(raw, at: &i, end: end), Int(keyLength) <= end - i
+                    else { return "record \(index): truncated or bad field" }
+                    let keyIndex = i
+                    if keyLength > 0 { i += Int(keyLength) }
+                    guard let valueLength = RawVarint.readShortZigZag32(raw, at: &i, end: end), Int(valueLength) <= end - i
+                    else { return "record \(index): truncated or bad field" }
+                    let valueIndex = i
+                    if valueLength > 0 { i += Int(valueLength) }
+                    guard let headerCount = RawVarint.readShortZigZag32(raw, at: &i, end: end), headerCount >= 0, Int(headerCount) <= end - i
+                    else { return "record \(index): truncated or bad field" }
+                    let headersIndex = i
+                    if headerCount > 0 {
+                        for _ in 0..<headerCount {
+                            guard let nameLength = RawVarint.readShortZigZag32(raw, at: &i, end: end), nameLength >= 0, Int(nameLength) <= end - i else {
+                                return "record \(index): bad header key"
+                            }
+                            i += Int(nameLength)
+                            guard let headerValueLength = RawVarint.readShortZigZag32(raw, at: &i, end: end), Int(headerValueLength) <= end - i else {
+                                return "record \(index): bad header value"
+                            }
+                            if headerValueLength > 0 { i += Int(headerValueLength) }
+                        }
                     }
-                    continue
+                    i = end
+                    if isControl {
+                        if keyLength >= 4 {
+                            let type = Int16(raw[keyIndex + 2]) << 8 | Int16(raw[keyIndex + 3])
+                            controlType = KafkaControlType(rawValue: type)
+                        }
+                        continue
+                    }
+                    (slots.baseAddress! + index).initialize(to: KafkaRecordSlot(
+                        layout: KafkaRecordLayout(
+                            keyIndex: UInt32(truncatingIfNeeded: bodyStart + keyIndex), keyLength: keyLength < 0 ? -1 : keyLength,
+                            valueIndex: UInt32(truncatingIfNeeded: bodyStart + valueIndex), valueLength: valueLength < 0 ? -1 : valueLength,
+                            headersIndex: UInt32(truncatingIfNeeded: bodyStart + headersIndex), headerCount: headerCount),
+                        offsetDelta: offsetDelta, timestampDelta: tsDelta))
+                    initialized = index + 1
                 }
-                let ts = timestampType == .logAppendTime ? maxTimestamp : baseTimestamp &+ tsDelta
-                records.append(KafkaRecord(offset: baseOffset &+ Int64(offsetDelta), timestamp: ts, timestampType: timestampType,
-                                           key: key, value: value, headers: headers))
+                return nil
             }
-            return nil
         }
         if let failure { throw .malformed(failure) }
+        let records = KafkaRecords(body: body, slots: slots, baseOffset: baseOffset, baseTimestamp: baseTimestamp,
+                                   maxTimestamp: maxTimestamp, timestampType: timestampType)
         return (records, controlType)
     }
 
@@ -237,6 +242,6 @@ public enum KafkaRecordBatchDecoder {
         batches.append(KafkaRecordBatch(
             baseOffset: first.offset, lastOffset: records.last!.offset, partitionLeaderEpoch: -1, magic: magic, compression: compression,
             isTransactional: false, isControl: false, controlType: nil, producerID: -1, producerEpoch: -1, baseSequence: -1,
-            timestampType: timestampType, records: records))
+            timestampType: timestampType, records: KafkaRecords(records)))
     }
 }

@@ -36,18 +36,30 @@ public struct KafkaRecordBatchWriter: Sendable {
 
     @inlinable static func zigzagSize(_ v: Int64) -> Int { RawVarint.zigZagSize(v) }
 
-    /// The encoded size of a record with these parts (without its own length prefix).
-    @inlinable static func bodySize(timestampDelta: Int64, offsetDelta: Int32, key: ByteBuffer?, value: ByteBuffer?, headers: [KafkaHeader]) -> Int {
-        var size = 1 + zigzagSize(timestampDelta) + zigzagSize(Int64(offsetDelta))
-        if let key { size += zigzagSize(Int64(key.readableBytes)) + key.readableBytes } else { size += 1 }
-        if let value { size += zigzagSize(Int64(value.readableBytes)) + value.readableBytes } else { size += 1 }
-        size += zigzagSize(Int64(headers.count))
+    /// The encoded size of a key or value: its length varint and its bytes (one byte for null).
+    @inlinable @inline(__always)
+    static func fieldSize(_ bytes: ByteBuffer?) -> Int {
+        guard let bytes else { return 1 }
+        let n = bytes.readableBytes
+        return zigzagSize(Int64(n)) + n
+    }
+
+    /// The encoded size of `headers` after their count.
+    @usableFromInline
+    static func headersSize(_ headers: [KafkaHeader]) -> Int {
+        var size = 0
         for h in headers {
             let k = h.key.utf8.count
-            size += zigzagSize(Int64(k)) + k
-            if let v = h.value { size += zigzagSize(Int64(v.readableBytes)) + v.readableBytes } else { size += 1 }
+            size += zigzagSize(Int64(k)) + k + fieldSize(h.value)
         }
         return size
+    }
+
+    /// The encoded size of a record with these parts (without its own length prefix).
+    @inlinable @inline(__always)
+    static func bodySize(timestampDelta: Int64, offsetDelta: Int32, key: ByteBuffer?, value: ByteBuffer?, headers: [KafkaHeader]) -> Int {
+        let size = 1 + zigzagSize(timestampDelta) + zigzagSize(Int64(offsetDelta)) + fieldSize(key) + fieldSize(value)
+        return headers.isEmpty ? size + 1 : size + zigzagSize(Int64(headers.count)) + headersSize(headers)
     }
 
     /// The bytes ``append(_:)`` would add for `record` (an upper bound used for batch-size decisions).
@@ -98,15 +110,20 @@ public struct KafkaRecordBatchWriter: Sendable {
             RawVarint.writeZigZag(Int64(offsetDelta), to: base, at: &i)
             Self.put(key, to: base, at: &i)
             Self.put(value, to: base, at: &i)
-            RawVarint.writeZigZag(Int64(headers.count), to: base, at: &i)
-            for h in headers {
-                var name = h.key
-                name.withUTF8 { utf8 in
-                    RawVarint.writeZigZag(Int64(utf8.count), to: base, at: &i)
-                    if utf8.count > 0 { (base + i).copyMemory(from: utf8.baseAddress!, byteCount: utf8.count) }
-                    i += utf8.count
+            if headers.isEmpty {
+                base.storeBytes(of: 0, toByteOffset: i, as: UInt8.self)  // zigzag(0)
+                i += 1
+            } else {
+                RawVarint.writeZigZag(Int64(headers.count), to: base, at: &i)
+                for h in headers {
+                    var name = h.key
+                    name.withUTF8 { utf8 in
+                        RawVarint.writeZigZag(Int64(utf8.count), to: base, at: &i)
+                        if utf8.count > 0 { (base + i).copyMemory(from: utf8.baseAddress!, byteCount: utf8.count) }
+                        i += utf8.count
+                    }
+                    Self.put(h.value, to: base, at: &i)
                 }
-                Self.put(h.value, to: base, at: &i)
             }
             assert(i == total)
         }
