@@ -222,28 +222,27 @@ final class RedisChannelHandler: ChannelInboundHandler {
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         // Decode from a local buffer (the stored cumulation is taken out, so appending does not
-        // copy): no exclusivity check on the handler's property per reply.
+        // copy).
         var buffer = unwrapInboundIn(data)
         if var pending = cumulation {
             cumulation = nil
             pending.writeImmutableBuffer(buffer)
             buffer = pending
         }
-        while true {
-            let value: RESPValue?
-            do {
-                value = try decoder.decode(from: &buffer)
-            } catch {
-                logger.error("malformed Redis reply, closing connection", metadata: ["error": "\(error)"])
-                let (failed, connError) = stateMachine.decodeFailed("\(error)")
-                failAll(failed, error: connError)
-                context.close(promise: nil)
-                return
+        // Every complete reply in the read, in one pass (a pipeline's replies arrive together).
+        do {
+            try decoder.decodeValues(from: &buffer) { value in
+                handle(value, context: context)
+                return !stateMachine.isClosed
             }
-            guard let value else { break }
-            handle(value, context: context)
-            if stateMachine.isClosed { return }
+        } catch {
+            logger.error("malformed Redis reply, closing connection", metadata: ["error": "\(error)"])
+            let (failed, connError) = stateMachine.decodeFailed("\(error)")
+            failAll(failed, error: connError)
+            context.close(promise: nil)
+            return
         }
+        if stateMachine.isClosed { return }
         if buffer.readableBytes > 0 {
             if buffer.readerIndex > 65536 { buffer.discardReadBytes() }
             cumulation = buffer
