@@ -27,8 +27,39 @@ public func fuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
         }
         count += 1
     }
+    checkBatchDecoder(bytes, decoder: decoder)
     checkCommandWriter(bytes)
     return 0
+}
+
+/// `decodeValues` (one pass) must hand over exactly the values `decode` returns one at a time,
+/// consume the same bytes, and fail where it fails.
+func checkBatchDecoder(_ bytes: UnsafeBufferPointer<UInt8>, decoder: RESPDecoder) {
+    var single = ByteBuffer(bytes: bytes)
+    var reference: [RESPValue] = []
+    var singleFailed = false
+    while reference.count < 1000 {
+        do {
+            guard let value = try decoder.decode(from: &single) else { break }
+            reference.append(value)
+        } catch {
+            singleFailed = true
+            break
+        }
+    }
+    var batch = ByteBuffer(bytes: bytes)
+    var values: [RESPValue] = []
+    var batchFailed = false
+    do {
+        try decoder.decodeValues(from: &batch) { values.append($0); return values.count < 1000 }
+    } catch {
+        batchFailed = true
+    }
+    if values.count != reference.count || zip(values, reference).contains(where: { !containsNaN($0) && $0 != $1 }) {
+        fatalError("decodeValues handed over other values than decode")
+    }
+    if !singleFailed && !batchFailed && batch.readerIndex != single.readerIndex { fatalError("decodeValues consumed other bytes than decode") }
+    if singleFailed != batchFailed && reference.count < 1000 { fatalError("decodeValues and decode disagree on malformed input") }
 }
 
 /// Cuts the input at every 0xFF byte into arguments (bytes, text when valid UTF-8, integers

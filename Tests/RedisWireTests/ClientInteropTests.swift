@@ -199,6 +199,43 @@ struct ClientInteropTests {
         }
     }
 
+    @Test(.timeLimit(.minutes(2)))
+    func concurrentPipelinesEachGetTheirOwnRepliesInOrder() async throws {
+        guard let config = try Self.configuration() else { return }
+        let p = PeerEnvironment.prefix()
+        try await PeerEnvironment.withClient(config) { client in
+            // 40 callers on the client's few shared connections, 8 pipelines of 16 commands each:
+            // replies of interleaved pipelines must never cross, and one failing command (WRONGTYPE)
+            // in every pipeline fails only itself.
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for caller in 0..<40 {
+                    group.addTask {
+                        let counter = p + "n\(caller)", text = p + "s\(caller)"
+                        try await client.set(text, to: "x")
+                        for round in 0..<8 {
+                            var commands = (1...15).map { RedisCommand("INCRBY", [.string(counter), .integer(Int64($0))], keyIndices: [0]) }
+                            commands.insert(RedisCommand("INCR", [.string(text)], keyIndices: [0]), at: 7)
+                            let results = try await client.pipeline(commands)
+                            #expect(results.count == 16)
+                            var expected = Int64(round * 120)
+                            for (i, result) in results.enumerated() {
+                                if i == 7 {
+                                    guard case .failure(let e) = result else { Issue.record("INCR on text must fail"); continue }
+                                    #expect(e.code == "ERR")
+                                    continue
+                                }
+                                expected += Int64(i < 7 ? i + 1 : i)
+                                #expect(try result.get() == .integer(expected))
+                            }
+                        }
+                        try await client.delete(counter, text)
+                    }
+                }
+                try await group.waitForAll()
+            }
+        }
+    }
+
     @Test func transactionsWithWatch() async throws {
         guard let config = try Self.configuration() else { return }
         let p = PeerEnvironment.prefix()

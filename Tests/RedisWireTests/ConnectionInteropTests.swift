@@ -245,6 +245,55 @@ struct ConnectionInteropTests {
         await good.close()
         try await server.close()
     }
+
+    @Test(.timeLimit(.minutes(1)))
+    func connectionLossMidPipelineFailsEveryCommandOfThatPipeline() async throws {
+        // A server that answers three commands of whatever arrives and then closes.
+        let server = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .childChannelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandler(PartialThenCloseServerHandler(replies: 3))
+                }
+            }
+            .bind(host: "127.0.0.1", port: 0).get()
+        var config = RedisConnectionConfiguration.tcp(host: "127.0.0.1", port: server.localAddress!.port!)
+        config.protocolVersion = .resp2
+        let c = try await RedisConnection.connect(configuration: config, logger: PeerEnvironment.logger)
+        let commands = (0..<16).map { RedisCommand("GET", .string("k\($0)")) }
+        do {
+            let replies = try await c.pipeline(commands)
+            Issue.record("a pipeline cut off after 3 of 16 replies must fail, got \(replies.count) replies")
+        } catch let error as RedisConnectionError {
+            guard case .connectionClosed(let reason) = error else { Issue.record("wrong error \(error)"); return }
+            #expect(!reason.isEmpty)
+            #expect(error.commandMayHaveRun)
+        }
+        #expect(await eventually { !c.isUsable })
+        // A pipeline after the close was never sent.
+        do {
+            _ = try await c.pipeline(commands)
+            Issue.record("a pipeline on a closed connection must fail")
+        } catch let error as RedisConnectionError {
+            guard case .notSent = error else { Issue.record("wrong error \(error)"); return }
+        }
+        try await server.close()
+    }
+}
+
+/// Answers `replies` commands with a bulk string each, then closes the connection.
+final class PartialThenCloseServerHandler: ChannelInboundHandler, @unchecked Sendable {
+    typealias InboundIn = ByteBuffer
+    typealias OutboundOut = ByteBuffer
+    private let replies: Int
+    private var done = false
+    init(replies: Int) { self.replies = replies }
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        guard !done else { return }
+        done = true
+        let bytes = String(repeating: "$1\r\nv\r\n", count: replies)
+        let bound = NIOLoopBound(context, eventLoop: context.eventLoop)
+        context.writeAndFlush(wrapOutboundOut(ByteBuffer(string: bytes))).whenComplete { _ in bound.value.close(promise: nil) }
+    }
 }
 
 /// Answers the first command (`HELLO`) with an error, as a RESP2-only server would, and

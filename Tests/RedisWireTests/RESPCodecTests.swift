@@ -74,6 +74,41 @@ struct RESPCodecTests {
                              .verbatimString(format: "txt", text: "abc")]))
     }
 
+    @Test func decodeValuesMatchesOneAtATimeAtEveryCut() throws {
+        // A pipeline's replies: several values back to back, cut at every byte.
+        let full = "+OK\r\n$3\r\nxxx\r\n$-1\r\n:42\r\n-ERR boom\r\n*2\r\n$1\r\na\r\n%1\r\n+k\r\n:1\r\n_\r\n>2\r\n+p\r\n+q\r\n"
+        let bytes = Array(full.utf8)
+        let expected = try decodeAll(full)
+        #expect(expected.count == 8)
+        let decoder = RESPDecoder()
+        for cut in 0...bytes.count {
+            var oneByOne = ByteBuffer(bytes: bytes[0..<cut])
+            var reference: [RESPValue] = []
+            while let v = try decoder.decode(from: &oneByOne) { reference.append(v) }
+            var batch = ByteBuffer(bytes: bytes[0..<cut])
+            var values: [RESPValue] = []
+            try decoder.decodeValues(from: &batch) { values.append($0); return true }
+            #expect(values == reference, "cut at \(cut)")
+            #expect(batch.readerIndex == oneByOne.readerIndex, "cut at \(cut)")
+            // The rest decodes once the remaining bytes arrive.
+            batch.writeBytes(bytes[cut...])
+            try decoder.decodeValues(from: &batch) { values.append($0); return true }
+            #expect(values == expected, "cut at \(cut)")
+            #expect(batch.readableBytes == 0)
+        }
+        // Stopping early leaves the rest in the buffer.
+        var buffer = ByteBuffer(bytes: bytes)
+        var first: [RESPValue] = []
+        try decoder.decodeValues(from: &buffer) { first.append($0); return first.count < 2 }
+        #expect(first == Array(expected.prefix(2)))
+        #expect(try decoder.decode(from: &buffer) == expected[2])
+        // Malformed input: the values before it are handed over, then it throws.
+        var bad = ByteBuffer(string: ":1\r\n:2\r\n?\r\n:3\r\n")
+        var before: [RESPValue] = []
+        #expect(throws: WireDecodingError.self) { try decoder.decodeValues(from: &bad) { before.append($0); return true } }
+        #expect(before == [.integer(1), .integer(2)])
+    }
+
     @Test func limitsAreEnforced() throws {
         let limits = RESPDecoderLimits(maxBulkLength: 10, maxAggregateLength: 4, maxDepth: 3, maxLineLength: 16)
         let decoder = RESPDecoder(limits: limits)

@@ -10,8 +10,8 @@ struct StateMachineTests {
     @Test func repliesMatchRequestsInOrder() {
         var sm = SM()
         guard case .write = sm.enqueue(1), case .write = sm.enqueue(2) else { Issue.record("enqueue"); return }
-        guard case .reply(1, .simpleString("OK")) = sm.received(.simpleString("OK")) else { Issue.record("first"); return }
-        guard case .reply(2, .simpleError("ERR x")) = sm.received(.simpleError("ERR x")) else { Issue.record("second"); return }
+        guard case .reply(1, .simpleString("OK"), last: true) = sm.received(.simpleString("OK")) else { Issue.record("first"); return }
+        guard case .reply(2, .simpleError("ERR x"), last: true) = sm.received(.simpleError("ERR x")) else { Issue.record("second"); return }
         #expect(sm.inFlightCount == 0)
     }
 
@@ -20,7 +20,7 @@ struct StateMachineTests {
         sm.protocolVersion = 3
         _ = sm.enqueue(7)
         guard case .push = sm.received(.push([.bulk("invalidate"), .array([.bulk("k")])])) else { Issue.record("push"); return }
-        guard case .reply(7, .integer(1)) = sm.received(.integer(1)) else { Issue.record("reply"); return }
+        guard case .reply(7, .integer(1), last: true) = sm.received(.integer(1)) else { Issue.record("reply"); return }
     }
 
     @Test func subscriptionConfirmationsCompleteAfterLastChannel() {
@@ -32,7 +32,7 @@ struct StateMachineTests {
         guard case .pushAndReply(_, 1?) = sm.received(.push([.bulk("subscribe"), .bulk("b"), .integer(2)])) else { Issue.record("2nd"); return }
         #expect(sm.subscriptionCount == 2)
         guard case .push = sm.received(.push([.bulk("message"), .bulk("a"), .bulk("hi")])) else { Issue.record("msg"); return }
-        guard case .reply(2, .simpleString("PONG")) = sm.received(.simpleString("PONG")) else { Issue.record("pong"); return }
+        guard case .reply(2, .simpleString("PONG"), last: true) = sm.received(.simpleString("PONG")) else { Issue.record("pong"); return }
     }
 
     @Test func resp2SubscribedModeArraysArePushes() {
@@ -47,6 +47,27 @@ struct StateMachineTests {
         guard case .protocolViolation(let failed, _) = sm.received(.integer(3)) else { Issue.record("violation"); return }
         #expect(failed.isEmpty)
         guard case .fail(5, .notSent) = sm.enqueue(5) else { Issue.record("closed"); return }
+    }
+
+    @Test func pipelineIsOneEntryAnsweredOncePerCommand() {
+        var sm = SM()
+        _ = sm.enqueue(1, replies: 3)
+        _ = sm.enqueue(2)
+        #expect(sm.inFlightCount == 2)
+        guard case .reply(1, .simpleString("OK"), last: false) = sm.received(.simpleString("OK")) else { Issue.record("1st"); return }
+        guard case .reply(1, .simpleError("ERR x"), last: false) = sm.received(.simpleError("ERR x")) else { Issue.record("2nd"); return }
+        guard case .reply(1, .integer(3), last: true) = sm.received(.integer(3)) else { Issue.record("3rd"); return }
+        guard case .reply(2, .null, last: true) = sm.received(.null) else { Issue.record("next request"); return }
+        #expect(sm.inFlightCount == 0)
+    }
+
+    @Test func connectionLossMidPipelineFailsThePipelineOnce() {
+        var sm = SM()
+        _ = sm.enqueue(1, replies: 16)
+        _ = sm.enqueue(2, replies: 4)
+        for _ in 0..<5 { _ = sm.received(.simpleString("OK")) }
+        #expect(sm.closed(reason: "gone") == [1, 2])
+        guard case .fail(3, .notSent) = sm.enqueue(3, replies: 2) else { Issue.record("closed"); return }
     }
 
     @Test func closeAndDecodeErrorsFailInFlightRequests() {

@@ -179,4 +179,91 @@ import Testing
         a = m.connectionClosed(now: t0)
         #expect(a.shutdownCompleted && m.isShutDown)
     }
+
+    // MARK: - Fast paths (leaseIfAvailable / releaseIfSimple)
+
+    @Test func fastLeaseTakesTheSlotTheFullLeaseWouldTake() {
+        var m = machine(.init(maxConnections: 2, leasesPerConnection: 2))
+        let r1 = m.leaseIfAvailable(now: t0)
+        #expect(r1 == nil, "no connection yet: the full lease connects")
+        #expect(m.pendingConnects == 0, "a declined fast path changes nothing")
+        _ = m.lease(id: 1, waiter: "w1", now: t0)
+        _ = m.lease(id: 2, waiter: "w2", now: t0)
+        _ = m.lease(id: 3, waiter: "w3", now: t0)
+        let c1 = connection(1), c2 = connection(2)
+        _ = m.connectSucceeded(c1, now: t0)   // w1, w2
+        _ = m.connectSucceeded(c2, now: t0.advanced(by: .seconds(1)))   // w3
+        #expect(m.statistics.leases == 3)
+        // Fewest leases first: c2 has one, c1 two (full).
+        let r2 = m.leaseIfAvailable(now: t0)
+        #expect(r2?.id == 2)
+        let r3 = m.leaseIfAvailable(now: t0)
+        #expect(r3 == nil, "every slot taken")
+        #expect(m.statistics.leases == 4)
+        // Released slots are taken again; most recently used first among equals.
+        let released1 = m.releaseIfSimple(c1, now: t0.advanced(by: .seconds(2)))
+        let released2 = m.releaseIfSimple(c2, now: t0.advanced(by: .seconds(3)))
+        #expect(released1 && released2)
+        let again = m.leaseIfAvailable(now: t0.advanced(by: .seconds(4)))
+        #expect(again?.id == 2)
+        #expect(m.statistics.leases == 3)
+    }
+
+    @Test func fastPathsDeclineWhenCallersAreQueued() {
+        var m = machine(.init(maxConnections: 1, leasesPerConnection: 1))
+        let c = connection(1)
+        _ = m.lease(id: 1, waiter: "w1", now: t0)
+        _ = m.connectSucceeded(c, now: t0)
+        var a = m.lease(id: 2, waiter: "w2", now: t0)
+        #expect(a.waiterQueued)
+        let r4 = m.releaseIfSimple(c, now: t0)
+        #expect(!r4, "a queued caller must get the released slot")
+        #expect(m.statistics.leases == 1)
+        a = m.release(c, now: t0)
+        #expect(a.lease.map(\.waiter) == ["w2"])
+        let r5 = m.leaseIfAvailable(now: t0)
+        #expect(r5 == nil, "no free slot")
+    }
+
+    @Test func fastPathsLeaveUnusableConnectionsToTheFullPath() {
+        var m = machine(.init(maxConnections: 2, leasesPerConnection: 4))
+        let c = connection(1)
+        _ = m.lease(id: 1, waiter: "w1", now: t0)
+        _ = m.connectSucceeded(c, now: t0)
+        let r6 = m.leaseIfAvailable(now: t0)
+        #expect(r6?.id == 1)
+        c.markUnusable()
+        let r7 = m.releaseIfSimple(c, now: t0)
+        #expect(!r7, "an unusable connection is retired by the full release")
+        var a = m.release(c, now: t0)
+        #expect(a.close.isEmpty, "still leased once")
+        let r8 = m.leaseIfAvailable(now: t0)
+        #expect(r8 == nil, "retired: no new leases")
+        a = m.release(c, now: t0)
+        #expect(a.close.map(\.id) == [1])
+    }
+
+    @Test func fastPathsDeclineWhenTheMinimumIsNotMetOrThePoolIsShuttingDown() {
+        var m = machine(.init(minConnections: 2, maxConnections: 3, circuitBreakerThreshold: 1))
+        let c = connection(1)
+        _ = m.lease(id: 1, waiter: "w1", now: t0)
+        #expect(m.pendingConnects == 2, "the waiter's connect plus one for the minimum")
+        _ = m.connectSucceeded(c, now: t0)
+        _ = m.connectFailed(InjectedConnectError(), now: t0)
+        #expect(m.pendingConnects == 0, "the open breaker holds the reconnect back")
+        let later = t0.advanced(by: .seconds(60))
+        let r9 = m.releaseIfSimple(c, now: later)
+        #expect(!r9, "below the minimum: the full release reconnects")
+        #expect(m.statistics.leases == 1, "a declined fast path changes nothing")
+        let a = m.release(c, now: later)
+        #expect(a.connect == 1)
+        _ = m.connectSucceeded(connection(2), now: t0)
+        let r10 = m.leaseIfAvailable(now: t0)
+        #expect(r10 != nil)
+        _ = m.shutdown()
+        let r11 = m.leaseIfAvailable(now: t0)
+        #expect(r11 == nil)
+        let r12 = m.releaseIfSimple(c, now: t0)
+        #expect(!r12)
+    }
 }

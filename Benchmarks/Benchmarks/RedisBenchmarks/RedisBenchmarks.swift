@@ -1,11 +1,14 @@
 // RedisWire vs redis-benchmark (C), same server, same run.
 //
 //   swift run -c release --package-path Benchmarks RedisBenchmarks [--url redis://127.0.0.1:16379]
-//       [--requests 100000] [--clients 50] [--rounds 5] [--only client|dedicated|affinity --test get|set --pipeline N]
+//       [--requests 100000] [--pipelined-requests 1000000] [--clients 50] [--rounds 5]
+//       [--only client|dedicated|affinity --test get|set --pipeline N]
 //
 // For GET and SET, unpipelined and with 16 commands per pipeline, runs redis-benchmark
 // (-c clients -n requests -t get,set [-P 16] --csv) and then RedisWire with the same number of
-// concurrent callers and the same pipeline depth. Each mode runs `rounds` times, anchor and
+// concurrent callers and the same pipeline depth. Pipelined runs send `--pipelined-requests`
+// (default ten times as many: at 16 commands per round trip 100000 requests take a fraction of a
+// second, too short to measure on a shared machine). Each mode runs `rounds` times, anchor and
 // RedisWire interleaved (the order of the RedisWire shapes rotates every round), so load from
 // other processes hits all of them alike. Each RedisWire run is divided by the redis-benchmark run
 // of the same round; the tables show the median of those ratios and their spread (min-max).
@@ -34,6 +37,7 @@ import RedisWire
 struct Options {
     var url = "redis://127.0.0.1:16379"
     var requests = 100_000
+    var pipelinedRequests = 1_000_000
     var clients = 50
     var rounds = 5
     var only: String?
@@ -45,6 +49,7 @@ struct Options {
             switch a {
             case "--url": url = args.popFirst() ?? url
             case "--requests": requests = Int(args.popFirst() ?? "") ?? requests
+            case "--pipelined-requests": pipelinedRequests = Int(args.popFirst() ?? "") ?? pipelinedRequests
             case "--clients": clients = Int(args.popFirst() ?? "") ?? clients
             case "--rounds": rounds = max(1, Int(args.popFirst() ?? "") ?? rounds)
             case "--only": only = args.popFirst()
@@ -179,7 +184,7 @@ struct RedisBenchmarks {
             let numbers = String(format: "%.0f requests/s, %.2f CPU µs/request, %.3f context switches/request", s.rps, s.cpu, s.switches)
             print("\(shape.rawValue) \(options.test.uppercased()) P\(options.pipeline): \(numbers)")
         } else {
-            print("RedisWire vs redis-benchmark: \(options.clients) concurrent clients, \(options.requests) requests per run, server \(host):\(port), \(options.rounds) interleaved rounds")
+            print("RedisWire vs redis-benchmark: \(options.clients) concurrent clients, \(options.requests) requests per unpipelined run, \(options.pipelinedRequests) per pipelined run, server \(host):\(port), \(options.rounds) interleaved rounds")
             print("ratio = RedisWire requests/s ÷ redis-benchmark requests/s of the same round: median [min-max]")
             print("test pipeline  redis-benchmark rps [min-max]   RedisClient (ratio)       dedicated (ratio)         dedicated+affinity (ratio)")
             func median(_ values: [Double]) -> Double {
@@ -188,17 +193,18 @@ struct RedisBenchmarks {
             }
             var costRows: [String] = []
             for pipeline in [1, 16] {
+                let requests = pipeline == 1 ? options.requests : options.pipelinedRequests
                 for test in ["set", "get"] {
                     var anchor: [Sample] = []
                     var ours: [Shape: [Sample]] = [:]
                     for round in 0..<options.rounds {
-                        anchor.append(try await measured(requests: options.requests, children: true) {
-                            try redisBenchmark(host: host, port: port, clients: options.clients, requests: options.requests, test: test, pipeline: pipeline)
+                        anchor.append(try await measured(requests: requests, children: true) {
+                            try redisBenchmark(host: host, port: port, clients: options.clients, requests: requests, test: test, pipeline: pipeline)
                         })
                         let shapes = Shape.allCases
                         for i in 0..<shapes.count {
                             let shape = shapes[(i + round) % shapes.count]
-                            ours[shape, default: []].append(try await run(shape, test: test, pipeline: pipeline, requests: options.requests))
+                            ours[shape, default: []].append(try await run(shape, test: test, pipeline: pipeline, requests: requests))
                         }
                     }
                     var line = String(format: "%-4@ %8d  %9.0f [%6.0f-%6.0f]", test.uppercased() as NSString, pipeline,

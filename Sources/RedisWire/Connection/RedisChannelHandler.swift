@@ -161,13 +161,12 @@ final class RedisChannelHandler: ChannelInboundHandler {
                 return
             }
         case .batch(let c, let count):
+            // One entry answered `count` times, one collector, one resume for the whole pipeline.
             let collector = RedisBatchCollector(expected: count, continuation: c)
-            for i in 0..<count {
-                let request = RedisPendingRequest(sink: .batch(collector), timer: i == count - 1 ? timer : nil)
-                if case .fail(let request, let error) = stateMachine.enqueue(request) {
-                    request.sink.fail(error)
-                    return
-                }
+            let request = RedisPendingRequest(sink: .batch(collector), timer: timer)
+            if case .fail(let request, let error) = stateMachine.enqueue(request, replies: count) {
+                request.sink.fail(error)
+                return
             }
         }
         if let timer {
@@ -222,39 +221,38 @@ final class RedisChannelHandler: ChannelInboundHandler {
     // MARK: inbound
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        var incoming = unwrapInboundIn(data)
-        if cumulation == nil {
-            cumulation = incoming
-        } else {
-            cumulation!.writeBuffer(&incoming)
-        }
-        while true {
-            let value: RESPValue?
-            do {
-                value = try decoder.decode(from: &cumulation!)
-            } catch {
-                logger.error("malformed Redis reply, closing connection", metadata: ["error": "\(error)"])
-                let (failed, connError) = stateMachine.decodeFailed("\(error)")
-                failAll(failed, error: connError)
-                cumulation = nil
-                context.close(promise: nil)
-                return
-            }
-            guard let value else { break }
-            handle(value, context: context)
-            if stateMachine.isClosed { return }
-        }
-        if let c = cumulation, c.readableBytes == 0 {
+        // Decode from a local buffer (the stored cumulation is taken out, so appending does not
+        // copy).
+        var buffer = unwrapInboundIn(data)
+        if var pending = cumulation {
             cumulation = nil
-        } else if cumulation!.readerIndex > 65536 {
-            cumulation!.discardReadBytes()
+            pending.writeImmutableBuffer(buffer)
+            buffer = pending
+        }
+        // Every complete reply in the read, in one pass (a pipeline's replies arrive together).
+        do {
+            try decoder.decodeValues(from: &buffer) { value in
+                handle(value, context: context)
+                return !stateMachine.isClosed
+            }
+        } catch {
+            logger.error("malformed Redis reply, closing connection", metadata: ["error": "\(error)"])
+            let (failed, connError) = stateMachine.decodeFailed("\(error)")
+            failAll(failed, error: connError)
+            context.close(promise: nil)
+            return
+        }
+        if stateMachine.isClosed { return }
+        if buffer.readableBytes > 0 {
+            if buffer.readerIndex > 65536 { buffer.discardReadBytes() }
+            cumulation = buffer
         }
     }
 
     private func handle(_ value: RESPValue, context: ChannelHandlerContext) {
         switch stateMachine.received(value) {
-        case .reply(let request, let v):
-            request.timer?.cancel()
+        case .reply(let request, let v, let last):
+            if last { request.timer?.cancel() }
             request.sink.succeed(v)
         case .push(let v):
             pushHandler(v)

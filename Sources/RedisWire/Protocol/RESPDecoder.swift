@@ -68,6 +68,35 @@ public struct RESPDecoder: Sendable {
             throw error
         }
     }
+
+    /// Decodes every complete value at the front of `buffer` in one pass over its bytes, handing
+    /// each to `body` in order (`body` returns false to stop after that value). The reader index
+    /// moves past the values handed over; an incomplete value at the end stays in the buffer.
+    /// Malformed input throws after the values before it were handed over.
+    ///
+    /// Equivalent to calling ``decode(from:)`` until it returns nil, without setting up a parse
+    /// per value (a reply to a pipeline of n commands is n values in one read).
+    public func decodeValues(from buffer: inout ByteBuffer, _ body: (RESPValue) -> Bool) throws(WireDecodingError) {
+        let snapshot = buffer
+        let limits = self.limits
+        var consumed = 0
+        var failure: WireDecodingError?
+        snapshot.withUnsafeReadableBytes { bytes in
+            var parser = RESPParser(bytes: bytes, buffer: snapshot, limits: limits)
+            while parser.position < bytes.count {
+                do throws(WireDecodingError) {
+                    guard let value = try parser.parseValue(depth: 0) else { return }
+                    consumed = parser.position
+                    guard body(value) else { return }
+                } catch {
+                    failure = error
+                    return
+                }
+            }
+        }
+        buffer.moveReaderIndex(forwardBy: consumed)
+        if let failure { throw failure }
+    }
 }
 
 /// What one parse attempt produced (a concrete enum: no generic `Result` of a tuple, whose

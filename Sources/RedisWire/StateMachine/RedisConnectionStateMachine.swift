@@ -23,6 +23,10 @@ struct RedisConnectionStateMachine<Request> {
     struct Pending {
         var request: Request
         var shape: ReplyShape
+        /// Replies expected: a pipeline of n commands is one entry answered n times.
+        var replies: Int
+        /// `shape` is a subscription (checked per reply without copying the shape).
+        var isSubscription: Bool
     }
 
     enum State {
@@ -36,8 +40,9 @@ struct RedisConnectionStateMachine<Request> {
     }
 
     enum ReceiveAction {
-        /// Complete `request` with `value` (which may be an error reply).
-        case reply(Request, RESPValue)
+        /// Deliver `value` (which may be an error reply) to `request`; `last` when it was the
+        /// last reply the request waits for (a pipeline gets one per command).
+        case reply(Request, RESPValue, last: Bool)
         /// Deliver an out-of-band push.
         case push(RESPValue)
         /// Deliver a subscription confirmation push, and complete `request` if it was the last one.
@@ -48,6 +53,8 @@ struct RedisConnectionStateMachine<Request> {
 
     private(set) var state: State = .active
     private(set) var pending = CircularBuffer<Pending>(initialCapacity: 16)
+    /// Replies the first pending request already received.
+    private var headReplies = 0
     /// RESP version negotiated for this connection (2 until `HELLO 3` succeeds).
     var protocolVersion = 2
     /// Number of channels/patterns the server says this connection is subscribed to.
@@ -65,34 +72,57 @@ struct RedisConnectionStateMachine<Request> {
 
     var inFlightCount: Int { pending.count }
 
-    mutating func enqueue(_ request: Request, shape: ReplyShape = .single) -> EnqueueAction {
+    /// Queues a request answered by `replies` replies in order (`replies` > 1: a pipeline of
+    /// that many commands, each with a `.single` reply).
+    mutating func enqueue(_ request: Request, shape: ReplyShape = .single, replies: Int = 1) -> EnqueueAction {
         switch state {
         case .closed(let reason):
             return .fail(request, .notSent(reason: reason))
         case .active:
             if case .subscription(_, let n, _) = shape {
                 precondition(n > 0, "a subscription command needs at least one channel")
+                precondition(replies == 1, "a subscription command is never part of a pipeline")
             }
-            pending.append(Pending(request: request, shape: shape))
+            precondition(replies > 0, "a request waits for at least one reply")
+            let isSubscription: Bool
+            if case .subscription = shape { isSubscription = true } else { isSubscription = false }
+            pending.append(Pending(request: request, shape: shape, replies: replies, isSubscription: isSubscription))
             return .write
         }
     }
 
     mutating func received(_ value: RESPValue) -> ReceiveAction {
-        let bare = value.withoutAttributes
-        if case .push(let elements) = bare {
-            return receivedPush(bare, elements: elements)
+        switch value {
+        case .attributed, .push, .array:
+            let bare = value.withoutAttributes
+            if case .push(let elements) = bare {
+                return receivedPush(bare, elements: elements)
+            }
+            if protocolVersion == 2, case .array(let elements) = bare, isRESP2Push(elements) {
+                return receivedPush(.push(elements), elements: elements)
+            }
+            return reply(value, isError: bare.isError)
+        default:
+            // Scalars (most replies): no unwrapping copy.
+            return reply(value, isError: value.isError)
         }
-        if protocolVersion == 2, case .array(let elements) = bare, isRESP2Push(elements) {
-            return receivedPush(.push(elements), elements: elements)
-        }
-        guard let head = pending.popFirst() else {
+    }
+
+    /// An in-band reply: it answers the first pending request.
+    private mutating func reply(_ value: RESPValue, isError: Bool) -> ReceiveAction {
+        guard !pending.isEmpty else {
             return protocolViolation("reply \(value) arrived with no request waiting")
         }
-        if case .subscription = head.shape, !bare.isError {
+        let head = pending.startIndex
+        if pending[head].isSubscription, !isError {
             return protocolViolation("non-push reply \(value) to a subscription command")
         }
-        return .reply(head.request, value)
+        headReplies &+= 1
+        if headReplies < pending[head].replies {
+            return .reply(pending[head].request, value, last: false)
+        }
+        headReplies = 0
+        return .reply(pending.removeFirst().request, value, last: true)
     }
 
     private func isRESP2Push(_ elements: [RESPValue]) -> Bool {
@@ -152,6 +182,7 @@ struct RedisConnectionStateMachine<Request> {
         if case .active = state { state = .closed(reason: reason) }
         let failed = pending.map(\.request)
         pending.removeAll()
+        headReplies = 0
         return failed
     }
 }

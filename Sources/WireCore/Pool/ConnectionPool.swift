@@ -18,11 +18,12 @@ import Synchronization
 /// try await pool.withConnection { connection in try await connection.ping() }
 /// ```
 public final class ConnectionPool<Connection: PooledConnection>: Sendable {
-    typealias Waiter = CheckedContinuation<Connection, any Error>
-    typealias Machine = ConnectionPoolStateMachine<Connection, Waiter>
+    @usableFromInline typealias Waiter = CheckedContinuation<Connection, any Error>
+    @usableFromInline typealias Machine = ConnectionPoolStateMachine<Connection, Waiter>
 
+    @usableFromInline
     struct State: Sendable {
-        var machine: Machine
+        @usableFromInline var machine: Machine
         var timers: [Machine.WaiterID: Scheduled<Void>] = [:]
         var nextWaiterID: Machine.WaiterID = 0
         var shutdownWaiters: [CheckedContinuation<Void, Never>] = []
@@ -40,7 +41,7 @@ public final class ConnectionPool<Connection: PooledConnection>: Sendable {
     private let factory: @Sendable () async throws -> Connection
     private let keepAlive: (@Sendable (Connection) async throws -> Void)?
     private let timerLoop: any EventLoop
-    private let state: Mutex<State>
+    @usableFromInline let state: Mutex<State>
 
     /// Creates a pool. Nothing connects until the first lease or ``run()``.
     ///
@@ -77,7 +78,20 @@ public final class ConnectionPool<Connection: PooledConnection>: Sendable {
     /// - Throws: ``ConnectionPoolError``: `.leaseTimedOut`, `.poolClosed`, `.circuitOpen` (fails
     ///   fast while the breaker is open), `.cancelled` when the waiting task is cancelled.
     /// - Returns: A connection that must be given back with ``release(_:)``.
+    @inlinable
     public func lease(deadline: Deadline? = nil) async throws -> Connection {
+        // Fast path: a free slot and nobody queued. One lock, no continuation, no actions
+        // (inlinable: specialized for the connection type where it is called).
+        if let connection = state.withLock({ $0.machine.leaseIfAvailable(now: .now) }) {
+            return connection
+        }
+        return try await leaseQueued(deadline: deadline)
+    }
+
+    /// ``lease(deadline:)`` when the fast path did not apply: through the state machine, waiting
+    /// in the queue if needed.
+    @usableFromInline
+    func leaseQueued(deadline: Deadline?) async throws -> Connection {
         let deadline = deadline ?? .after(configuration.leaseTimeout)
         let id = state.withLock { state in
             state.nextWaiterID &+= 1
@@ -108,7 +122,16 @@ public final class ConnectionPool<Connection: PooledConnection>: Sendable {
 
     /// Gives back a leased connection. An unusable one (``PooledConnection/isUsable`` false) is
     /// closed and replaced.
+    @inlinable
     public func release(_ connection: Connection) {
+        // Fast path: nobody waiting and the connection stays. One lock, no actions.
+        if state.withLock({ $0.machine.releaseIfSimple(connection, now: .now) }) { return }
+        releaseThroughMachine(connection)
+    }
+
+    /// ``release(_:)`` when the fast path did not apply.
+    @usableFromInline
+    func releaseThroughMachine(_ connection: Connection) {
         handle { $0.release(connection, now: .now) }
     }
 

@@ -4,9 +4,10 @@ import DequeModule
 /// (hand a connection to a waiter, fail a waiter, connect, close, keep-alive).
 ///
 /// `Waiter` is what the pool resumes (a continuation); tests use plain values. Time is passed in.
-struct ConnectionPoolStateMachine<Connection: PooledConnection, Waiter: Sendable> {
-    typealias Instant = ContinuousClock.Instant
-    typealias WaiterID = UInt64
+@usableFromInline
+struct ConnectionPoolStateMachine<Connection: PooledConnection, Waiter: Sendable>: Sendable {
+    @usableFromInline typealias Instant = ContinuousClock.Instant
+    @usableFromInline typealias WaiterID = UInt64
 
     /// What the caller must do after an event, in this order: resume, fail, then start I/O.
     struct Actions: Sendable {
@@ -30,35 +31,38 @@ struct ConnectionPoolStateMachine<Connection: PooledConnection, Waiter: Sendable
         var breakerClosed = false
     }
 
-    struct Entry {
-        let connection: Connection
-        var leases = 0
-        var keepAliveInFlight = false
+    @usableFromInline
+    struct Entry: Sendable {
+        @usableFromInline let connection: Connection
+        @usableFromInline var leases = 0
+        @usableFromInline var keepAliveInFlight = false
         /// No new leases; closed once its last lease is released.
-        var retired = false
+        @usableFromInline var retired = false
         /// When the last lease was released (meaningful while `leases == 0`).
-        var idleSince: Instant
+        @usableFromInline var idleSince: Instant
         /// Last lease, release or keep-alive.
-        var lastActivity: Instant
+        @usableFromInline var lastActivity: Instant
 
         var isIdle: Bool { leases == 0 && !keepAliveInFlight }
     }
 
-    enum Lifecycle {
+    @usableFromInline
+    enum Lifecycle: Sendable {
         case running
         case shuttingDown
         case shutDown
     }
 
-    let configuration: ConnectionPoolConfiguration
-    private(set) var entries: [Entry] = []
-    private(set) var waiters = Deque<(id: WaiterID, waiter: Waiter)>()
-    private(set) var pendingConnects = 0
+    @usableFromInline let configuration: ConnectionPoolConfiguration
+    // Internal setters (not private(set)) only for the inlinable fast paths below.
+    @usableFromInline var entries: [Entry] = []
+    @usableFromInline private(set) var waiters = Deque<(id: WaiterID, waiter: Waiter)>()
+    @usableFromInline private(set) var pendingConnects = 0
     private(set) var closing = 0
     private(set) var lastError: (any Error)?
     /// The circuit breaker around connects (half-open: one trial connect in flight).
     private(set) var breaker: CircuitBreakerStateMachine
-    private(set) var lifecycle = Lifecycle.running
+    @usableFromInline private(set) var lifecycle = Lifecycle.running
     /// Draws the breaker's backoff; replaceable in tests.
     var backoffDelay: @Sendable (Backoff, Int) -> Duration = { backoff, attempt in backoff.delay(forAttempt: attempt) }
 
@@ -116,6 +120,61 @@ struct ConnectionPoolStateMachine<Connection: PooledConnection, Waiter: Sendable
         }
         rebalance(now: now, actions: &actions)
         return actions
+    }
+
+    /// The common case of ``lease(id:waiter:now:)`` without building ``Actions``: nobody is
+    /// queued, a usable connection has a free slot and there is nothing else to do (the minimum
+    /// of connections is met). Takes the slot ``lease(id:waiter:now:)`` would take and returns
+    /// its connection, or returns nil and changes nothing: then the full `lease` must run.
+    ///
+    /// Inlinable (like ``releaseIfSimple(_:now:)``) so that it is specialized for the
+    /// connection type in the module that leases: unspecialized, the generic metadata lookups
+    /// cost more than the pool's logic.
+    @inlinable
+    mutating func leaseIfAvailable(now: Instant) -> Connection? {
+        guard case .running = lifecycle, waiters.isEmpty else { return nil }
+        let capacity = configuration.leasesPerConnection
+        var best = -1
+        var live = 0
+        for index in entries.indices {
+            guard !entries[index].retired else { continue }
+            live += 1
+            let leases = entries[index].leases
+            guard leases + (entries[index].keepAliveInFlight ? 1 : 0) < capacity else { continue }
+            if best < 0 || leases < entries[best].leases
+                || (leases == entries[best].leases && entries[index].lastActivity > entries[best].lastActivity)
+            {
+                best = index
+            }
+        }
+        guard best >= 0, live + pendingConnects >= configuration.minConnections,
+            entries[best].connection.isUsable
+        else { return nil }
+        entries[best].leases += 1
+        entries[best].lastActivity = now
+        return entries[best].connection
+    }
+
+    /// The common case of ``release(_:now:)`` without building ``Actions``: nobody is queued
+    /// and the connection stays (usable, not retired, pool running, minimum met). Returns false
+    /// and changes nothing otherwise: then the full `release` must run.
+    @inlinable
+    mutating func releaseIfSimple(_ connection: Connection, now: Instant) -> Bool {
+        guard case .running = lifecycle, waiters.isEmpty else { return false }
+        let id = ObjectIdentifier(connection)
+        var found = -1
+        var live = 0
+        for index in entries.indices where !entries[index].retired {
+            live += 1
+            if ObjectIdentifier(entries[index].connection) == id { found = index }
+        }
+        guard found >= 0, entries[found].leases > 0, live + pendingConnects >= configuration.minConnections,
+            connection.isUsable
+        else { return false }
+        entries[found].leases -= 1
+        entries[found].lastActivity = now
+        if entries[found].leases == 0 { entries[found].idleSince = now }
+        return true
     }
 
     /// A queued caller's task was cancelled.
