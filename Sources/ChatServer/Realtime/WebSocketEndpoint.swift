@@ -51,6 +51,14 @@ struct WebSocketEndpoint {
             try await outbound.close(.policyViolation, reason: refusal.reason)
             return
         }
+        // Requests are answered on the event loop from here on (RealtimeRequestHandler); the
+        // first frame, which clients wait for before sending, is queued only after that.
+        await RealtimeRequestHandler.install(on: channel, endpoint: self, connection: connection)
+        var ready = Chatwire_ServerFrame()
+        ready.payload = .ack(Chatwire_AckResponse())
+        connection.outbox.push(ready)
+        // Data frames that arrived before the handler was installed, then control frames and
+        // the close handshake, come through here.
         await read(inbound, connection: connection)
         connection.end()
         await connection.outbox.closed()
@@ -89,11 +97,8 @@ struct WebSocketEndpoint {
         // On graceful shutdown the keep-alive finishes the outbox: it closes the socket with
         // "going away" after writing what is queued, and the client reconnects elsewhere.
         let token = keepalive.add(channel) { outbox.finish() }
-        // The first frame (request ID 0, an empty AckResponse) tells the client that the
-        // connection is registered (it is queued only after the registration).
-        var ready = Chatwire_ServerFrame()
-        ready.payload = .ack(Chatwire_AckResponse())
-        outbox.push(ready)
+        // The caller queues the first frame (request ID 0, an empty AckResponse), which tells the
+        // client that the connection is registered and its requests are answered.
         return .success(WebSocketConnection(session: session, outbox: outbox, keepaliveToken: token, services: services, keepalive: keepalive, logger: logger))
     }
 
@@ -104,7 +109,7 @@ struct WebSocketEndpoint {
         var assembler = MessageAssembler()
         do {
             while let frame = try await iterator.next() {
-                guard receive(frame, assembler: &assembler, connection: connection) else { return }
+                guard receive(frame.opcode, fin: frame.fin, data: frame.data, assembler: &assembler, connection: connection) else { return }
             }
         } catch {
             connection.logger.debug("websocket read ended", metadata: ["error": "\(error)"])
@@ -119,11 +124,11 @@ struct WebSocketEndpoint {
     /// Takes one frame: once a message is complete, answers it through the outbox. `false` ends
     /// the connection (an oversized message, or the outbox refused: the client fell too far behind).
     @inline(never)
-    func receive(_ frame: WebSocketDataFrame, assembler: inout MessageAssembler, connection: WebSocketConnection) -> Bool {
-        var data = frame.data
-        switch frame.opcode {
+    func receive(_ opcode: WebSocketDataFrame.Opcode, fin: Bool, data: ByteBuffer, assembler: inout MessageAssembler, connection: WebSocketConnection) -> Bool {
+        var data = data
+        switch opcode {
         case .text, .binary:
-            assembler.pending = (frame.opcode == .binary, data)
+            assembler.pending = (opcode == .binary, data)
         case .continuation:
             guard assembler.pending != nil, assembler.pending!.bytes.readableBytes + data.readableBytes <= Self.maxFrame else {
                 connection.outbox.finish()
@@ -131,7 +136,7 @@ struct WebSocketEndpoint {
             }
             assembler.pending!.bytes.writeBuffer(&data)
         }
-        guard frame.fin, let (isBinary, bytes) = assembler.pending else { return true }
+        guard fin, let (isBinary, bytes) = assembler.pending else { return true }
         assembler.pending = nil
         let message: WebSocketMessage = isBinary ? .binary(bytes) : .text(String(buffer: bytes))
         return connection.outbox.push(respond(to: message, session: connection.session))

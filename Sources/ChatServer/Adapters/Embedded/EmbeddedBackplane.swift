@@ -45,12 +45,21 @@ public final class EmbeddedBackplane: Backplane, Service {
     private let durableTasks = Mutex<[Task<Void, Never>]>([])
     /// Largest batch written in one transaction.
     public let maxBatch: Int
+    /// How long a durable consumer (history and chat-state writer) gathers committed messages
+    /// before handling a batch smaller than ``durableBatch``: one larger transaction writes each
+    /// touched page and each chat's state row once for many messages. Durable consumers are off
+    /// the delivery path (history is eventually consistent, as in the reference), so this delays
+    /// history by at most the linger, never a delivery or an acknowledgement.
+    public let durableLinger: Duration
+    /// Batch size at which a durable consumer stops lingering.
+    static let durableBatch = 8192
 
     /// A backplane on `db` with `partitionCount` partitions.
-    public init(db: DatabasePool, partitionCount: Int, maxBatch: Int = 4096, logger: Logger) {
+    public init(db: DatabasePool, partitionCount: Int, maxBatch: Int = 4096, durableLinger: Duration = .milliseconds(50), logger: Logger) {
         self.db = db
         self.assignment = Mutex(.all(partitionCount))
         self.maxBatch = maxBatch
+        self.durableLinger = durableLinger
         self.logger = logger
     }
 
@@ -95,8 +104,13 @@ public final class EmbeddedBackplane: Backplane, Service {
         }
         if position > fromOffset { logger.info("backplane replayed", metadata: ["consumer": "\(name)", "from": "\(fromOffset)", "to": "\(position)"]) }
         let replayedUpTo = position
+        let linger = durableLinger
         let task = Task {
-            while let entries = await consumer.queue.next(limit: 8192) {
+            while var entries = await consumer.queue.next(limit: Self.durableBatch) {
+                if entries.count < Self.durableBatch, linger > .zero, !consumer.queue.isFinished {
+                    try? await Task.sleep(for: linger)
+                    if let more = consumer.queue.poll(limit: Self.durableBatch - entries.count) { entries += more }
+                }
                 let fresh = entries.filter { $0.offset > replayedUpTo }
                 guard let last = fresh.last else { continue }
                 await handler(fresh.map(\.message), last.offset)
@@ -146,9 +160,12 @@ public final class EmbeddedBackplane: Backplane, Service {
                     }
                     return entries
                 }
-                for pending in batch { pending.completion(nil) }
-                let messages = entries.map(\.message).filter { current.owns(user: $0.targetUserID) }
-                if !messages.isEmpty { for handler in live.withLock({ $0 }) { handler(messages) } }
+                // Acknowledgements and deliveries of the batch reach each connection in one write.
+                OutboxDrainBatch.run {
+                    for pending in batch { pending.completion(nil) }
+                    let messages = entries.map(\.message).filter { current.owns(user: $0.targetUserID) }
+                    if !messages.isEmpty { for handler in live.withLock({ $0 }) { handler(messages) } }
+                }
                 for consumer in durable.withLock({ $0 }) { consumer.queue.append(contentsOf: entries) }
             } catch {
                 logger.error("backplane append failed", metadata: ["error": "\(error)", "messages": "\(batch.count)"])
