@@ -28,11 +28,16 @@ final class RealtimeRequestHandler: ChannelInboundHandler, RemovableChannelHandl
         self.connection = connection
     }
 
-    /// Installs the handler behind `channel`'s WebSocket frame decoder; without a decoder (the
-    /// channel already closed) the connection's task answers whatever still arrives.
+    /// Installs the handler behind `channel`'s WebSocket frame decoder, and the connection's
+    /// ``RealtimeFrameWriter`` in front of its frame encoder; without them (the channel already
+    /// closed) the connection's task answers whatever still arrives.
     static func install(on channel: any Channel, endpoint: WebSocketEndpoint, connection: WebSocketConnection) async {
         let installed = channel.eventLoop.submit {
             let operations = channel.pipeline.syncOperations
+            let encoder = try operations.handler(type: WebSocketFrameEncoder.self)
+            let writer = RealtimeFrameWriter(eventLoop: channel.eventLoop)
+            try operations.addHandler(writer, position: .before(encoder))
+            connection.writer.value = writer
             let decoder = try operations.handler(type: ByteToMessageHandler<WebSocketFrameDecoder>.self)
             try operations.addHandler(RealtimeRequestHandler(endpoint: endpoint, connection: connection), position: .after(decoder))
         }

@@ -82,8 +82,14 @@ struct WebSocketEndpoint {
         // Frames are written on the connection's event loop straight to its channel, one flush
         // per batch (see ConnectionOutbox); no task exists for writing while nothing is queued.
         let allocator = channel.allocator
+        // Once installed (RealtimeRequestHandler.install), the frame writer takes each batch as
+        // one buffer of encoded frames; until then frames go through the pipeline's encoder.
+        let writer = NIOLoopBoundBox<RealtimeFrameWriter?>.makeEmptyBox(valueType: RealtimeFrameWriter.self, eventLoop: channel.eventLoop)
         let outbox = ConnectionOutbox<Chatwire_ServerFrame>(capacity: Self.maxQueued, eventLoop: channel.eventLoop) { frames in
-            Self.write(frames, binary: binary, to: channel, allocator: allocator, logger: logger)
+            if let writer = writer.value {
+                return writer.write(frames, binary: binary, logger: logger)
+            }
+            return Self.write(frames, binary: binary, to: channel, allocator: allocator, logger: logger)
         } close: {
             // The queue overflowed, the reader finished or the server shuts down.
             try? await outbound.close(.goingAway, reason: nil)
@@ -99,7 +105,7 @@ struct WebSocketEndpoint {
         let token = keepalive.add(channel) { outbox.finish() }
         // The caller queues the first frame (request ID 0, an empty AckResponse), which tells the
         // client that the connection is registered and its requests are answered.
-        return .success(WebSocketConnection(session: session, outbox: outbox, keepaliveToken: token, services: services, keepalive: keepalive, logger: logger))
+        return .success(WebSocketConnection(session: session, outbox: outbox, writer: writer, keepaliveToken: token, services: services, keepalive: keepalive, logger: logger))
     }
 
     /// Reads requests until the client closes (or the outbox refuses, when the client fell too far
@@ -236,15 +242,18 @@ struct WebSocketEndpoint {
 final class WebSocketConnection: Sendable {
     let session: ClientSession
     let outbox: ConnectionOutbox<Chatwire_ServerFrame>
+    /// The connection's frame writer once installed (read and set on its event loop).
+    let writer: NIOLoopBoundBox<RealtimeFrameWriter?>
     let keepaliveToken: Int
     let services: ChatServices
     let keepalive: WebSocketKeepalive
     let logger: Logger
 
-    init(session: ClientSession, outbox: ConnectionOutbox<Chatwire_ServerFrame>, keepaliveToken: Int, services: ChatServices,
-         keepalive: WebSocketKeepalive, logger: Logger) {
+    init(session: ClientSession, outbox: ConnectionOutbox<Chatwire_ServerFrame>, writer: NIOLoopBoundBox<RealtimeFrameWriter?>, keepaliveToken: Int,
+         services: ChatServices, keepalive: WebSocketKeepalive, logger: Logger) {
         self.session = session
         self.outbox = outbox
+        self.writer = writer
         self.keepaliveToken = keepaliveToken
         self.services = services
         self.keepalive = keepalive

@@ -45,6 +45,11 @@ public final class EmbeddedBackplane: Backplane, Service {
     private let durableTasks = Mutex<[Task<Void, Never>]>([])
     /// Largest batch written in one transaction.
     public let maxBatch: Int
+    /// How long the writer gathers published messages before appending a batch smaller than
+    /// ``maxBatch`` (the reference's producer lingers 1 ms too): fewer, larger transactions, each
+    /// writing the log's tail page once, for at most this much more time to the Processed
+    /// acknowledgement and the delivery.
+    public let publishLinger: Duration
     /// How long a durable consumer (history and chat-state writer) gathers committed messages
     /// before handling a batch smaller than ``durableBatch``: one larger transaction writes each
     /// touched page and each chat's state row once for many messages. Durable consumers are off
@@ -55,10 +60,12 @@ public final class EmbeddedBackplane: Backplane, Service {
     static let durableBatch = 8192
 
     /// A backplane on `db` with `partitionCount` partitions.
-    public init(db: DatabasePool, partitionCount: Int, maxBatch: Int = 4096, durableLinger: Duration = .milliseconds(50), logger: Logger) {
+    public init(db: DatabasePool, partitionCount: Int, maxBatch: Int = 4096, publishLinger: Duration = .milliseconds(1),
+                durableLinger: Duration = .milliseconds(50), logger: Logger) {
         self.db = db
         self.assignment = Mutex(.all(partitionCount))
         self.maxBatch = maxBatch
+        self.publishLinger = publishLinger
         self.durableLinger = durableLinger
         self.logger = logger
     }
@@ -107,7 +114,7 @@ public final class EmbeddedBackplane: Backplane, Service {
         let linger = durableLinger
         let task = Task {
             while var entries = await consumer.queue.next(limit: Self.durableBatch) {
-                if entries.count < Self.durableBatch, linger > .zero, !consumer.queue.isFinished {
+                if entries.count < Self.durableBatch, !consumer.queue.isFinished, linger > .zero {
                     try? await Task.sleep(for: linger)
                     if let more = consumer.queue.poll(limit: Self.durableBatch - entries.count) { entries += more }
                 }
@@ -144,7 +151,12 @@ public final class EmbeddedBackplane: Backplane, Service {
     public func shutdown() { queue.finish() }
 
     private func writeLoop() async {
-        while let batch = await queue.next(limit: maxBatch) {
+        while var gathered = await queue.next(limit: maxBatch) {
+            if gathered.count < maxBatch, !queue.isFinished, publishLinger > .zero {
+                try? await Task.sleep(for: publishLinger)
+                if let more = queue.poll(limit: maxBatch - gathered.count) { gathered += more }
+            }
+            let batch = gathered
             let current = currentAssignment
             let count = current.partitionCount
             do {
