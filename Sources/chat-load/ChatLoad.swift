@@ -27,6 +27,7 @@ struct ChatLoad: AsyncParsableCommand {
     @Option(help: "Messages per session.") var messages = 4
     @Option(help: "Milliseconds to wait between a client's messages (the reference waits 3000-5000).") var thinkTimeMs = 0
     @Option(help: "Messages a client keeps in flight at once.") var inflight = 1
+    @Option(help: "Send at this total rate (messages/s, spread evenly over the clients' lanes) instead of as fast as acknowledgements allow; measures latency at a fixed load rather than queueing.") var rate: Int?
     @Option(help: "Parallelism of the set-up and connect phases.") var connectParallelism = 8
     @Option(help: "Seconds to wait for outstanding deliveries at the end.") var drainSeconds = 10
     @Flag(help: "Receivers acknowledge every message as delivered.") var acks = false
@@ -37,6 +38,7 @@ struct ChatLoad: AsyncParsableCommand {
 
     func validate() throws {
         guard ["websocket", "grpc"].contains(transport) else { throw ValidationError("--transport must be websocket or grpc") }
+        if let rate, rate <= 0 { throw ValidationError("--rate must be positive") }
     }
 
     var realtimeTransport: ChatRealtimeTransport { transport == "grpc" ? .grpc(port: grpcPort) : .webSocket }
@@ -62,31 +64,33 @@ final class LoadStats: Sendable {
     let receipts = Atomic<Int>(0)
     let errors = Atomic<Int>(0)
     let httpCalls = Atomic<Int>(0)
+    /// Sends late against the --rate schedule by more than 1 ms (the load generator fell behind).
+    let late = Atomic<Int>(0)
     private let latencies = Mutex<[Double]>([])
-    private let sendTimes = Mutex<[Int64: ContinuousClock.Instant]>([:])
-    /// Deliveries that arrived before their send call returned (the ID was not known yet).
-    private let early = Mutex<[Int64: ContinuousClock.Instant]>([:])
     private let firstError = Mutex<String?>(nil)
+    /// The origin of the send times carried in message texts.
+    let origin = ContinuousClock.now
 
-    func recordSend(_ id: Int64, at instant: ContinuousClock.Instant) {
-        if let arrived = early.withLock({ $0.removeValue(forKey: id) }) {
-            record(arrived - instant)
-        } else {
-            sendTimes.withLock { $0[id] = instant }
-        }
+    /// The text of a message sent now: `m` and the microseconds since ``origin`` (the receiver
+    /// computes the end-to-end latency from it, so no per-message bookkeeping is shared).
+    func text(at instant: ContinuousClock.Instant) -> String {
+        "m" + String(Self.microseconds(instant - origin)) + " load-test message text"
     }
 
-    func recordDelivery(_ id: Int64, at instant: ContinuousClock.Instant) {
-        guard let start = sendTimes.withLock({ $0.removeValue(forKey: id) }) else {
-            early.withLock { $0[id] = instant }
-            return
-        }
-        record(instant - start)
+    /// The end-to-end latency in milliseconds of a message with `text` received at `instant`.
+    func latency(of text: String, at instant: ContinuousClock.Instant) -> Double? {
+        let digits = text.utf8.dropFirst().prefix { $0 != UInt8(ascii: " ") }
+        guard text.utf8.first == UInt8(ascii: "m"), let sent = Int64(Substring(digits)) else { return nil }
+        return Double(Self.microseconds(instant - origin) - sent) / 1000
     }
 
-    private func record(_ d: Duration) {
-        let ms = Double(d.components.seconds) * 1000 + Double(d.components.attoseconds) / 1e15
-        latencies.withLock { $0.append(ms) }
+    static func microseconds(_ d: Duration) -> Int64 {
+        d.components.seconds * 1_000_000 + d.components.attoseconds / 1_000_000_000_000
+    }
+
+    /// Adds one listener's latencies (milliseconds).
+    func record(_ values: [Double]) {
+        latencies.withLock { $0.append(contentsOf: values) }
     }
 
     func error(_ text: String) {
@@ -172,15 +176,17 @@ struct LoadRunner {
         let connectTime = ContinuousClock.now - connectStart
         log("connected \(realtimes.count) real-time clients in \(format(connectTime))")
 
-        // Listeners: latency, delivered receipts, acks.
+        // Listeners: latency, delivered receipts, acks. Each keeps its latencies until the end.
         var listeners: [Task<Void, Never>] = []
         for (i, realtime) in realtimes.enumerated() {
             let me = ids[i]
             listeners.append(Task { [stats, acks = options.acks] in
+                var latencies: [Double] = []
+                defer { stats.record(latencies) }
                 for await n in realtime.notifications {
                     switch n.type {
                     case .plainText where n.receiverID == me:
-                        stats.recordDelivery(n.messageID, at: .now)
+                        if let ms = stats.latency(of: n.plainText.text, at: .now) { latencies.append(ms) }
                         stats.delivered.add(1, ordering: .relaxed)
                         if acks {
                             do { try await realtime.acknowledge(messageID: n.messageID, senderID: n.senderID, status: .delivered) } catch { stats.error("ack: \(error)") }
@@ -233,7 +239,8 @@ struct LoadRunner {
         let loadAtEnd = loadAverage()
         progress.cancel()
         for realtime in realtimes { await realtime.close() }
-        for listener in listeners { listener.cancel() }
+        // Closed connections finish their notification streams; the listeners hand over their latencies.
+        for listener in listeners { await listener.value }
         for (_, client) in clients { await client.close() }
 
         let elapsed = runEnd - runStart
@@ -243,7 +250,7 @@ struct LoadRunner {
         let delivered = stats.delivered.load(ordering: .relaxed)
         log("")
         log("== chat-load report ==")
-        log("clients: \(count), friends each: \(friendCount * 2), sessions: \(options.sessions), messages/session: \(options.messages), inflight: \(options.inflight), think time: \(options.thinkTimeMs) ms")
+        log("clients: \(count), friends each: \(friendCount * 2), sessions: \(options.sessions), messages/session: \(options.messages), inflight: \(options.inflight), think time: \(options.thinkTimeMs) ms, rate: \(options.rate.map { "\($0) msg/s (\(stats.late.load(ordering: .relaxed)) sends more than 1 ms late)" } ?? "as fast as acknowledged")")
         log("connect time: \(format(connectTime)) (\(realtimes.count) real-time clients)")
         log("messages: total \(total), sent \(stats.sent.load(ordering: .relaxed)), acknowledged (processed) \(stats.acked.load(ordering: .relaxed)), delivered \(delivered), lost \(stats.lost.load(ordering: .relaxed)), receipts \(stats.receipts.load(ordering: .relaxed))")
         log("send phase: \(format(sendDone - runStart)), until drained: \(format1(secs)) s, delivered throughput: \(Int(Double(delivered) / max(secs, 0.001))) msg/s")
@@ -269,19 +276,30 @@ struct LoadRunner {
                 stats.error("screens: \(error)")
             }
             guard !user.friends.isEmpty else { continue }
+            let lanes = max(1, options.inflight)
+            // With --rate every lane sends every `interval`, lanes spread evenly over it.
+            let interval = options.rate.map { Duration.seconds(Double(options.users * lanes) / Double($0)) }
+            let sessionStart = ContinuousClock.now
             await withTaskGroup(of: Void.self) { group in
-                let perLane = options.messages / max(1, options.inflight)
-                let extra = options.messages % max(1, options.inflight)
-                for lane in 0..<max(1, options.inflight) {
+                let perLane = options.messages / lanes
+                let extra = options.messages % lanes
+                for lane in 0..<lanes {
                     let n = perLane + (lane < extra ? 1 : 0)
-                    group.addTask { [stats, friends = user.friends, think = options.thinkTimeMs] in
+                    group.addTask { [stats, friends = user.friends, think = options.thinkTimeMs, users = options.users] in
+                        let offset = interval.map { $0 * (Double(user.index * lanes + lane) / Double(users * lanes)) }
                         for k in 0..<n {
                             if think > 0 { try? await Task.sleep(for: .milliseconds(think)) }
+                            if let interval, let offset {
+                                let due = sessionStart + offset + interval * k
+                                if due > .now {
+                                    try? await Task.sleep(until: due, tolerance: .microseconds(200), clock: .continuous)
+                                } else if ContinuousClock.now - due > .milliseconds(1) {
+                                    stats.late.add(1, ordering: .relaxed)
+                                }
+                            }
                             let friend = friends[(lane + k) % friends.count]
-                            let start = ContinuousClock.now
                             do {
-                                let id = try await realtime.sendPlainText(to: friend, text: "m\(k) \(start)")
-                                stats.recordSend(id, at: start)
+                                _ = try await realtime.sendPlainText(to: friend, text: stats.text(at: .now))
                                 stats.sent.add(1, ordering: .relaxed)
                             } catch {
                                 stats.error("send: \(error)")

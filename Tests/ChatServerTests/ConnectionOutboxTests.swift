@@ -125,6 +125,31 @@ import Testing
         #expect(connection.closes.load(ordering: .relaxed) == 1)
     }
 
+    /// Inside an OutboxDrainBatch (a committed backplane batch) nothing is written until the batch
+    /// ends; then each outbox writes everything the batch queued for it in one write.
+    @Test(.timeLimit(.minutes(1))) func aDrainBatchWritesEachOutboxOnceAfterTheBatch() async throws {
+        let first = Connection(holdWrites: false)
+        let second = Connection(holdWrites: false)
+        let a = first.outbox(capacity: 100)
+        let b = second.outbox(capacity: 100)
+        OutboxDrainBatch.run {
+            for i in 0..<5 {
+                #expect(a.push(i))
+                #expect(b.push(100 + i))
+            }
+            // Nothing is scheduled while the batch runs.
+            #expect(first.batchCount == 0 && second.batchCount == 0)
+        }
+        try await waitUntil { first.batchCount == 1 && second.batchCount == 1 }
+        #expect(first.batches.withLock { $0 } == [[0, 1, 2, 3, 4]])
+        #expect(second.batches.withLock { $0 } == [[100, 101, 102, 103, 104]])
+        #expect(first.onLoop.load(ordering: .relaxed) && second.onLoop.load(ordering: .relaxed))
+        // Outside a batch a push is drained on its own again.
+        #expect(a.push(5))
+        try await waitUntil { first.batchCount == 2 }
+        #expect(first.written == [0, 1, 2, 3, 4, 5])
+    }
+
     @Test(.timeLimit(.minutes(1))) func finishingAnIdleOutboxClosesOnce() async throws {
         let connection = Connection(holdWrites: false)
         let outbox = connection.outbox(capacity: 10)

@@ -10,6 +10,7 @@ import Synchronization
 /// frames to the channel and flushes once) and waits for that flush before the next batch: a
 /// burst costs one event-loop hop and one socket write, not one per frame, and no task exists
 /// for the writing at all (an idle listening client costs its socket and its reader only).
+/// Pushes inside an ``OutboxDrainBatch`` defer the drain to the end of that batch.
 ///
 /// The queue is bounded: a client that falls ``capacity`` frames behind (its socket does not take
 /// what was flushed) is refused further frames and its connection is closed once what is queued
@@ -100,9 +101,12 @@ final class ConnectionOutbox<Frame: Sendable>: Sendable {
     }
 
     private func scheduleDrain() {
-        if eventLoop.inEventLoop {
-            drain()
+        if let batch = OutboxDrainBatch.current {
+            // One drain per outbox and one wake-up per event loop for the whole batch.
+            batch.add(on: eventLoop) { self.drain() }
         } else {
+            // Also on the event loop: frames queued while it handles a tick's reads (requests
+            // answered by RealtimeRequestHandler) go out in one write after those reads.
             eventLoop.execute { self.drain() }
         }
     }

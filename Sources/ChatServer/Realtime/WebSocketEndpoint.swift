@@ -51,6 +51,14 @@ struct WebSocketEndpoint {
             try await outbound.close(.policyViolation, reason: refusal.reason)
             return
         }
+        // Requests are answered on the event loop from here on (RealtimeRequestHandler); the
+        // first frame, which clients wait for before sending, is queued only after that.
+        await RealtimeRequestHandler.install(on: channel, endpoint: self, connection: connection)
+        var ready = Chatwire_ServerFrame()
+        ready.payload = .ack(Chatwire_AckResponse())
+        connection.outbox.push(ready)
+        // Data frames that arrived before the handler was installed, then control frames and
+        // the close handshake, come through here.
         await read(inbound, connection: connection)
         connection.end()
         await connection.outbox.closed()
@@ -74,8 +82,14 @@ struct WebSocketEndpoint {
         // Frames are written on the connection's event loop straight to its channel, one flush
         // per batch (see ConnectionOutbox); no task exists for writing while nothing is queued.
         let allocator = channel.allocator
+        // Once installed (RealtimeRequestHandler.install), the frame writer takes each batch as
+        // one buffer of encoded frames; until then frames go through the pipeline's encoder.
+        let writer = NIOLoopBoundBox<RealtimeFrameWriter?>.makeEmptyBox(valueType: RealtimeFrameWriter.self, eventLoop: channel.eventLoop)
         let outbox = ConnectionOutbox<Chatwire_ServerFrame>(capacity: Self.maxQueued, eventLoop: channel.eventLoop) { frames in
-            Self.write(frames, binary: binary, to: channel, allocator: allocator, logger: logger)
+            if let writer = writer.value {
+                return writer.write(frames, binary: binary, logger: logger)
+            }
+            return Self.write(frames, binary: binary, to: channel, allocator: allocator, logger: logger)
         } close: {
             // The queue overflowed, the reader finished or the server shuts down.
             try? await outbound.close(.goingAway, reason: nil)
@@ -89,12 +103,9 @@ struct WebSocketEndpoint {
         // On graceful shutdown the keep-alive finishes the outbox: it closes the socket with
         // "going away" after writing what is queued, and the client reconnects elsewhere.
         let token = keepalive.add(channel) { outbox.finish() }
-        // The first frame (request ID 0, an empty AckResponse) tells the client that the
-        // connection is registered (it is queued only after the registration).
-        var ready = Chatwire_ServerFrame()
-        ready.payload = .ack(Chatwire_AckResponse())
-        outbox.push(ready)
-        return .success(WebSocketConnection(session: session, outbox: outbox, keepaliveToken: token, services: services, keepalive: keepalive, logger: logger))
+        // The caller queues the first frame (request ID 0, an empty AckResponse), which tells the
+        // client that the connection is registered and its requests are answered.
+        return .success(WebSocketConnection(session: session, outbox: outbox, writer: writer, keepaliveToken: token, services: services, keepalive: keepalive, logger: logger))
     }
 
     /// Reads requests until the client closes (or the outbox refuses, when the client fell too far
@@ -104,7 +115,7 @@ struct WebSocketEndpoint {
         var assembler = MessageAssembler()
         do {
             while let frame = try await iterator.next() {
-                guard receive(frame, assembler: &assembler, connection: connection) else { return }
+                guard receive(frame.opcode, fin: frame.fin, data: frame.data, assembler: &assembler, connection: connection) else { return }
             }
         } catch {
             connection.logger.debug("websocket read ended", metadata: ["error": "\(error)"])
@@ -119,11 +130,11 @@ struct WebSocketEndpoint {
     /// Takes one frame: once a message is complete, answers it through the outbox. `false` ends
     /// the connection (an oversized message, or the outbox refused: the client fell too far behind).
     @inline(never)
-    func receive(_ frame: WebSocketDataFrame, assembler: inout MessageAssembler, connection: WebSocketConnection) -> Bool {
-        var data = frame.data
-        switch frame.opcode {
+    func receive(_ opcode: WebSocketDataFrame.Opcode, fin: Bool, data: ByteBuffer, assembler: inout MessageAssembler, connection: WebSocketConnection) -> Bool {
+        var data = data
+        switch opcode {
         case .text, .binary:
-            assembler.pending = (frame.opcode == .binary, data)
+            assembler.pending = (opcode == .binary, data)
         case .continuation:
             guard assembler.pending != nil, assembler.pending!.bytes.readableBytes + data.readableBytes <= Self.maxFrame else {
                 connection.outbox.finish()
@@ -131,7 +142,7 @@ struct WebSocketEndpoint {
             }
             assembler.pending!.bytes.writeBuffer(&data)
         }
-        guard frame.fin, let (isBinary, bytes) = assembler.pending else { return true }
+        guard fin, let (isBinary, bytes) = assembler.pending else { return true }
         assembler.pending = nil
         let message: WebSocketMessage = isBinary ? .binary(bytes) : .text(String(buffer: bytes))
         return connection.outbox.push(respond(to: message, session: connection.session))
@@ -231,15 +242,18 @@ struct WebSocketEndpoint {
 final class WebSocketConnection: Sendable {
     let session: ClientSession
     let outbox: ConnectionOutbox<Chatwire_ServerFrame>
+    /// The connection's frame writer once installed (read and set on its event loop).
+    let writer: NIOLoopBoundBox<RealtimeFrameWriter?>
     let keepaliveToken: Int
     let services: ChatServices
     let keepalive: WebSocketKeepalive
     let logger: Logger
 
-    init(session: ClientSession, outbox: ConnectionOutbox<Chatwire_ServerFrame>, keepaliveToken: Int, services: ChatServices,
-         keepalive: WebSocketKeepalive, logger: Logger) {
+    init(session: ClientSession, outbox: ConnectionOutbox<Chatwire_ServerFrame>, writer: NIOLoopBoundBox<RealtimeFrameWriter?>, keepaliveToken: Int,
+         services: ChatServices, keepalive: WebSocketKeepalive, logger: Logger) {
         self.session = session
         self.outbox = outbox
+        self.writer = writer
         self.keepaliveToken = keepaliveToken
         self.services = services
         self.keepalive = keepalive

@@ -75,6 +75,14 @@ final class BatchQueue<Element: Sendable>: Sendable {
         }
     }
 
+    /// Takes up to `limit` items queued now without waiting; `nil` if none is queued (or finished).
+    func poll(limit: Int = .max) -> [Element]? {
+        state.withLock { state in
+            guard !state.items.isEmpty else { return nil }
+            return Self.take(&state, limit: limit) ?? nil
+        }
+    }
+
     /// Takes up to `limit` queued items; `.some(nil)` once finished and empty; `nil` if none is queued.
     private static func take(_ state: inout State, limit: Int) -> [Element]?? {
         if !state.items.isEmpty {

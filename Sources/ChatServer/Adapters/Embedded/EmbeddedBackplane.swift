@@ -45,12 +45,28 @@ public final class EmbeddedBackplane: Backplane, Service {
     private let durableTasks = Mutex<[Task<Void, Never>]>([])
     /// Largest batch written in one transaction.
     public let maxBatch: Int
+    /// How long the writer gathers published messages before appending a batch smaller than
+    /// ``maxBatch`` (the reference's producer lingers 1 ms too): fewer, larger transactions, each
+    /// writing the log's tail page once, for at most this much more time to the Processed
+    /// acknowledgement and the delivery.
+    public let publishLinger: Duration
+    /// How long a durable consumer (history and chat-state writer) gathers committed messages
+    /// before handling a batch smaller than ``durableBatch``: one larger transaction writes each
+    /// touched page and each chat's state row once for many messages. Durable consumers are off
+    /// the delivery path (history is eventually consistent, as in the reference), so this delays
+    /// history by at most the linger, never a delivery or an acknowledgement.
+    public let durableLinger: Duration
+    /// Batch size at which a durable consumer stops lingering.
+    static let durableBatch = 8192
 
     /// A backplane on `db` with `partitionCount` partitions.
-    public init(db: DatabasePool, partitionCount: Int, maxBatch: Int = 4096, logger: Logger) {
+    public init(db: DatabasePool, partitionCount: Int, maxBatch: Int = 4096, publishLinger: Duration = .milliseconds(1),
+                durableLinger: Duration = .milliseconds(50), logger: Logger) {
         self.db = db
         self.assignment = Mutex(.all(partitionCount))
         self.maxBatch = maxBatch
+        self.publishLinger = publishLinger
+        self.durableLinger = durableLinger
         self.logger = logger
     }
 
@@ -95,8 +111,13 @@ public final class EmbeddedBackplane: Backplane, Service {
         }
         if position > fromOffset { logger.info("backplane replayed", metadata: ["consumer": "\(name)", "from": "\(fromOffset)", "to": "\(position)"]) }
         let replayedUpTo = position
+        let linger = durableLinger
         let task = Task {
-            while let entries = await consumer.queue.next(limit: 8192) {
+            while var entries = await consumer.queue.next(limit: Self.durableBatch) {
+                if entries.count < Self.durableBatch, !consumer.queue.isFinished, linger > .zero {
+                    try? await Task.sleep(for: linger)
+                    if let more = consumer.queue.poll(limit: Self.durableBatch - entries.count) { entries += more }
+                }
                 let fresh = entries.filter { $0.offset > replayedUpTo }
                 guard let last = fresh.last else { continue }
                 await handler(fresh.map(\.message), last.offset)
@@ -130,7 +151,12 @@ public final class EmbeddedBackplane: Backplane, Service {
     public func shutdown() { queue.finish() }
 
     private func writeLoop() async {
-        while let batch = await queue.next(limit: maxBatch) {
+        while var gathered = await queue.next(limit: maxBatch) {
+            if gathered.count < maxBatch, !queue.isFinished, publishLinger > .zero {
+                try? await Task.sleep(for: publishLinger)
+                if let more = queue.poll(limit: maxBatch - gathered.count) { gathered += more }
+            }
+            let batch = gathered
             let current = currentAssignment
             let count = current.partitionCount
             do {
@@ -146,9 +172,12 @@ public final class EmbeddedBackplane: Backplane, Service {
                     }
                     return entries
                 }
-                for pending in batch { pending.completion(nil) }
-                let messages = entries.map(\.message).filter { current.owns(user: $0.targetUserID) }
-                if !messages.isEmpty { for handler in live.withLock({ $0 }) { handler(messages) } }
+                // Acknowledgements and deliveries of the batch reach each connection in one write.
+                OutboxDrainBatch.run {
+                    for pending in batch { pending.completion(nil) }
+                    let messages = entries.map(\.message).filter { current.owns(user: $0.targetUserID) }
+                    if !messages.isEmpty { for handler in live.withLock({ $0 }) { handler(messages) } }
+                }
                 for consumer in durable.withLock({ $0 }) { consumer.queue.append(contentsOf: entries) }
             } catch {
                 logger.error("backplane append failed", metadata: ["error": "\(error)", "messages": "\(batch.count)"])

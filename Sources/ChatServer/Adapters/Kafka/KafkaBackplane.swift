@@ -199,7 +199,8 @@ public final class KafkaBackplane: Backplane, Service {
                 let (owned, handlers) = state.withLock { ($0.assignment, $0.liveHandlers) }
                 let messages = records.compactMap { Self.decode($0, logger: logger) }.filter { owned.owns(user: $0.targetUserID) }
                 guard !messages.isEmpty else { continue }
-                ChatTracing.process(records) { for handler in handlers { handler(messages) } }
+                // The batch's deliveries reach each connection in one write.
+                OutboxDrainBatch.run { ChatTracing.process(records) { for handler in handlers { handler(messages) } } }
             }
         } catch {
             logger.error("live backplane consumer stopped", metadata: ["error": "\(error)"])
