@@ -13,6 +13,7 @@ let nioConcurrencyHelpers: Target.Dependency = .product(name: "NIOConcurrencyHel
 let nioTLS: Target.Dependency = .product(name: "NIOTLS", package: "swift-nio")
 let nioHTTP1: Target.Dependency = .product(name: "NIOHTTP1", package: "swift-nio")
 let nioWebSocket: Target.Dependency = .product(name: "NIOWebSocket", package: "swift-nio")
+let nioEmbedded: Target.Dependency = .product(name: "NIOEmbedded", package: "swift-nio")
 let nioSSL: Target.Dependency = .product(name: "NIOSSL", package: "swift-nio-ssl")
 let nioHTTP2: Target.Dependency = .product(name: "NIOHTTP2", package: "swift-nio-http2")
 let nioHPACK: Target.Dependency = .product(name: "NIOHPACK", package: "swift-nio-http2")
@@ -159,7 +160,7 @@ let package = Package(
         ),
         .testTarget(
             name: "ChatServerTests",
-            dependencies: ["ChatServer", "ChatWire", "PGWire", "RedisWire", lifecycle, "WireCore", "GRPCWire", "KafkaWire", tracing, logging, nioCore],
+            dependencies: ["ChatServer", "ChatWire", "PGWire", "RedisWire", lifecycle, "WireCore", "GRPCWire", "KafkaWire", tracing, logging, nioCore, nioPosix, nioHTTP1, nioWebSocket, nioEmbedded],
             swiftSettings: swiftSettings
         ),
         // core-codec: hardware CRC32C shim and the system compression libraries (Debian -dev packages).
