@@ -57,8 +57,9 @@ struct ConnectionDelegateTests {
         try await withServer(configure: { $0.connectionDelegate = delegate }) { _, port in
             let first = newClient(port)
             let second = newClient(port)
-            #expect(try await first.unary(Echo.unary, Peers_Echo_Msg(text: "a")).text == "a")
-            #expect(try await second.unary(Echo.unary, Peers_Echo_Msg(text: "b")).text == "b")
+            let a = try await first.unary(Echo.unary, Peers_Echo_Msg(text: "a")).text
+            let b = try await second.unary(Echo.unary, Peers_Echo_Msg(text: "b")).text
+            #expect(a == "a" && b == "b")
             #expect(delegate.open == 2)
 
             // The third connection waits in the listen backlog: its call cannot complete.
@@ -70,9 +71,11 @@ struct ConnectionDelegateTests {
 
             // A connection closes: the listener accepts the waiting one and its call completes.
             await first.close()
-            #expect(try await held.value == "c")
+            let c = try await held.value
+            #expect(c == "c")
             #expect(delegate.opened == 3)
-            #expect(try await eventually { delegate.closed == 1 && delegate.open == 2 })
+            let firstClosed = try await eventually { delegate.closed == 1 && delegate.open == 2 }
+            #expect(firstClosed)
 
             // Room freed elsewhere (no connection of this server closes) is noticed by the recheck.
             let fourth = newClient(port)
@@ -80,11 +83,13 @@ struct ConnectionDelegateTests {
             try await Task.sleep(for: .milliseconds(500))
             #expect(delegate.opened == 3)
             delegate.limit = 3
-            #expect(try await heldAgain.value == "d")
+            let d = try await heldAgain.value
+            #expect(d == "d")
             #expect(delegate.open == 3)
 
             for client in [second, third, fourth] { await client.close() }
-            #expect(try await eventually { delegate.open == 0 && delegate.closed == 4 })
+            let allClosed = try await eventually { delegate.open == 0 && delegate.closed == 4 }
+            #expect(allClosed)
         }
     }
 
@@ -92,7 +97,8 @@ struct ConnectionDelegateTests {
         try await withServer { _, port in
             let clients = (0..<4).map { _ in newClient(port) }
             for (index, client) in clients.enumerated() {
-                #expect(try await client.unary(Echo.unary, Peers_Echo_Msg(text: "\(index)")).text == "\(index)")
+                let echoed = try await client.unary(Echo.unary, Peers_Echo_Msg(text: "\(index)")).text
+                #expect(echoed == "\(index)")
             }
             for client in clients { await client.close() }
         }
