@@ -7,6 +7,8 @@ import NIOPosix
 import NIOSSL
 import ServiceLifecycle
 import Synchronization
+import Tracing
+import WireCore
 
 /// A gRPC server over HTTP/2: plaintext (h2c prior knowledge) or TLS with ALPN `h2`.
 ///
@@ -110,6 +112,9 @@ public final class GRPCServer: Service, Sendable {
         let batcher: ConnectionWriteBatcher
         /// The client's address, for ``ServerContext/peer``.
         let peer: String
+        /// The tracer in effect where ``GRPCServer/run()`` was called (bootstrapped or bound with
+        /// `withTracer`); call tasks start on the event loop, outside that task, so they bind it again.
+        let tracer: (any Tracer)?
     }
     /// An inbound HTTP/2 stream: its channel and the ``StreamInbox`` its frames arrive in.
     /// Outbound frames go straight to the stream channel through a ``StreamFrameWriter``.
@@ -225,6 +230,7 @@ public final class GRPCServer: Service, Sendable {
             permitWithoutCalls: configuration.keepalive.permitWithoutCalls,
             maxPingStrikes: configuration.keepalive.maxPingStrikes)
 
+        let tracer = WireTracing.activeTracer
         var bootstrap = ServerBootstrap(group: eventLoopGroup)
         if let delegate = configuration.connectionDelegate {
             let recheckInterval = configuration.connectionRecheckInterval.timeAmount
@@ -251,7 +257,8 @@ public final class GRPCServer: Service, Sendable {
                 .childChannelInitializer { channel in
                     channel.eventLoop.makeCompletedFuture {
                         try self.configureConnection(
-                            channel, tls: tls, http2: http2, management: management, strikePolicy: strikePolicy)
+                            channel, tls: tls, http2: http2, management: management, strikePolicy: strikePolicy,
+                            tracer: tracer)
                     }
                 }
                 .bind(host: configuration.host, port: configuration.port).get()
@@ -289,7 +296,8 @@ public final class GRPCServer: Service, Sendable {
     /// Each inbound stream gets a ``StreamInbox`` and a call task, started right here.
     private func configureConnection(
         _ channel: any Channel, tls: NIOSSLContext?, http2: NIOHTTP2Handler.Configuration,
-        management: NIOHTTP2ServerConnectionManagementHandler.Configuration, strikePolicy: PingStrikeHandler.Policy
+        management: NIOHTTP2ServerConnectionManagementHandler.Configuration, strikePolicy: PingStrikeHandler.Policy,
+        tracer: (any Tracer)?
     ) throws {
         let sync = channel.pipeline.syncOperations
         if let tls {
@@ -301,7 +309,7 @@ public final class GRPCServer: Service, Sendable {
         let accepted = Accepted(
             channel: channel, activity: activity,
             batcher: ConnectionWriteBatcher(eventLoop: channel.eventLoop, coalescer: coalescer),
-            peer: channel.remoteAddress.map { "\($0)" } ?? "unknown")
+            peer: channel.remoteAddress.map { "\($0)" } ?? "unknown", tracer: tracer)
         let manager = NIOHTTP2ServerConnectionManagementHandler(eventLoop: channel.eventLoop, configuration: management)
         let handler = NIOHTTP2Handler(
             mode: .server, eventLoop: channel.eventLoop, connectionConfiguration: http2.connection,
@@ -333,7 +341,11 @@ public final class GRPCServer: Service, Sendable {
         let inbound = InboundStream(streamID: id, channel: stream, inbox: inbox)
         work.started()
         let task = Task {
-            await self.serveStream(inbound, connection: connection)
+            if let tracer = connection.tracer {
+                await withTracer(tracer) { await self.serveStream(inbound, connection: connection) }
+            } else {
+                await self.serveStream(inbound, connection: connection)
+            }
             self.work.ended()
         }
         stream.closeFuture.whenComplete { _ in task.cancel() }
