@@ -137,6 +137,8 @@ public final class GRPCServer: Service, Sendable {
     /// Open connections plus running call tasks: ``run()`` returns once it drops to zero.
     private let work = CallTasks()
     private let shuttingDown = ManagedAtomic(false)
+    /// Set once ``run()`` is cancelled: a connection registered after that is closed at once.
+    private let cancelled = ManagedAtomic(false)
 
     /// Creates a server for `services`.
     public init(
@@ -179,7 +181,7 @@ public final class GRPCServer: Service, Sendable {
 
     /// Starts a graceful shutdown: stop accepting, GOAWAY on every connection, let calls finish.
     public func beginGracefulShutdown() {
-        if shuttingDown.exchange(true, ordering: .relaxed) { return }
+        if shuttingDown.exchange(true, ordering: .sequentiallyConsistent) { return }
         listener.withLock { $0 }?.close(promise: nil)
         for connection in connections.withLock({ Array($0.values) }) {
             drain(connection)
@@ -352,6 +354,7 @@ public final class GRPCServer: Service, Sendable {
     }
 
     private func closeAll() {
+        cancelled.store(true, ordering: .sequentiallyConsistent)
         listener.withLock { $0 }?.close(promise: nil)
         for connection in connections.withLock({ Array($0.values) }) { connection.channel.close(promise: nil) }
     }
@@ -367,7 +370,10 @@ public final class GRPCServer: Service, Sendable {
             self.connections.withLock { _ = $0.removeValue(forKey: key) }
             self.work.ended()
         }
-        if shuttingDown.load(ordering: .relaxed) {
+        // A connection accepted just before the listener closed may register after closeAll() or
+        // drain() took their snapshot of the connections: it would never be closed, and run()
+        // waits for every connection.
+        if shuttingDown.load(ordering: .sequentiallyConsistent) || cancelled.load(ordering: .sequentiallyConsistent) {
             channel.eventLoop.execute { channel.close(promise: nil) }
         }
     }
