@@ -20,6 +20,8 @@ public final class ChatGRPCServer: Service, Sendable {
         configuration.maxReceiveMessageSize = 64 * 1024
         configuration.maxGraceTime = .seconds(5)
         configuration.maxConcurrentStreams = 256
+        // gRPC connections count against the process's connection budget, like HTTP ones.
+        configuration.connectionDelegate = services.connectionBudget.grpcConnectionDelegate
         self.server = GRPCServer(configuration: configuration, services: [MessagingGRPCService(services: services, listeners: listeners), HealthService()], interceptors: [TracingServerInterceptor()],
                                  logger: logger)
         self.listeners = listeners

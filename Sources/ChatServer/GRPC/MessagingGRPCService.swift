@@ -119,17 +119,13 @@ struct MessagingGRPCService: GRPCService {
         }
     }
 
-    /// Authenticates a listen call, takes a connection from the budget, registers its session and
-    /// queue, and names the connection in the response headers.
+    /// Authenticates a listen call, registers its session and queue, and names the connection in
+    /// the response headers. (The connection budget counts the call's TCP connection, accepted by
+    /// the listener, not the call: see ``ConnectionBudget``.)
     @inline(never)
     func openListener(_ context: ServerContext) throws(RPCError) -> GRPCListener {
         let identity = try identity(context)
         try requireServed(identity)
-        // A listen stream holds a connection: it counts against the process's connection budget.
-        let budget = services.connectionBudget
-        guard budget.tryOpen() else {
-            throw RPCError(code: .resourceExhausted, message: "the server holds as many connections as it can; retry later or elsewhere")
-        }
         let listener = GRPCListener(userID: identity.userID, clientID: identity.clientID, services: services, listeners: listeners)
         guard services.registry.add(listener.session, limit: services.config.values.maxDevicesPerUser) else {
             listener.end(registered: false)
@@ -169,11 +165,10 @@ final class GRPCListener: Sendable {
     /// Whether the client fell ``MessagingGRPCService/maxQueued`` notifications behind.
     var overflowed: Bool { outbox.overflowed }
 
-    /// Unregisters the call (`registered`: also from the client registry) and returns its connection to the budget.
+    /// Unregisters the call (`registered`: also from the client registry).
     func end(registered: Bool = true) {
         listeners.remove(token)
         if registered { services.registry.remove(session) }
-        services.connectionBudget.closed()
     }
 }
 

@@ -1,3 +1,4 @@
+import GRPCWire
 import HummingbirdCore
 import Logging
 import Synchronization
@@ -19,9 +20,11 @@ import Darwin
 /// closes), and the refusal is logged (at most every ten seconds). The server keeps serving the
 /// connections it has and accepts again as soon as some close.
 ///
-/// The HTTP/WebSocket listener counts its connections through ``acceptDelegate``; the gRPC front
-/// end counts its listen streams and refuses new ones with RESOURCE_EXHAUSTED once the budget is
-/// spent.
+/// What is counted: client TCP connections, because each holds one descriptor. The
+/// HTTP/WebSocket listener counts its connections through ``acceptDelegate`` and the gRPC
+/// listener through ``grpcConnectionDelegate``; both stop accepting while the budget is spent.
+/// gRPC calls (listen streams included) are not counted: they share their connection's
+/// descriptor, and one connection carries at most its `maxConcurrentStreams` of them.
 public final class ConnectionBudget: Sendable {
     /// Most client connections held at once.
     public let limit: Int
@@ -75,13 +78,6 @@ public final class ConnectionBudget: Sendable {
         return false
     }
 
-    /// Takes one connection from the budget if there is room.
-    public func tryOpen() -> Bool {
-        guard hasRoom() else { return false }
-        open.add(1, ordering: .relaxed)
-        return true
-    }
-
     /// Counts an accepted connection.
     public func opened() { open.add(1, ordering: .relaxed) }
 
@@ -90,6 +86,16 @@ public final class ConnectionBudget: Sendable {
 
     /// The delegate that makes a Hummingbird listener stop accepting once the budget is spent.
     public var acceptDelegate: some AvailableConnectionsDelegate { AcceptDelegate(budget: self) }
+
+    /// The delegate that makes the gRPC listener stop accepting once the budget is spent.
+    public var grpcConnectionDelegate: some ServerConnectionDelegate { GRPCAcceptDelegate(budget: self) }
+
+    struct GRPCAcceptDelegate: ServerConnectionDelegate {
+        let budget: ConnectionBudget
+        func connectionOpened() { budget.opened() }
+        func connectionClosed() { budget.closed() }
+        func isAcceptingConnections() -> Bool { budget.hasRoom() }
+    }
 
     struct AcceptDelegate: AvailableConnectionsDelegate {
         let budget: ConnectionBudget

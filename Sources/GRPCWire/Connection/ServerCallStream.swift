@@ -238,13 +238,14 @@ final class ServerCallStream: @unchecked Sendable {
 }
 
 /// Per-connection facts shared between the stream tasks and the connection handlers.
+/// (Atomics stored inline: one allocation per connection, not one per counter.)
 final class ServerConnectionActivity: Sendable {
-    let activeStreams = ManagedAtomic(0)
-    let dataEpoch = ManagedAtomic(0)
-    let lastStreamID = ManagedAtomic(0)
-    let draining = ManagedAtomic(false)
+    let activeStreams = Atomic<Int>(0)
+    let dataEpoch = Atomic<Int>(0)
+    let lastStreamID = Atomic<Int>(0)
+    let draining = Atomic<Bool>(false)
 
     func noteDataSent() {
-        dataEpoch.wrappingIncrement(ordering: .relaxed)
+        dataEpoch.wrappingAdd(1, ordering: .relaxed)
     }
 }

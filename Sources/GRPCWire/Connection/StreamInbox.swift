@@ -21,7 +21,7 @@ final class StreamInbox: Sendable {
     }
 
     private struct State {
-        var frames = CircularBuffer<HTTP2Frame.FramePayload>(initialCapacity: 4)
+        var frames = CircularBuffer<HTTP2Frame.FramePayload>(initialCapacity: 2)
         var end: End?
         var waiter: CheckedContinuation<HTTP2Frame.FramePayload?, any Error>?
         /// A `read()` is held back by the handler.

@@ -7,6 +7,8 @@ import NIOPosix
 import NIOSSL
 import ServiceLifecycle
 import Synchronization
+import Tracing
+import WireCore
 
 /// A gRPC server over HTTP/2: plaintext (h2c prior knowledge) or TLS with ALPN `h2`.
 ///
@@ -37,6 +39,12 @@ public final class GRPCServer: Service, Sendable {
         public var maxGraceTime: Duration? = .seconds(30)
         /// The largest number of concurrent streams per connection.
         public var maxConcurrentStreams: Int = 1000
+        /// Asked before every accept and told of every connection opened and closed (a
+        /// connection or descriptor budget); nil accepts without limit. See ``ServerConnectionDelegate``.
+        public var connectionDelegate: (any ServerConnectionDelegate)?
+        /// While ``connectionDelegate`` refuses, how often the listener asks it again (it also asks
+        /// whenever one of its connections closes).
+        public var connectionRecheckInterval: Duration = .milliseconds(100)
 
         /// Creates a configuration.
         public init(host: String = "127.0.0.1", port: Int, tls: ServerTLS? = nil) {
@@ -95,12 +103,18 @@ public final class GRPCServer: Service, Sendable {
         }
     }
 
+    /// An accepted connection. It has no task of its own: its HTTP/2 handler starts a call task
+    /// per inbound stream, from the event loop (an idle connection costs no task stack).
     struct Accepted: Sendable {
         let channel: any Channel
-        let multiplexer: NIOHTTP2Handler.AsyncStreamMultiplexer<InboundStream>
         let activity: ServerConnectionActivity
         /// Batches the response writes of all the connection's calls into one event-loop task and one flush.
         let batcher: ConnectionWriteBatcher
+        /// The client's address, for ``ServerContext/peer``.
+        let peer: String
+        /// The tracer in effect where ``GRPCServer/run()`` was called (bootstrapped or bound with
+        /// `withTracer`); call tasks start on the event loop, outside that task, so they bind it again.
+        let tracer: (any Tracer)?
     }
     /// An inbound HTTP/2 stream: its channel and the ``StreamInbox`` its frames arrive in.
     /// Outbound frames go straight to the stream channel through a ``StreamFrameWriter``.
@@ -120,7 +134,11 @@ public final class GRPCServer: Service, Sendable {
     private let bound: EventLoopPromise<SocketAddress>
     private let listener = Mutex<(any Channel)?>(nil)
     private let connections = Mutex<[ObjectIdentifier: Accepted]>([:])
+    /// Open connections plus running call tasks: ``run()`` returns once it drops to zero.
+    private let work = CallTasks()
     private let shuttingDown = ManagedAtomic(false)
+    /// Set once ``run()`` is cancelled: a connection registered after that is closed at once.
+    private let cancelled = ManagedAtomic(false)
 
     /// Creates a server for `services`.
     public init(
@@ -163,7 +181,7 @@ public final class GRPCServer: Service, Sendable {
 
     /// Starts a graceful shutdown: stop accepting, GOAWAY on every connection, let calls finish.
     public func beginGracefulShutdown() {
-        if shuttingDown.exchange(true, ordering: .relaxed) { return }
+        if shuttingDown.exchange(true, ordering: .sequentiallyConsistent) { return }
         listener.withLock { $0 }?.close(promise: nil)
         for connection in connections.withLock({ Array($0.values) }) {
             drain(connection)
@@ -214,74 +232,59 @@ public final class GRPCServer: Service, Sendable {
             permitWithoutCalls: configuration.keepalive.permitWithoutCalls,
             maxPingStrikes: configuration.keepalive.maxPingStrikes)
 
-        let serverChannel: NIOAsyncChannel<Accepted, Never>
+        let tracer = WireTracing.activeTracer
+        var bootstrap = ServerBootstrap(group: eventLoopGroup)
+        if let delegate = configuration.connectionDelegate {
+            let recheckInterval = configuration.connectionRecheckInterval.timeAmount
+            bootstrap = bootstrap
+                // One accept per read, so the delegate is asked before each connection.
+                .serverChannelOption(.maxMessagesPerRead, value: 1)
+                .serverChannelInitializer { channel in
+                    channel.eventLoop.makeCompletedFuture {
+                        try channel.pipeline.syncOperations.addHandler(
+                            AcceptGateHandler(delegate: delegate, recheckInterval: recheckInterval))
+                    }
+                }
+        }
+        let serverChannel: any Channel
         do {
-            serverChannel = try await ServerBootstrap(group: eventLoopGroup)
+            serverChannel = try await bootstrap
                 .serverChannelOption(.backlog, value: 256)
                 .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
                 .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
-                .bind(host: configuration.host, port: configuration.port) { channel in
+                // Start with small receive buffers (a call's first read is a few hundred bytes); the
+                // adaptive allocator grows them for connections that read more. An idle connection
+                // keeps its last buffer, so this is memory per idle client.
+                .childChannelOption(.recvAllocator, value: AdaptiveRecvByteBufferAllocator(minimum: 64, initial: 512, maximum: 65_536))
+                .childChannelInitializer { channel in
                     channel.eventLoop.makeCompletedFuture {
-                        let sync = channel.pipeline.syncOperations
-                        if let tls {
-                            try sync.addHandler(NIOSSLServerHandler(context: tls))
-                        }
-                        let activity = ServerConnectionActivity()
-                        let coalescer = FlushCoalescingHandler()
-                        try sync.addHandler(coalescer)
-                        let multiplexer = try sync.configureAsyncHTTP2Pipeline(
-                            mode: .server, connectionManagerConfiguration: management, http2HandlerConfiguration: http2
-                        ) { stream in
-                            stream.eventLoop.makeCompletedFuture {
-                                let id = (try? stream.syncOptions?.getOption(HTTP2StreamChannelOptions.streamID))
-                                    .map { Int($0) } ?? 0
-                                // Counted here, on the event loop, so a drain never misses a stream whose task
-                                // has not started yet; serveStream decrements.
-                                activity.activeStreams.wrappingIncrement(ordering: .relaxed)
-                                if id > activity.lastStreamID.load(ordering: .relaxed) {
-                                    activity.lastStreamID.store(id, ordering: .relaxed)
-                                }
-                                let inbox = StreamInbox(eventLoop: stream.eventLoop)
-                                try stream.pipeline.syncOperations.addHandler(StreamInboxHandler(inbox: inbox))
-                                return InboundStream(streamID: id, channel: stream, inbox: inbox)
-                            }
-                        }
-                        try sync.addHandler(PingStrikeHandler(policy: strikePolicy, activity: activity))
-                        let accepted = Accepted(
-                            channel: channel, multiplexer: multiplexer, activity: activity,
-                            batcher: ConnectionWriteBatcher(eventLoop: channel.eventLoop, coalescer: coalescer))
-                        // Registered here, before the connection reaches run()'s accept loop, so a
-                        // shutdown or cancellation always reaches it (even one still queued unserved).
-                        self.register(accepted)
-                        return accepted
+                        try self.configureConnection(
+                            channel, tls: tls, http2: http2, management: management, strikePolicy: strikePolicy,
+                            tracer: tracer)
                     }
                 }
+                .bind(host: configuration.host, port: configuration.port).get()
         } catch {
             if !boundCompleted.exchange(true, ordering: .relaxed) { bound.fail(error) }
             throw error
         }
         if !boundCompleted.exchange(true, ordering: .relaxed) {
-            if let address = serverChannel.channel.localAddress {
+            if let address = serverChannel.localAddress {
                 bound.succeed(address)
             } else {
                 bound.fail(RPCError(code: .unavailable, message: "the server has no local address"))
             }
         }
-        listener.withLock { $0 = serverChannel.channel }
-        logger.info("gRPC server listening", metadata: ["address": "\(serverChannel.channel.localAddress.map { "\($0)" } ?? "?")"])
-        if shuttingDown.load(ordering: .relaxed) { serverChannel.channel.close(promise: nil) }
+        listener.withLock { $0 = serverChannel }
+        logger.info("gRPC server listening", metadata: ["address": "\(serverChannel.localAddress.map { "\($0)" } ?? "?")"])
+        if shuttingDown.load(ordering: .relaxed) { serverChannel.close(promise: nil) }
 
-        try await withGracefulShutdownHandler {
-            try await withTaskCancellationHandler {
-                try await withThrowingDiscardingTaskGroup { group in
-                    try await serverChannel.executeThenClose { inbound in
-                        for try await accepted in inbound {
-                            group.addTask {
-                                await self.serveConnection(accepted)
-                            }
-                        }
-                    }
-                }
+        await withGracefulShutdownHandler {
+            await withTaskCancellationHandler {
+                // The listener closes on graceful shutdown or cancellation; then every connection
+                // drains (or is closed) and every call task ends.
+                try? await serverChannel.closeFuture.get()
+                await self.work.waitForAll()
             } onCancel: {
                 self.closeAll()
             }
@@ -290,7 +293,68 @@ public final class GRPCServer: Service, Sendable {
         }
     }
 
+    /// Sets up an accepted connection's pipeline (on its event loop): TLS, flush coalescing, HTTP/2
+    /// with connection management (idle, age, keepalive, graceful GOAWAY), the ping strike policy.
+    /// Each inbound stream gets a ``StreamInbox`` and a call task, started right here.
+    private func configureConnection(
+        _ channel: any Channel, tls: NIOSSLContext?, http2: NIOHTTP2Handler.Configuration,
+        management: NIOHTTP2ServerConnectionManagementHandler.Configuration, strikePolicy: PingStrikeHandler.Policy,
+        tracer: (any Tracer)?
+    ) throws {
+        let sync = channel.pipeline.syncOperations
+        if let tls {
+            try sync.addHandler(NIOSSLServerHandler(context: tls))
+        }
+        let activity = ServerConnectionActivity()
+        let coalescer = FlushCoalescingHandler()
+        try sync.addHandler(coalescer)
+        let accepted = Accepted(
+            channel: channel, activity: activity,
+            batcher: ConnectionWriteBatcher(eventLoop: channel.eventLoop, coalescer: coalescer),
+            peer: channel.remoteAddress.map { "\($0)" } ?? "unknown", tracer: tracer)
+        let manager = NIOHTTP2ServerConnectionManagementHandler(eventLoop: channel.eventLoop, configuration: management)
+        let handler = NIOHTTP2Handler(
+            mode: .server, eventLoop: channel.eventLoop, connectionConfiguration: http2.connection,
+            streamConfiguration: http2.stream, streamDelegate: manager.http2StreamDelegate
+        ) { stream in
+            stream.eventLoop.makeCompletedFuture {
+                try self.startCall(on: stream, connection: accepted)
+            }
+        }
+        try sync.addHandler(handler)
+        try sync.addHandler(manager)
+        try sync.addHandler(PingStrikeHandler(policy: strikePolicy, activity: activity))
+        // Registered here, before any stream, so a shutdown or cancellation always reaches it.
+        register(accepted)
+    }
+
+    /// Runs on the stream's event loop when the client opens a stream: counts it (so a drain never
+    /// misses a call whose task has not started yet; serveStream decrements), gives it an inbox
+    /// and starts its call task, cancelled when the stream closes.
+    private func startCall(on stream: any Channel, connection: Accepted) throws {
+        let activity = connection.activity
+        let id = (try? stream.syncOptions?.getOption(HTTP2StreamChannelOptions.streamID)).map { Int($0) } ?? 0
+        activity.activeStreams.wrappingAdd(1, ordering: .relaxed)
+        if id > activity.lastStreamID.load(ordering: .relaxed) {
+            activity.lastStreamID.store(id, ordering: .relaxed)
+        }
+        let inbox = StreamInbox(eventLoop: stream.eventLoop)
+        try stream.pipeline.syncOperations.addHandler(StreamInboxHandler(inbox: inbox))
+        let inbound = InboundStream(streamID: id, channel: stream, inbox: inbox)
+        work.started()
+        let task = Task {
+            if let tracer = connection.tracer {
+                await withTracer(tracer) { await self.serveStream(inbound, connection: connection) }
+            } else {
+                await self.serveStream(inbound, connection: connection)
+            }
+            self.work.ended()
+        }
+        stream.closeFuture.whenComplete { _ in task.cancel() }
+    }
+
     private func closeAll() {
+        cancelled.store(true, ordering: .sequentiallyConsistent)
         listener.withLock { $0 }?.close(promise: nil)
         for connection in connections.withLock({ Array($0.values) }) { connection.channel.close(promise: nil) }
     }
@@ -299,66 +363,36 @@ public final class GRPCServer: Service, Sendable {
     /// calls yet and is closed at once.
     private func register(_ accepted: Accepted) {
         let key = ObjectIdentifier(accepted.channel)
+        work.started()
         connections.withLock { $0[key] = accepted }
         let channel = accepted.channel
         channel.closeFuture.whenComplete { _ in
             self.connections.withLock { _ = $0.removeValue(forKey: key) }
+            self.work.ended()
         }
-        if shuttingDown.load(ordering: .relaxed) {
+        // A connection accepted just before the listener closed may register after closeAll() or
+        // drain() took their snapshot of the connections: it would never be closed, and run()
+        // waits for every connection.
+        if shuttingDown.load(ordering: .sequentiallyConsistent) || cancelled.load(ordering: .sequentiallyConsistent) {
             channel.eventLoop.execute { channel.close(promise: nil) }
         }
     }
 
-    /// Serves the streams of one connection until it closes, each call in its own task (cancelled
-    /// when its stream closes), and returns once every call task has ended.
-    private func serveConnection(_ accepted: Accepted) async {
-        let peer = accepted.channel.remoteAddress.map { "\($0)" } ?? "unknown"
-        let calls = CallTasks()
-        var certificate: NIOSSLCertificate?
-        var certificateRead = configuration.tls?.clientCertificateTrustRootsFile == nil
-        do {
-            for try await stream in accepted.multiplexer.inbound {
-                if !certificateRead {
-                    // Read once the first stream arrived: the handshake is complete by then.
-                    certificateRead = true
-                    certificate = try? await accepted.channel.nioSSL_peerCertificate().get()
-                }
-                calls.started()
-                let task = Task { [certificate] in
-                    await self.serveStream(stream, peer: peer, peerCertificate: certificate, connection: accepted)
-                    calls.ended()
-                }
-                stream.channel.closeFuture.whenComplete { _ in task.cancel() }
-            }
-        } catch {
-            logger.debug("gRPC connection ended", metadata: ["error": "\(error)"])
-        }
-        // The inbound sequence also ends when this task is cancelled; the connection may still be open.
-        if Task.isCancelled { accepted.channel.close(promise: nil) }
-        try? await accepted.channel.closeFuture.get()
-        await calls.waitForAll()
-    }
-
-    private func serveStream(
-        _ stream: InboundStream, peer: String, peerCertificate: NIOSSLCertificate?, connection: Accepted
-    ) async {
+    private func serveStream(_ stream: InboundStream, connection: Accepted) async {
         let activity = connection.activity
-        defer { activity.activeStreams.wrappingDecrement(ordering: .relaxed) }
+        defer { activity.activeStreams.wrappingSubtract(1, ordering: .relaxed) }
         let channel = stream.channel
         // A call that ended normally has closed its stream (END_STREAM both ways); one that did not
         // is reset. Nothing waits for the close.
         defer { if channel.isActive { channel.close(promise: nil) } }
         do {
-            try await serveCall(stream, channel: channel, peer: peer, peerCertificate: peerCertificate, connection: connection)
+            try await serveCall(stream, channel: channel, connection: connection)
         } catch {
             logger.trace("gRPC stream ended with an error", metadata: ["error": "\(error)"])
         }
     }
 
-    private func serveCall(
-        _ stream: InboundStream, channel: any Channel, peer: String, peerCertificate: NIOSSLCertificate?,
-        connection: Accepted
-    ) async throws {
+    private func serveCall(_ stream: InboundStream, channel: any Channel, connection: Accepted) async throws {
         let activity = connection.activity
         guard case .headers(let headers)? = try await stream.inbox.next() else { return }
         let head: RequestHead
@@ -377,9 +411,12 @@ public final class GRPCServer: Service, Sendable {
         let responseEncoding = head.acceptedEncodings.first { configuration.compression.contains($0) && head.encoding == $0 }
             ?? .identity
         let callLogger = routeLoggers[head.path] ?? logger
+        // With mutual TLS the handshake is complete once a stream arrived.
+        let peerCertificate = configuration.tls?.clientCertificateTrustRootsFile == nil
+            ? nil : try? await connection.channel.nioSSL_peerCertificate().get()
         let context = ServerContext(
             service: route.service, method: route.method, requestMetadata: head.metadata,
-            deadline: head.timeout.map { .after($0) }, peer: peer, peerCertificate: peerCertificate,
+            deadline: head.timeout.map { .after($0) }, peer: connection.peer, peerCertificate: peerCertificate,
             logger: callLogger)
         let call = ServerCallStream(
             channel: channel, context: context, inbox: stream.inbox,
@@ -432,7 +469,8 @@ public final class GRPCServer: Service, Sendable {
         }
     }
 }
-/// Counts the call tasks of one connection, so the connection's task can wait for them all.
+/// Counts running work (a server's open connections and call tasks), so ``GRPCServer/run()`` can
+/// wait for all of it to end.
 final class CallTasks: Sendable {
     private struct State {
         var running = 0
@@ -440,12 +478,12 @@ final class CallTasks: Sendable {
     }
     private let state = Mutex(State())
 
-    /// Call before starting a call task.
+    /// Call before starting a piece of work.
     func started() {
         state.withLock { $0.running += 1 }
     }
 
-    /// Call when a call task ends.
+    /// Call when a piece of work ends.
     func ended() {
         let waiter = state.withLock { state -> CheckedContinuation<Void, Never>? in
             state.running -= 1
@@ -456,7 +494,8 @@ final class CallTasks: Sendable {
         waiter?.resume()
     }
 
-    /// Returns once no call task is running (call once, after the last `started()`).
+    /// Returns once nothing is running (call once: after the listener closed, when no new work can begin
+    /// except on work still running).
     func waitForAll() async {
         await withCheckedContinuation { continuation in
             let done = state.withLock { state -> Bool in
