@@ -132,27 +132,11 @@ struct ConnectionPoolStateMachine<Connection: PooledConnection, Waiter: Sendable
     /// cost more than the pool's logic.
     @inlinable
     mutating func leaseIfAvailable(now: Instant) -> Connection? {
-        guard case .running = lifecycle, waiters.isEmpty else { return nil }
-        let capacity = configuration.leasesPerConnection
-        var best = -1
-        var live = 0
-        for index in entries.indices {
-            guard !entries[index].retired else { continue }
-            live += 1
-            let leases = entries[index].leases
-            guard leases + (entries[index].keepAliveInFlight ? 1 : 0) < capacity else { continue }
-            if best < 0 || leases < entries[best].leases
-                || (leases == entries[best].leases && entries[index].lastActivity > entries[best].lastActivity)
-            {
-                best = index
-            }
-        }
-        guard best >= 0, live + pendingConnects >= configuration.minConnections,
-            entries[best].connection.isUsable
+        guard case .running = lifecycle, waiters.isEmpty, minimumMet,
+            let index = bestFreeEntry(), entries[index].connection.isUsable
         else { return nil }
-        entries[best].leases += 1
-        entries[best].lastActivity = now
-        return entries[best].connection
+        recordLease(at: index, now: now)
+        return entries[index].connection
     }
 
     /// The common case of ``release(_:now:)`` without building ``Actions``: nobody is queued
@@ -160,21 +144,55 @@ struct ConnectionPoolStateMachine<Connection: PooledConnection, Waiter: Sendable
     /// and changes nothing otherwise: then the full `release` must run.
     @inlinable
     mutating func releaseIfSimple(_ connection: Connection, now: Instant) -> Bool {
-        guard case .running = lifecycle, waiters.isEmpty else { return false }
-        let id = ObjectIdentifier(connection)
-        var found = -1
-        var live = 0
-        for index in entries.indices where !entries[index].retired {
-            live += 1
-            if ObjectIdentifier(entries[index].connection) == id { found = index }
-        }
-        guard found >= 0, entries[found].leases > 0, live + pendingConnects >= configuration.minConnections,
+        guard case .running = lifecycle, waiters.isEmpty, minimumMet,
+            let index = index(of: connection), !entries[index].retired, entries[index].leases > 0,
             connection.isUsable
         else { return false }
-        entries[found].leases -= 1
-        entries[found].lastActivity = now
-        if entries[found].leases == 0 { entries[found].idleSince = now }
+        recordRelease(at: index, now: now)
         return true
+    }
+
+    /// Whether the live (not retired) and pending connections reach the configured minimum, so
+    /// no connect is owed.
+    @inlinable
+    var minimumMet: Bool {
+        entries.count(where: { !$0.retired }) + pendingConnects >= configuration.minConnections
+    }
+
+    /// The entry a new lease takes: not retired, a free slot (a keep-alive in flight holds one),
+    /// fewest leases, then most recently active. Usability is the caller's check.
+    @inlinable
+    func bestFreeEntry() -> Int? {
+        let capacity = configuration.leasesPerConnection
+        var best: Int?
+        for index in entries.indices {
+            let entry = entries[index]
+            guard !entry.retired, entry.leases + (entry.keepAliveInFlight ? 1 : 0) < capacity else { continue }
+            if let current = best {
+                let other = entries[current]
+                if entry.leases < other.leases || (entry.leases == other.leases && entry.lastActivity > other.lastActivity) {
+                    best = index
+                }
+            } else {
+                best = index
+            }
+        }
+        return best
+    }
+
+    /// Counts a lease of `entries[index]`.
+    @inlinable
+    mutating func recordLease(at index: Int, now: Instant) {
+        entries[index].leases += 1
+        entries[index].lastActivity = now
+    }
+
+    /// Counts a release of `entries[index]`.
+    @inlinable
+    mutating func recordRelease(at index: Int, now: Instant) {
+        entries[index].leases -= 1
+        entries[index].lastActivity = now
+        if entries[index].leases == 0 { entries[index].idleSince = now }
     }
 
     /// A queued caller's task was cancelled.
@@ -191,9 +209,7 @@ struct ConnectionPoolStateMachine<Connection: PooledConnection, Waiter: Sendable
     mutating func release(_ connection: Connection, now: Instant) -> Actions {
         var actions = Actions()
         guard let index = index(of: connection), entries[index].leases > 0 else { return actions }
-        entries[index].leases -= 1
-        entries[index].lastActivity = now
-        if entries[index].leases == 0 { entries[index].idleSince = now }
+        recordRelease(at: index, now: now)
         if !connection.isUsable { entries[index].retired = true }
         closeIfDone(index: index, actions: &actions)
         rebalance(now: now, actions: &actions)
@@ -307,7 +323,8 @@ struct ConnectionPoolStateMachine<Connection: PooledConnection, Waiter: Sendable
 
     // MARK: - Internals
 
-    private func index(of connection: Connection) -> Int? {
+    @inlinable
+    func index(of connection: Connection) -> Int? {
         let id = ObjectIdentifier(connection)
         return entries.firstIndex { ObjectIdentifier($0.connection) == id }
     }
@@ -336,30 +353,15 @@ struct ConnectionPoolStateMachine<Connection: PooledConnection, Waiter: Sendable
     /// The index of a connection with a free lease slot (fewest leases, then most recently used),
     /// with one lease taken; unusable connections met on the way are retired.
     private mutating func takeAvailableEntry(now: Instant, actions: inout Actions) -> Int? {
-        let capacity = configuration.leasesPerConnection
-        while true {
-            var best: Int?
-            for index in entries.indices {
-                let entry = entries[index]
-                guard !entry.retired, entry.leases + (entry.keepAliveInFlight ? 1 : 0) < capacity else { continue }
-                if let current = best {
-                    let other = entries[current]
-                    if entry.leases < other.leases || (entry.leases == other.leases && entry.lastActivity > other.lastActivity) {
-                        best = index
-                    }
-                } else {
-                    best = index
-                }
-            }
-            guard let index = best else { return nil }
+        while let index = bestFreeEntry() {
             if entries[index].connection.isUsable {
-                entries[index].leases += 1
-                entries[index].lastActivity = now
+                recordLease(at: index, now: now)
                 return index
             }
             entries[index].retired = true
             closeIfDone(index: index, actions: &actions)
         }
+        return nil
     }
 
     /// Whether a new connect may start now (moving an expired open breaker to half-open, once no
@@ -399,7 +401,7 @@ struct ConnectionPoolStateMachine<Connection: PooledConnection, Waiter: Sendable
         {
             connect(actions: &actions)
         }
-        while entries.count(where: { !$0.retired }) + pendingConnects < configuration.minConnections,
+        while !minimumMet,
             totalConnections < configuration.maxConnections,
             mayConnect(now: now)
         {
