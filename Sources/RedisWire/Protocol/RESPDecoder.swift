@@ -47,26 +47,12 @@ public struct RESPDecoder: Sendable {
     /// Decodes one complete value from the front of `buffer`, advancing its reader index past
     /// it; returns nil (buffer unchanged) if more bytes are needed.
     public func decode(from buffer: inout ByteBuffer) throws(WireDecodingError) -> RESPValue? {
-        let snapshot = buffer
-        let limits = self.limits
-        let outcome: RESPParseOutcome = snapshot.withUnsafeReadableBytes { bytes in
-            var parser = RESPParser(bytes: bytes, buffer: snapshot, limits: limits)
-            do throws(WireDecodingError) {
-                guard let value = try parser.parseValue(depth: 0) else { return .incomplete }
-                return .value(value, consumed: parser.position)
-            } catch {
-                return .failed(error)
-            }
+        var first: RESPValue?
+        try decodeValues(from: &buffer) { value in
+            first = value
+            return false
         }
-        switch outcome {
-        case .value(let value, let consumed):
-            buffer.moveReaderIndex(forwardBy: consumed)
-            return value
-        case .incomplete:
-            return nil
-        case .failed(let error):
-            throw error
-        }
+        return first
     }
 
     /// Decodes every complete value at the front of `buffer` in one pass over its bytes, handing
@@ -97,14 +83,6 @@ public struct RESPDecoder: Sendable {
         buffer.moveReaderIndex(forwardBy: consumed)
         if let failure { throw failure }
     }
-}
-
-/// What one parse attempt produced (a concrete enum: no generic `Result` of a tuple, whose
-/// metadata the runtime would look up for every reply).
-enum RESPParseOutcome {
-    case value(RESPValue, consumed: Int)
-    case incomplete
-    case failed(WireDecodingError)
 }
 
 /// The recursive-descent parser over one contiguous view of the readable bytes.
