@@ -75,8 +75,20 @@ final class BatchQueue<Element: Sendable>: Sendable {
         }
     }
 
+    /// ``next(limit:)``, then, when it brought fewer than `limit` items and the queue is still
+    /// open, waits `linger` once and adds what was queued meanwhile (up to `limit` in all): fewer,
+    /// larger batches for at most `linger` more latency. `nil` once finished and empty.
+    func next(limit: Int, linger: Duration) async -> [Element]? {
+        guard var batch = await next(limit: limit) else { return nil }
+        if linger > .zero, batch.count < limit, !isFinished {
+            try? await Task.sleep(for: linger)
+            if let more = poll(limit: limit - batch.count) { batch += more }
+        }
+        return batch
+    }
+
     /// Takes up to `limit` items queued now without waiting; `nil` if none is queued (or finished).
-    func poll(limit: Int = .max) -> [Element]? {
+    private func poll(limit: Int) -> [Element]? {
         state.withLock { state in
             guard !state.items.isEmpty else { return nil }
             return Self.take(&state, limit: limit) ?? nil

@@ -113,11 +113,7 @@ public final class EmbeddedBackplane: Backplane, Service {
         let replayedUpTo = position
         let linger = durableLinger
         let task = Task {
-            while var entries = await consumer.queue.next(limit: Self.durableBatch) {
-                if entries.count < Self.durableBatch, !consumer.queue.isFinished, linger > .zero {
-                    try? await Task.sleep(for: linger)
-                    if let more = consumer.queue.poll(limit: Self.durableBatch - entries.count) { entries += more }
-                }
+            while let entries = await consumer.queue.next(limit: Self.durableBatch, linger: linger) {
                 let fresh = entries.filter { $0.offset > replayedUpTo }
                 guard let last = fresh.last else { continue }
                 await handler(fresh.map(\.message), last.offset)
@@ -151,12 +147,7 @@ public final class EmbeddedBackplane: Backplane, Service {
     public func shutdown() { queue.finish() }
 
     private func writeLoop() async {
-        while var gathered = await queue.next(limit: maxBatch) {
-            if gathered.count < maxBatch, !queue.isFinished, publishLinger > .zero {
-                try? await Task.sleep(for: publishLinger)
-                if let more = queue.poll(limit: maxBatch - gathered.count) { gathered += more }
-            }
-            let batch = gathered
+        while let batch = await queue.next(limit: maxBatch, linger: publishLinger) {
             let current = currentAssignment
             let count = current.partitionCount
             do {
