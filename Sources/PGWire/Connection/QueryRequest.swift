@@ -100,6 +100,9 @@ final class QueryRequest: PostgresRequest, @unchecked Sendable {
         case stream(EventLoopPromise<PostgresRowSequence>)
     }
 
+    /// A result set without columns, rows or tag (an empty query, or a statement that sent none).
+    private static var noResult: PostgresResult { PostgresResult(columns: PostgresColumns([]), rows: [], commandTag: "") }
+
     /// The awaiting task of a `.collectDirect` request; resumed exactly once, then cleared.
     var continuation: UnsafeContinuation<[PostgresResult], any Error>?
     /// The awaiting task of a `.collectFirst` request; resumed exactly once, then cleared.
@@ -108,7 +111,7 @@ final class QueryRequest: PostgresRequest, @unchecked Sendable {
     private func finishCollect(_ result: Result<[PostgresResult], any Error>) {
         switch mode {
         case .pipelined(let collector, let index):
-            collector.set(index, result.map { $0.first ?? PostgresResult(columns: PostgresColumns([]), rows: [], commandTag: "") })
+            collector.set(index, result.map { $0.first ?? Self.noResult })
         case .collectDirect:
             let c = continuation
             continuation = nil
@@ -116,7 +119,7 @@ final class QueryRequest: PostgresRequest, @unchecked Sendable {
         case .collectFirst:
             let c = firstContinuation
             firstContinuation = nil
-            c?.resume(with: result.map { $0.first ?? PostgresResult(columns: PostgresColumns([]), rows: [], commandTag: "") })
+            c?.resume(with: result.map { $0.first ?? Self.noResult })
         case .stream: break
         }
     }
@@ -304,7 +307,7 @@ final class QueryRequest: PostgresRequest, @unchecked Sendable {
             if case .extended(_, _, let maxRows) = kind, maxRows > 0 { return [.sync] }
             return []
         case .emptyQuery:
-            if isCollecting { appendResult(PostgresResult(columns: PostgresColumns([]), rows: [], commandTag: "")) }
+            if isCollecting { appendResult(Self.noResult) }
             return []
         case .portalSuspended:
             flushRows()
@@ -379,7 +382,7 @@ final class QueryRequest: PostgresRequest, @unchecked Sendable {
             }
             if firstResult != nil, !parameterTypes.isEmpty { firstResult!.parameterTypes = parameterTypes }
             if case .collectFirst = mode {
-                let first = firstResult ?? PostgresResult(columns: PostgresColumns([]), rows: [], commandTag: "")
+                let first = firstResult ?? Self.noResult
                 firstResult = nil
                 results = []
                 finishFirst(first)
