@@ -36,6 +36,18 @@ struct EpochBumpInteropTests {
         return proxy
     }
 
+    /// A producer through `proxy` sending one record per batch, one batch in flight, so every
+    /// batch before "poison" is acknowledged when the broker rejects it; epoch bumps count in `metrics`.
+    static func poisonProducerConfiguration(_ proxy: KafkaFaultProxy, metrics: TestMetrics) -> KafkaProducerConfiguration {
+        var config = KafkaProducerConfiguration(client: proxy.clientConfiguration())
+        config.batchSize = 1  // one record per batch
+        config.linger = .milliseconds(1)
+        config.maxInFlightPerPartition = 1
+        config.client.retryBackoff = .milliseconds(50)
+        config.client.observability.metricsFactory = metrics
+        return config
+    }
+
     @Test("OUT_OF_ORDER_SEQUENCE_NUMBER with nothing unresolved before it: the epoch is bumped and every record lands once, in order",
           arguments: KafkaPeers.brokerNames)
     func outOfOrderBumpsEpoch(_ broker: String) async throws {
@@ -47,13 +59,8 @@ struct EpochBumpInteropTests {
         // the resend (sent alone) is rejected too, the producer cannot wait for a gap to close: it
         // must bump the epoch and renumber.
         let proxy = try await Self.poisonProxy(bootstrap)
-        var config = KafkaProducerConfiguration(client: proxy.clientConfiguration())
-        config.batchSize = 1  // one record per batch
-        config.linger = .milliseconds(1)
-        config.maxInFlightPerPartition = 1
-        config.client.retryBackoff = .milliseconds(50)
         let metrics = TestMetrics()
-        config.client.observability.metricsFactory = metrics
+        let config = Self.poisonProducerConfiguration(proxy, metrics: metrics)
         let producer = KafkaProducer(configuration: config, logger: KafkaPeers.logger)
         let values = (0..<30).map { $0 == 10 ? "poison" : "r\($0)" }
         let results = ResultList(count: values.count)
@@ -137,15 +144,10 @@ struct EpochBumpInteropTests {
         // attempts of "poison" with nothing unresolved before it. A transactional producer does not
         // renumber inside a transaction: the batch fails, the transaction can only abort.
         let proxy = try await Self.poisonProxy(bootstrap)
-        var config = KafkaProducerConfiguration(client: proxy.clientConfiguration())
+        let metrics = TestMetrics()
+        var config = Self.poisonProducerConfiguration(proxy, metrics: metrics)
         config.transactionalID = KafkaPeers.uniqueName("txn-bump")
         config.transactionTimeout = .seconds(10)
-        config.batchSize = 1  // one record per batch
-        config.linger = .milliseconds(1)
-        config.maxInFlightPerPartition = 1
-        config.client.retryBackoff = .milliseconds(50)
-        let metrics = TestMetrics()
-        config.client.observability.metricsFactory = metrics
         let producer = KafkaProducer(configuration: config, logger: KafkaPeers.logger)
         func record(_ v: String) -> KafkaProducerRecord { KafkaProducerRecord(topic: topic, partition: 0, value: ByteBuffer(string: v)) }
         try await producer.initTransactions()
